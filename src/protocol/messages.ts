@@ -1,0 +1,188 @@
+/**
+ * The `coord:*` protocol: every message between the supervisor and a worker orchestrator,
+ * as zod schemas in one discriminated union on `type`. Both ends parse everything they
+ * receive with {@link parseMessage}; nothing else in the code base defines a message shape.
+ *
+ * Task messages carry `taskId`, `attempt` and `lease`. The lease is a fencing token: the
+ * supervisor ignores a result whose lease is no longer current, so a late answer from a
+ * worker presumed dead can never complete a task twice.
+ */
+import { z } from 'zod';
+import { TaskIdSchema } from '../tasks/spec.js';
+
+/** Bumped on any incompatible change; `coord:hello` carries it and the worker checks it. */
+export const PROTOCOL_VERSION = 1;
+
+const WorkerId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/);
+const Lease = z.string().min(1).max(128);
+const RequestId = z.string().min(1).max(128);
+const Attempt = z.number().int().min(1);
+const ErrorCodeText = z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/);
+
+const taskRef = { taskId: TaskIdSchema, attempt: Attempt, lease: Lease };
+
+/** What a worker needs to execute one attempt of a task. */
+export const ExecSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('run'),
+    argv: z.array(z.string()).min(1),
+    env: z.record(z.string(), z.string()),
+  }),
+  z.strictObject({
+    kind: z.literal('module'),
+    module: z.string().min(1),
+    export: z.string().min(1),
+    input: z.unknown(),
+  }),
+]);
+export type Exec = z.infer<typeof ExecSchema>;
+
+// ── parent → worker ───────────────────────────────────────────────────────────
+
+export const Hello = z.strictObject({
+  type: z.literal('coord:hello'),
+  protocolVersion: z.number().int(),
+  workerId: WorkerId,
+  worktree: z.string().min(1),
+  heartbeatMs: z.number().int().positive(),
+  moduleThreads: z.number().int().min(1),
+  killGraceMs: z.number().int().nonnegative(),
+});
+export const Assign = z.strictObject({
+  type: z.literal('coord:assign'),
+  ...taskRef,
+  exec: ExecSchema,
+  /** The branch the task runs on (`coord/<taskId>`), created at `startCommit`. */
+  branch: z.string().min(1),
+  startCommit: z.string().regex(/^[0-9a-f]{40,64}$/),
+  timeoutMs: z.number().int().positive().nullable(),
+  logFile: z.string().min(1),
+});
+export const Cancel = z.strictObject({
+  type: z.literal('coord:cancel'),
+  ...taskRef,
+  reason: z.string(),
+});
+export const Proceed = z.strictObject({ type: z.literal('coord:proceed'), requestId: RequestId });
+export const Wait = z.strictObject({
+  type: z.literal('coord:wait'),
+  requestId: RequestId,
+  retryAfterMs: z.number().int().nonnegative(),
+});
+export const RateGrant = z.strictObject({ type: z.literal('coord:rate-grant'), requestId: RequestId, key: z.string() });
+export const RateWait = z.strictObject({
+  type: z.literal('coord:rate-wait'),
+  requestId: RequestId,
+  key: z.string(),
+  retryAfterMs: z.number().int().nonnegative(),
+});
+export const Conflict = z.strictObject({
+  type: z.literal('coord:conflict'),
+  requestId: RequestId,
+  taskId: TaskIdSchema,
+  conflicts: z.array(z.strictObject({ taskId: TaskIdSchema, files: z.array(z.string()) })),
+});
+export const Drain = z.strictObject({ type: z.literal('coord:drain'), deadlineMs: z.number().int().nonnegative() });
+export const Shutdown = z.strictObject({ type: z.literal('coord:shutdown'), graceMs: z.number().int().nonnegative() });
+
+// ── worker → parent ───────────────────────────────────────────────────────────
+
+export const Ready = z.strictObject({
+  type: z.literal('coord:ready'),
+  workerId: WorkerId,
+  pid: z.number().int().positive(),
+  protocolVersion: z.number().int(),
+});
+export const Heartbeat = z.strictObject({
+  type: z.literal('coord:heartbeat'),
+  workerId: WorkerId,
+  sentAt: z.number(),
+  running: z.array(TaskIdSchema),
+  rssBytes: z.number().int().nonnegative(),
+});
+export const Started = z.strictObject({ type: z.literal('coord:started'), ...taskRef, pid: z.number().int().nullable() });
+export const Progress = z.strictObject({
+  type: z.literal('coord:progress'),
+  ...taskRef,
+  outputBytes: z.number().int().nonnegative(),
+});
+export const Complete = z.strictObject({
+  type: z.literal('coord:complete'),
+  ...taskRef,
+  exitCode: z.number().int().nullable(),
+  /** A module task's return value (JSON); null for run tasks. */
+  result: z.unknown(),
+  /** The tip of the task's branch after the attempt. */
+  commit: z.string().regex(/^[0-9a-f]{40,64}$/).nullable(),
+  durationMs: z.number().nonnegative(),
+});
+export const Failed = z.strictObject({
+  type: z.literal('coord:failed'),
+  ...taskRef,
+  code: ErrorCodeText,
+  message: z.string(),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  retryable: z.boolean(),
+  retryAfterMs: z.number().int().nonnegative().nullable(),
+  commit: z.string().regex(/^[0-9a-f]{40,64}$/).nullable(),
+  durationMs: z.number().nonnegative(),
+});
+export const Request = z.strictObject({
+  type: z.literal('coord:request'),
+  requestId: RequestId,
+  taskId: TaskIdSchema,
+  /** What the worker asks leave for, e.g. `"push"` or `"merge"`. */
+  action: z.string().min(1).max(64),
+});
+export const RateRequest = z.strictObject({
+  type: z.literal('coord:rate-request'),
+  requestId: RequestId,
+  key: z.string().min(1).max(128),
+  cost: z.number().positive().default(1),
+});
+export const Usage = z.strictObject({
+  type: z.literal('coord:usage'),
+  ...taskRef,
+  inputTokens: z.number().int().nonnegative().default(0),
+  outputTokens: z.number().int().nonnegative().default(0),
+  costUsd: z.number().nonnegative().default(0),
+});
+export const ConflictCheck = z.strictObject({
+  type: z.literal('coord:conflict-check'),
+  requestId: RequestId,
+  ...taskRef,
+});
+
+// ── either direction ──────────────────────────────────────────────────────────
+
+/** The answer to a message that did not parse. Never answered itself (no ping-pong). */
+export const ProtocolError = z.strictObject({
+  type: z.literal('coord:protocol-error'),
+  code: z.literal('PROTOCOL_INVALID'),
+  message: z.string(),
+  /** The `type` of the refused message when it had a readable one. */
+  refusedType: z.string().nullable(),
+});
+
+export const ParentMessageSchema = z.discriminatedUnion('type', [
+  Hello, Assign, Cancel, Proceed, Wait, RateGrant, RateWait, Conflict, Drain, Shutdown, ProtocolError,
+]);
+export const WorkerMessageSchema = z.discriminatedUnion('type', [
+  Ready, Heartbeat, Started, Progress, Complete, Failed, Request, RateRequest, Usage, ConflictCheck, ProtocolError,
+]);
+
+/** A message the supervisor sends to a worker. */
+export type ParentMessage = z.input<typeof ParentMessageSchema>;
+/** A message a worker sends to the supervisor (as parsed, defaults applied). */
+export type WorkerMessage = z.output<typeof WorkerMessageSchema>;
+export type ParentMessageOf<T extends ParentMessage['type']> = Extract<z.output<typeof ParentMessageSchema>, { type: T }>;
+export type WorkerMessageOf<T extends WorkerMessage['type']> = Extract<WorkerMessage, { type: T }>;
+/** A worker's message as written by the worker (defaults may be omitted). */
+export type WorkerMessageInput = z.input<typeof WorkerMessageSchema>;
+
+/** Messages that expect an answer; a malformed one of these gets a `coord:protocol-error`. */
+export const REPLY_EXPECTED: ReadonlySet<string> = new Set([
+  'coord:hello', 'coord:assign', 'coord:cancel',
+  'coord:request', 'coord:rate-request', 'coord:conflict-check',
+]);

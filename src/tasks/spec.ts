@@ -1,0 +1,60 @@
+/**
+ * The task format: what a task file holds and what `submit()` accepts. A task id becomes
+ * part of a branch name (`coord/<id>`) and of file names in the state directory, so the id
+ * pattern is strict on purpose: nothing that could escape a path or a ref is allowed.
+ */
+import { z } from 'zod';
+
+/** Ids are safe as a git ref component and a file name: no `/`, no `..`, no leading dot. */
+export const TASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** True when `id` is a safe task id (and does not end in `.lock` or hold `..`, which git refuses). */
+export function isSafeTaskId(id: string): boolean {
+  return TASK_ID_PATTERN.test(id) && !id.includes('..') && !id.endsWith('.lock') && !id.endsWith('.');
+}
+
+export const TaskIdSchema = z.string().refine(isSafeTaskId, {
+  message: 'unsafe task id: use 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit (no "..", no ".lock" ending)',
+});
+
+export const BackoffSchema = z.strictObject({
+  initialMs: z.number().int().nonnegative().default(1_000),
+  maxMs: z.number().int().nonnegative().default(60_000),
+  factor: z.number().min(1).default(2),
+});
+
+/**
+ * One task. It runs either `run` (an argv array, in a pseudo-terminal with cwd = the
+ * worker's worktree) or `module` (a JavaScript handler, in the worker's piscina pool).
+ */
+export const TaskSpecSchema = z
+  .strictObject({
+    id: TaskIdSchema,
+    run: z.array(z.string()).min(1, 'run needs at least the program name').optional(),
+    module: z.string().min(1).optional(),
+    export: z.string().min(1).optional(),
+    input: z.unknown().optional(),
+    deps: z.array(TaskIdSchema).default([]),
+    priority: z.number().int().default(0),
+    needs: z.array(z.string().min(1)).default([]),
+    timeoutMs: z.number().int().positive().optional(),
+    maxAttempts: z.number().int().min(1).max(100).optional(),
+    backoff: BackoffSchema.optional(),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'bad environment variable name'), z.string()).default({}),
+  })
+  .superRefine((spec, ctx) => {
+    if ((spec.run === undefined) === (spec.module === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'a task needs exactly one of "run" (argv array) or "module" (handler path)' });
+    }
+    if (spec.run !== undefined && (spec.export !== undefined || spec.input !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: '"export" and "input" belong to module tasks, not run tasks' });
+    }
+  });
+
+export const TaskFileSchema = z.strictObject({ tasks: z.array(z.unknown()) });
+
+/** A task as written by a user (defaults not yet applied). */
+export type TaskSpecInput = z.input<typeof TaskSpecSchema>;
+/** A validated task with defaults applied. */
+export type TaskSpec = z.output<typeof TaskSpecSchema>;
+
