@@ -1,0 +1,233 @@
+/**
+ * The supervisor's lifecycle, as a pure machine definition: `init → running → draining →
+ * stopped`, or `failed`. Opening the store, waiting for in-flight tasks, stopping workers
+ * and closing resources are named promise actors; cancelling in-flight tasks is the named
+ * action `cancelInFlight`. `src/` supplies all of them with `.provide()`.
+ *
+ * `cancelInFlight` receives typed params (its second argument, see
+ * {@link CoordinatorActionParams}), in the same style as the worker machine's reports.
+ */
+import { assign, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import { workerMachine, type WorkerInput } from './worker.js';
+
+/** The supervisor's lifecycle as a closed union: the machine's top-level state names. */
+export type CoordinatorState = 'init' | 'running' | 'draining' | 'stopped' | 'failed';
+
+/** A spawned worker machine. */
+export type WorkerRef = ActorRefFrom<typeof workerMachine>;
+
+/** What the coordinator machine is created with. */
+export interface CoordinatorInput {
+  /** The deadline of a drain that does not name one. */
+  drainDeadlineMs: number;
+}
+
+/** Why the coordinator failed; `code` is stable, `message` is for people. */
+export interface CoordinatorError {
+  code: string;
+  message: string;
+}
+
+/** The coordinator machine's context. */
+export interface CoordinatorContext {
+  workers: Array<{ workerId: string; ref: WorkerRef }>;
+  failedWorkers: string[];
+  drainDeadlineMs: number;
+  error: CoordinatorError | null;
+}
+
+/** Events the coordinator machine accepts. */
+export type CoordinatorEvent =
+  | { type: 'coordinator.drain'; deadlineMs?: number }
+  | { type: 'coordinator.stop' }
+  | { type: 'worker.failed'; workerId: string };
+
+/** What `initialize` resolves with: one entry per worker to spawn. */
+export interface InitializeOutput {
+  workers: WorkerInput[];
+}
+
+/** The input of `stopWorkers`: every spawned worker. */
+export interface StopWorkersInput {
+  workers: WorkerRef[];
+}
+
+/** The params each named action receives as its second argument. */
+export interface CoordinatorActionParams {
+  /** `stop`: `coordinator.stop` arrived; `drain-deadline`: the drain ran out of time. */
+  cancelInFlight: { reason: 'stop' | 'drain-deadline' };
+}
+
+/**
+ * Maps anything thrown to a {@link CoordinatorError}: its `code` when that is a string,
+ * else `INTERNAL`.
+ */
+export function toCoordinatorError(error: unknown): CoordinatorError {
+  const code =
+    typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+      ? error.code
+      : 'INTERNAL';
+  const message = error instanceof Error ? error.message : String(error);
+  return { code, message };
+}
+
+/** A placeholder promise actor: rejects until `src/` provides the real one. */
+const notProvided = (name: string): Promise<never> =>
+  Promise.reject(Object.assign(new Error(`actor "${name}" was not provided`), { code: 'NOT_PROVIDED' }));
+
+const coordinatorSetup = setup({
+  types: {
+    input: {} as CoordinatorInput,
+    context: {} as CoordinatorContext,
+    events: {} as CoordinatorEvent,
+  },
+  actors: {
+    initialize: fromPromise<InitializeOutput>(() => notProvided('initialize')),
+    worker: workerMachine,
+    /** Resolves once no task is in flight. */
+    awaitIdle: fromPromise<void>(() => notProvided('awaitIdle')),
+    /** Sends `worker.stop` to each worker and resolves once all are final. */
+    stopWorkers: fromPromise<void, StopWorkersInput>(() => notProvided('stopWorkers')),
+    closeResources: fromPromise<void>(() => notProvided('closeResources')),
+  },
+  actions: {
+    cancelInFlight: (_args: unknown, _params: CoordinatorActionParams['cancelInFlight']): void => {},
+    /** Internal (not meant to be provided): remembers a failed worker once. */
+    recordWorkerFailure: assign(({ context, event }) =>
+      event.type === 'worker.failed' && !context.failedWorkers.includes(event.workerId)
+        ? { failedWorkers: [...context.failedWorkers, event.workerId] }
+        : {},
+    ),
+  },
+  guards: {
+    /** The run already failed (e.g. every worker failed): closing ends in `failed`. */
+    hasError: ({ context }) => context.error !== null,
+    /** Counting the failure being reported, every worker has failed (and there is one). */
+    allWorkersFailed: ({ context, event }) => {
+      if (event.type !== 'worker.failed') return false;
+      const failed = new Set([...context.failedWorkers, event.workerId]);
+      return context.workers.length > 0 && context.workers.every((w) => failed.has(w.workerId));
+    },
+  },
+  delays: {
+    drainDeadline: ({ context }) => context.drainDeadlineMs,
+  },
+});
+
+/**
+ * The supervisor: `init` spawns one worker child per configured worker, `running`
+ * dispatches (in `src/`), `draining` finishes or cancels in-flight work, stops the
+ * workers and closes resources. `coordinator.drain` while draining is ignored: the first
+ * drain's deadline stands.
+ *
+ * @example
+ * const actor = createActor(coordinatorMachine.provide({ actors, actions }), {
+ *   input: { drainDeadlineMs: 30_000 },
+ * }).start();
+ * actor.send({ type: 'coordinator.drain' });
+ */
+export const coordinatorMachine = coordinatorSetup.createMachine({
+  id: 'coordinator',
+  initial: 'init',
+  context: ({ input }) => ({ workers: [], failedWorkers: [], drainDeadlineMs: input.drainDeadlineMs, error: null }),
+  states: {
+    init: {
+      invoke: {
+        src: 'initialize',
+        onDone: {
+          target: 'running',
+          actions: assign({
+            workers: ({ event, spawn }) =>
+              event.output.workers.map((w) => ({
+                workerId: w.workerId,
+                ref: spawn('worker', {
+                  id: w.workerId,
+                  input: { workerId: w.workerId, worktree: w.worktree, capabilities: [...w.capabilities] },
+                }),
+              })),
+          }),
+        },
+        onError: { target: 'failed', actions: assign({ error: ({ event }) => toCoordinatorError(event.error) }) },
+      },
+    },
+    running: {
+      on: {
+        'coordinator.drain': {
+          target: 'draining',
+          actions: assign({ drainDeadlineMs: ({ context, event }) => event.deadlineMs ?? context.drainDeadlineMs }),
+        },
+        'coordinator.stop': {
+          target: 'draining.stoppingWorkers',
+          actions: { type: 'cancelInFlight', params: { reason: 'stop' } },
+        },
+        'worker.failed': [
+          {
+            // Still through stoppingWorkers and closing: the store must be closed and the
+            // summary written even when the run failed; `closing` then ends in `failed`.
+            guard: 'allWorkersFailed',
+            target: 'draining.stoppingWorkers',
+            actions: [
+              'recordWorkerFailure',
+              assign({
+                error: ({ context }) => ({
+                  code: 'ALL_WORKERS_FAILED',
+                  message: `all ${context.workers.length} workers failed`,
+                }),
+              }),
+            ],
+          },
+          { actions: 'recordWorkerFailure' },
+        ],
+      },
+    },
+    draining: {
+      initial: 'finishing',
+      // Recorded for the summary; no transition, the drain is already ending the run.
+      on: { 'worker.failed': { actions: 'recordWorkerFailure' } },
+      states: {
+        finishing: {
+          invoke: {
+            src: 'awaitIdle',
+            onDone: 'stoppingWorkers',
+            // Not knowing whether work is in flight, treat it like a missed deadline.
+            onError: { target: 'stoppingWorkers', actions: { type: 'cancelInFlight', params: { reason: 'drain-deadline' } } },
+          },
+          after: {
+            drainDeadline: {
+              target: 'stoppingWorkers',
+              actions: { type: 'cancelInFlight', params: { reason: 'drain-deadline' } },
+            },
+          },
+          on: {
+            'coordinator.stop': { target: 'stoppingWorkers', actions: { type: 'cancelInFlight', params: { reason: 'stop' } } },
+          },
+        },
+        stoppingWorkers: {
+          invoke: {
+            src: 'stopWorkers',
+            input: ({ context }) => ({ workers: context.workers.map((w) => w.ref) }),
+            onDone: 'closing',
+            // Closing the store must happen anyway: a worker that would not stop must not
+            // leave the store open and its writes unflushed.
+            onError: 'closing',
+          },
+        },
+        closing: {
+          invoke: {
+            src: 'closeResources',
+            onDone: [{ guard: 'hasError', target: '#coordinator.failed' }, { target: '#coordinator.stopped' }],
+            onError: { target: '#coordinator.failed', actions: assign({ error: ({ event }) => toCoordinatorError(event.error) }) },
+          },
+        },
+      },
+    },
+    stopped: { type: 'final' },
+    failed: { type: 'final' },
+  },
+});
+
+/** The coordinator snapshot's top-level state, e.g. `draining` for `{ draining: 'closing' }`. */
+export function coordinatorStateOf(snapshot: SnapshotFrom<typeof coordinatorMachine>): CoordinatorState {
+  const { value } = snapshot;
+  return typeof value === 'string' ? value : 'draining';
+}
