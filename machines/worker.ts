@@ -37,6 +37,8 @@ export interface WorkerContext extends WorkerInput {
   task: TaskLease | null;
   lastHeartbeatAt: number | null;
   exit: ProcessExit | null;
+  /** The process never said ready within `spawnTimeout`. */
+  spawnTimedOut: boolean;
 }
 
 /** A task's final answer as the worker process sent it. */
@@ -189,6 +191,7 @@ export const workerMachine = workerSetup.createMachine({
     task: null,
     lastHeartbeatAt: null,
     exit: null,
+    spawnTimedOut: false,
   }),
   // Final states end the actor, so a root-level handler covers every non-final state.
   on: { 'process.heartbeat': { actions: assign({ lastHeartbeatAt: ({ event }) => event.at }) } },
@@ -204,8 +207,9 @@ export const workerMachine = workerSetup.createMachine({
           capabilities: context.capabilities,
         }),
       }),
-      // A worker that never says ready is stopped with the usual escalation.
-      after: { spawnTimeout: 'stopping' },
+      // A worker that never says ready is stopped with the usual escalation, and its exit
+      // then counts as a failure, not an orderly stop.
+      after: { spawnTimeout: { target: 'stopping', actions: assign({ spawnTimedOut: true }) } },
       on: {
         'process.ready': {
           target: 'idle',
@@ -258,7 +262,10 @@ export const workerMachine = workerSetup.createMachine({
         // ignored here: the shutdown already ends the attempt.
         'task.completed': [{ guard: 'isLeaseCurrent', actions: finishTask }, { actions: reportStale }],
         'task.failed': [{ guard: 'isLeaseCurrent', actions: finishTask }, { actions: reportStale }],
-        'process.exited': { target: 'exited', actions: recordExit(true) },
+        'process.exited': [
+          { guard: ({ context }) => context.spawnTimedOut, target: 'failed', actions: recordExit(false) },
+          { target: 'exited', actions: recordExit(true) },
+        ],
       },
       states: {
         asking: { after: { shutdownGrace: 'terminating' } },

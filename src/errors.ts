@@ -5,45 +5,29 @@
  * which breaks when two copies of the package are loaded.
  */
 
-/** The closed set of error codes coord emits. */
-export type CoordErrorCode =
+/** The closed set of error codes coord emits; scripts may rely on these strings. */
+export const COORD_ERROR_CODES = [
   // bad input: usage, configuration, task files, submissions
-  | 'USAGE'
-  | 'CONFIG_INVALID'
-  | 'TASK_FILE_UNREADABLE'
-  | 'TASK_FILE_SYNTAX'
-  | 'TASK_INVALID'
-  | 'TASK_UNSAFE_ID'
-  | 'TASK_DUPLICATE_ID'
-  | 'TASK_UNKNOWN_DEP'
-  | 'TASK_CYCLE'
-  | 'TASK_EXISTS'
-  | 'TASK_UNSATISFIABLE'
-  | 'TASK_NOT_FOUND'
+  'USAGE', 'CONFIG_INVALID', 'TASK_FILE_UNREADABLE', 'TASK_FILE_SYNTAX', 'TASK_INVALID', 'TASK_UNSAFE_ID',
+  'TASK_DUPLICATE_ID', 'TASK_UNKNOWN_DEP', 'TASK_CYCLE', 'TASK_EXISTS', 'TASK_UNSATISFIABLE', 'TASK_NOT_FOUND',
   // git and worktrees
-  | 'REPO_NOT_FOUND'
-  | 'REPO_DIRTY'
-  | 'REPO_NO_COMMITS'
-  | 'BRANCH_EXISTS'
-  | 'GIT_FAILED'
-  | 'WORKTREE_FAILED'
+  'REPO_NOT_FOUND', 'REPO_DIRTY', 'REPO_NO_COMMITS', 'BRANCH_EXISTS', 'GIT_FAILED', 'WORKTREE_FAILED',
   // task outcomes (dead-letter and blocked reasons)
-  | 'TASK_EXIT_NONZERO'
-  | 'TASK_TIMEOUT'
-  | 'TASK_CANCELLED'
-  | 'TASK_SPAWN_FAILED'
-  | 'MODULE_FAILED'
-  | 'MODULE_NOT_FOUND'
-  | 'RESULT_NOT_SERIALIZABLE'
-  | 'DEP_DEAD'
-  | 'DEP_CONFLICT'
-  | 'WORKER_CRASHED'
+  'TASK_EXIT_NONZERO', 'TASK_TIMEOUT', 'TASK_CANCELLED', 'TASK_SPAWN_FAILED', 'MODULE_FAILED', 'MODULE_NOT_FOUND',
+  'RESULT_NOT_SERIALIZABLE', 'DEP_DEAD', 'DEP_CONFLICT', 'WORKER_CRASHED',
   // protocol and lifecycle
-  | 'PROTOCOL_INVALID'
-  | 'NOT_RUNNING'
-  | 'WORKER_SPAWN_FAILED'
-  | 'ALL_WORKERS_FAILED'
-  | 'INTERNAL';
+  'PROTOCOL_INVALID', 'NOT_RUNNING', 'WORKER_SPAWN_FAILED', 'ALL_WORKERS_FAILED', 'INTERNAL',
+] as const;
+
+/** A stable error code. */
+export type CoordErrorCode = (typeof COORD_ERROR_CODES)[number];
+
+const codeSet: ReadonlySet<string> = new Set(COORD_ERROR_CODES);
+
+/** True when `code` is one of {@link COORD_ERROR_CODES}. */
+export function isCoordErrorCode(code: unknown): code is CoordErrorCode {
+  return typeof code === 'string' && codeSet.has(code);
+}
 
 const marker = Symbol.for('coord.error');
 

@@ -122,6 +122,9 @@ describe('workerMachine: spawning', () => {
     clock.increment(1);
     expect(actor.getSnapshot().value).toEqual({ stopping: 'asking' });
     expect(sent()).toEqual([{ type: 'coord:shutdown', graceMs: SHUTDOWN_GRACE_MS }]);
+    // Its exit is a failure, not an orderly stop.
+    actor.send({ type: 'process.exited', code: null, signal: 'SIGTERM' });
+    expect(actor.getSnapshot().value).toBe('failed');
   });
 
   it('uses delays given with .provide()', () => {

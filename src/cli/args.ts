@@ -1,0 +1,110 @@
+/**
+ * Command-line flags, parsed with `node:util` `parseArgs` in strict mode: an unknown flag or a
+ * bad value is a `USAGE` error (exit 2) with a message saying which and why.
+ */
+import { parseArgs } from 'node:util';
+import { CoordError } from '../errors.js';
+import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
+
+/** What the CLI was asked to do. */
+export interface CliArgs {
+  help: boolean;
+  version: boolean;
+  demo: boolean;
+  once: boolean;
+  workers: number;
+  repo: string | undefined;
+  tasks: string | undefined;
+  summary: string | undefined;
+  stateDir: string | undefined;
+  worktreeRoot: string | undefined;
+  logLevel: LogLevel;
+  heartbeatMs: number | undefined;
+  drainDeadlineMs: number | undefined;
+  allowDirty: boolean;
+}
+
+export const USAGE = `Usage: coord [options]        (or: node supervisor.js [options])
+
+Runs a graph of tasks on N forked workers, each in its own git worktree.
+
+  --workers N           worker processes (default 4)
+  --repo PATH           the git repository to work on (default: current directory)
+  --tasks FILE          task file, JSON or YAML: {"tasks": [...]}
+  --once                exit when every task is terminal: 0 all complete, 1 otherwise
+  --summary FILE        write the run summary JSON to FILE
+  --state-dir DIR       logs and state (default: <repo>/.git/coord)
+  --worktree-root DIR   where worker worktrees live (default: <repo>/../<name>.coord-worktrees)
+  --log-level LEVEL     ${LOG_LEVELS.join(', ')} (default info)
+  --heartbeat-ms MS     worker heartbeat interval (default 2000)
+  --drain-deadline-ms MS  how long a drain lets running tasks finish (default 30000)
+  --allow-dirty         run even if the repository has uncommitted changes
+  --demo                run a demo graph in a scratch repository
+  -h, --help            show this help
+  -v, --version         print the version
+
+Exit codes: 0 all tasks complete, 1 some task dead/blocked/cancelled or the run failed,
+2 bad usage, configuration or task file.`;
+
+/** Parses argv (without node and script), throwing `USAGE` errors. */
+export function parseCliArgs(argv: readonly string[]): CliArgs {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    ({ values } = parse(argv));
+  } catch (error) {
+    throw new CoordError('USAGE', error instanceof Error ? error.message : String(error), { cause: error });
+  }
+  const level = values['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new CoordError('USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${level}"`);
+  }
+  return {
+    help: values.help ?? false,
+    version: values.version ?? false,
+    demo: values.demo ?? false,
+    once: values.once ?? false,
+    workers: integerFlag('--workers', values.workers, 1, 64) ?? 4,
+    repo: values.repo,
+    tasks: values.tasks,
+    summary: values.summary,
+    stateDir: values['state-dir'],
+    worktreeRoot: values['worktree-root'],
+    logLevel: level as LogLevel,
+    heartbeatMs: integerFlag('--heartbeat-ms', values['heartbeat-ms'], 50, 3_600_000),
+    drainDeadlineMs: integerFlag('--drain-deadline-ms', values['drain-deadline-ms'], 0, 86_400_000),
+    allowDirty: values['allow-dirty'] ?? false,
+  };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+      demo: { type: 'boolean' },
+      once: { type: 'boolean' },
+      workers: { type: 'string', short: 'w' },
+      repo: { type: 'string' },
+      tasks: { type: 'string' },
+      summary: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'worktree-root': { type: 'string' },
+      'log-level': { type: 'string' },
+      'heartbeat-ms': { type: 'string' },
+      'drain-deadline-ms': { type: 'string' },
+      'allow-dirty': { type: 'boolean' },
+    },
+  });
+}
+
+function integerFlag(name: string, raw: string | undefined, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new CoordError('USAGE', `${name} must be an integer from ${min} to ${max}, not "${raw}"`);
+  }
+  return value;
+}

@@ -1,0 +1,109 @@
+/**
+ * The `runProcess` actor behind each worker machine: forks one worker orchestrator, says
+ * hello, and turns what the process says into machine events. Every message is parsed; a
+ * message that does not parse is counted and refused (answered when a reply is due) and
+ * never reaches the machine. When the machine stops this actor, a still-running process is
+ * killed, so a worker actor can never leave an orphan behind.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fromCallback } from 'xstate';
+import type { ProcessCommand, WorkerEvent, WorkerInput } from '../../machines/worker.js';
+import { PROTOCOL_VERSION, WorkerMessageSchema, type ParentMessage, type WorkerMessage } from '../protocol/messages.js';
+import { parseMessage, type Refusal } from '../protocol/parse.js';
+import type { Logger } from '../log/logger.js';
+import type { WorkerEntry } from './worker-entry.js';
+
+/** Messages the machine does not need, handled by the supervisor's services instead. */
+export type ServiceMessage = Exclude<WorkerMessage, { type: 'coord:ready' | 'coord:heartbeat' | 'coord:complete' | 'coord:failed' | 'coord:protocol-error' }>;
+
+export interface RunProcessOptions {
+  entry: WorkerEntry;
+  heartbeatMs: number;
+  moduleThreads: number;
+  killGraceMs: number;
+  logger: Logger;
+  /** Extra environment for worker processes. */
+  env?: Record<string, string>;
+  /** A refused (malformed or unknown) message from a worker. */
+  onRefused(workerId: string, refusal: Refusal): void;
+  /** A parsed message for the supervisor's services; `reply` answers the worker. */
+  onServiceMessage(workerId: string, message: ServiceMessage, reply: (message: ParentMessage) => void): void;
+}
+
+/** Builds the `runProcess` callback actor from the supervisor's configuration. */
+export function createRunProcess(options: RunProcessOptions) {
+  return fromCallback<ProcessCommand, WorkerInput>(({ input, sendBack, receive }) => {
+    const { workerId, worktree } = input;
+    const log = options.logger.child({ workerId });
+    const child = fork(options.entry.path, [], {
+      cwd: worktree,
+      execArgv: options.entry.execArgv,
+      serialization: 'json',
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, ...options.env, COORD_WORKER_ID: workerId },
+    });
+    let exited = false;
+    const send = (message: ParentMessage): void => {
+      // A closed channel means the process is exiting; its exit event will follow.
+      if (child.connected) child.send(message, (error) => error && log.debug({ err: error }, 'send to worker failed'));
+    };
+    pipeLines(child, log);
+
+    child.on('message', (raw: unknown) => {
+      const parsed = parseMessage(WorkerMessageSchema, raw);
+      if (!parsed.ok) {
+        options.onRefused(workerId, parsed);
+        if (parsed.reply) send(parsed.reply);
+        return;
+      }
+      const event = toMachineEvent(parsed.message);
+      if (event) sendBack(event);
+      else if (parsed.message.type === 'coord:protocol-error') log.warn({ refused: parsed.message }, 'worker refused a message');
+      else options.onServiceMessage(workerId, parsed.message as ServiceMessage, send);
+    });
+    child.on('error', (error) => log.error({ err: error }, 'worker process error'));
+    child.on('exit', (code, signal) => {
+      exited = true;
+      sendBack({ type: 'process.exited', code, signal });
+    });
+    send({
+      type: 'coord:hello',
+      protocolVersion: PROTOCOL_VERSION,
+      workerId,
+      worktree,
+      heartbeatMs: options.heartbeatMs,
+      moduleThreads: options.moduleThreads,
+      killGraceMs: options.killGraceMs,
+    });
+
+    receive((command) => {
+      if (command.type === 'process.send') send(command.message);
+      else if (!exited) child.kill(command.signal);
+    });
+    return () => {
+      if (!exited) child.kill('SIGKILL');
+    };
+  });
+}
+
+function toMachineEvent(message: WorkerMessage): WorkerEvent | null {
+  switch (message.type) {
+    case 'coord:ready':
+      return { type: 'process.ready', pid: message.pid };
+    case 'coord:heartbeat':
+      return { type: 'process.heartbeat', at: Date.now() };
+    case 'coord:complete':
+      return { type: 'task.completed', message };
+    case 'coord:failed':
+      return { type: 'task.failed', message };
+    default:
+      return null;
+  }
+}
+
+/** A worker's stdout/stderr go to the log, a line each, never to the user's terminal. */
+function pipeLines(child: ChildProcess, log: Logger): void {
+  if (child.stdout) createInterface({ input: child.stdout }).on('line', (line) => log.info({ stream: 'stdout' }, line));
+  if (child.stderr) createInterface({ input: child.stderr }).on('line', (line) => log.warn({ stream: 'stderr' }, line));
+}

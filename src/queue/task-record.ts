@@ -1,0 +1,156 @@
+/**
+ * The task record: what the queue knows about one task. Tasks are data, not actors (100k
+ * queued tasks must not mean 100k actors), so a record is a plain object the queue mutates
+ * and everything else reads.
+ */
+import { CoordError } from '../errors.js';
+import type { TaskSpec } from '../tasks/spec.js';
+
+/** Every status a task can be in, in lifecycle order. */
+export const TASK_STATUSES = [
+  'pending',
+  'ready',
+  'assigned',
+  'running',
+  'failed',
+  'complete',
+  'dead',
+  'blocked',
+  'cancelled',
+] as const;
+
+/**
+ * `pending` (deps unmet) → `ready` → `assigned` (claimed by a worker, lease issued) →
+ * `running` → `complete`; or `failed` (waiting out a retry backoff) → `ready`, or `dead`
+ * when attempts run out; `blocked` when a dependency can never complete; `cancelled`.
+ */
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** Statuses a task never leaves. */
+export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set<TaskStatus>(['complete', 'dead', 'blocked', 'cancelled']);
+
+/** Statuses in which a worker holds the task under a lease. */
+export const IN_FLIGHT_STATUSES: ReadonlySet<TaskStatus> = new Set<TaskStatus>(['assigned', 'running']);
+
+/** Why a task failed, went dead or was blocked. `code` is a {@link CoordErrorCode} or a worker's code. */
+export interface TaskError {
+  readonly code: string;
+  readonly message: string;
+  readonly details?: Record<string, unknown>;
+}
+
+/** One attempt: one lease issued to one worker. */
+export interface AttemptRecord {
+  /** 1-based; always the attempt's position in `attempts`. */
+  readonly attempt: number;
+  readonly worker: string;
+  readonly lease: string;
+  readonly assignedAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly exitCode: number | null;
+  /** The failure code, or null for success / still open. */
+  readonly code: string | null;
+  readonly message: string | null;
+}
+
+/** Everything the queue knows about one task. Records handed out are live views: read, don't keep. */
+export interface TaskRecord {
+  readonly spec: TaskSpec;
+  /** Submission sequence, queue-wide; keeps FIFO order among equal priorities, retries included. */
+  readonly seq: number;
+  readonly status: TaskStatus;
+  /** Distinct dependencies not yet complete. */
+  readonly unmetDeps: number;
+  /** Ids of tasks that depend on this one. */
+  readonly dependents: readonly string[];
+  /**
+   * Attempts that count towards `maxAttempts`, oldest first. A released attempt (drain, worker
+   * taken away) is removed, so `attempts.length` is the number used and the next run is
+   * attempt `attempts.length + 1`.
+   */
+  readonly attempts: readonly AttemptRecord[];
+  /** How many times the task was taken back without a verdict (see `attempts`). */
+  readonly releases: number;
+  /** The current fencing token while assigned/running, otherwise null. */
+  readonly lease: string | null;
+  readonly worker: string | null;
+  /** `coord/<id>`. */
+  readonly branch: string;
+  /** ISO time of the first run. */
+  readonly startedAt: string | null;
+  /** ISO time the task reached a terminal status. */
+  readonly finishedAt: string | null;
+  readonly exitCode: number | null;
+  readonly result: unknown;
+  readonly commit: string | null;
+  readonly error: TaskError | null;
+  /** Epoch ms before which a retry is not handed out; 0 when not delayed. */
+  readonly readyAt: number;
+}
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The queue's own mutable view of an attempt. */
+export type MutableAttempt = Writable<AttemptRecord>;
+
+/** The queue's own mutable view of a record. */
+export type MutableTaskRecord = Writable<Omit<TaskRecord, 'attempts' | 'dependents'>> & {
+  attempts: MutableAttempt[];
+  dependents: string[];
+};
+
+/** A fresh `pending` record for `spec`. */
+export function createTaskRecord(spec: TaskSpec, seq: number): MutableTaskRecord {
+  return {
+    spec,
+    seq,
+    status: 'pending',
+    unmetDeps: 0,
+    dependents: [],
+    attempts: [],
+    releases: 0,
+    lease: null,
+    worker: null,
+    branch: `coord/${spec.id}`,
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
+    result: null,
+    commit: null,
+    error: null,
+    readyAt: 0,
+  };
+}
+
+/**
+ * True when `lease` is the fencing token of the task's current attempt. A result carrying any
+ * other lease comes from an attempt the supervisor has given up on (a worker presumed dead, a
+ * drained or cancelled task) and must change nothing.
+ */
+export function isLeaseCurrent(record: Pick<TaskRecord, 'status' | 'lease'>, lease: string): boolean {
+  return IN_FLIGHT_STATUSES.has(record.status) && record.lease !== null && record.lease === lease;
+}
+
+/** The open (last) attempt of an in-flight task; its absence is a queue bug. */
+export function currentAttempt(record: MutableTaskRecord): MutableAttempt {
+  const attempt = record.attempts[record.attempts.length - 1];
+  if (attempt === undefined) throw new CoordError('INTERNAL', `task "${record.spec.id}" is in flight without an attempt`);
+  return attempt;
+}
+
+let lastEpochMs = Number.NaN;
+let lastIso = '';
+
+/**
+ * Epoch ms → ISO-8601, the records' time format. Formatting costs about as much as the rest
+ * of a task's bookkeeping together, and a dispatch pass stamps many records with the same
+ * `now`, so the last answer is kept.
+ */
+export function isoTime(epochMs: number): string {
+  if (epochMs !== lastEpochMs) {
+    lastIso = new Date(epochMs).toISOString();
+    lastEpochMs = epochMs;
+  }
+  return lastIso;
+}

@@ -1,0 +1,237 @@
+/**
+ * Dispatch: matches ready tasks to idle workers, prepares each task's start commit, hands
+ * the task to its worker, and applies results to the queue. It is the only writer of task
+ * state while the supervisor runs, so every queue mutation and every event comes from here.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { ParentMessageOf, WorkerMessageOf } from '../protocol/messages.js';
+import type { AssignStrategy, WorkerSlot } from '../pool/assign.js';
+import type { TaskQueue, TaskRecord } from '../queue/task-queue.js';
+import type { Logger } from '../log/logger.js';
+import { toCoordError } from '../errors.js';
+import type { StartCommit, DependencyTip } from '../worktrees/start-commit.js';
+import type { SupervisorEventBus } from './events.js';
+
+/** What the dispatcher needs from the rest of the supervisor. */
+export interface DispatcherDeps {
+  queue: TaskQueue;
+  strategy: AssignStrategy;
+  events: SupervisorEventBus;
+  logger: Logger;
+  taskLogDir: string;
+  defaultTimeoutMs: number | null;
+  /** Worker slots as they are now (idle = the worker machine is in `idle`). */
+  slots(): WorkerSlot[];
+  /** Whether new assignments are allowed (the coordinator is `running`). */
+  accepting(): boolean;
+  startCommit(taskId: string, deps: DependencyTip[]): Promise<StartCommit>;
+  /** Hands an assign message to the worker's machine; false if the worker cannot take it now. */
+  assign(workerId: string, message: ParentMessageOf<'coord:assign'>): boolean;
+  /** Asks the worker running `taskId` to cancel it. */
+  cancel(workerId: string, taskId: string, reason: string): void;
+  now?: () => number;
+}
+
+/** The per-task, per-attempt output log. */
+export function taskLogFile(taskLogDir: string, taskId: string, attempt: number): string {
+  return path.join(taskLogDir, taskId, `attempt-${attempt}.log`);
+}
+
+export class Dispatcher {
+  /** Workers chosen for a task whose start commit is still being computed. */
+  private readonly reserved = new Set<string>();
+  private scheduled = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Runs a dispatch pass soon (coalescing many requests into one pass). */
+  schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.dispatch();
+    });
+  }
+
+  /** Tasks reserved or held by a worker right now. */
+  inFlightCount(): number {
+    return this.deps.queue.inFlight().length;
+  }
+
+  stop(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  private dispatch(): void {
+    const { queue, strategy } = this.deps;
+    if (!this.deps.accepting()) return;
+    const now = this.now();
+    let slots = this.deps.slots().filter((slot) => slot.idle && !this.reserved.has(slot.workerId));
+    for (const task of queue.readyTasks(now)) {
+      if (slots.length === 0) break;
+      const slot = strategy(task, slots);
+      if (!slot) continue;
+      slots = slots.filter((s) => s.workerId !== slot.workerId);
+      this.begin(task, slot.workerId, now);
+    }
+    this.armRetryTimer(now);
+  }
+
+  /** Wakes the dispatcher when the earliest task waiting out a retry backoff is due. */
+  private armRetryTimer(now: number): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const delay = this.deps.queue.nextDelayMs(now);
+    this.retryTimer = delay === null ? undefined : setTimeout(() => this.schedule(), delay);
+    this.retryTimer?.unref();
+  }
+
+  private begin(task: TaskRecord, workerId: string, now: number): void {
+    const { queue, events } = this.deps;
+    const lease = randomBytes(9).toString('base64url');
+    const attempt = queue.assign(task.spec.id, workerId, lease, now);
+    if (attempt === null) return;
+    this.reserved.add(workerId);
+    events.emit('coord:assigned', { taskId: task.spec.id, workerId, attempt });
+    void this.handOver(task, workerId, lease, attempt).finally(() => {
+      this.reserved.delete(workerId);
+      this.schedule();
+    });
+  }
+
+  /** Computes the start commit (async git), then gives the task to the worker. */
+  private async handOver(task: TaskRecord, workerId: string, lease: string, attempt: number): Promise<void> {
+    const { queue, logger } = this.deps;
+    const id = task.spec.id;
+    let start: StartCommit;
+    try {
+      const tips = task.spec.deps.map((dep) => ({ taskId: dep, commit: queue.get(dep)?.commit ?? '' }));
+      start = await this.deps.startCommit(id, tips);
+    } catch (error) {
+      const err = toCoordError(error, 'GIT_FAILED');
+      logger.error({ taskId: id, err }, 'could not prepare the start commit');
+      this.applyFailure(workerId, id, lease, attempt, { code: err.code, message: err.message, retryable: false, exitCode: null, retryAfterMs: null });
+      return;
+    }
+    if (!start.ok) {
+      const { between, files } = start.conflict;
+      this.blockTask(id, {
+        code: 'DEP_CONFLICT',
+        message: `dependencies ${between[0]} and ${between[1]} conflict in ${files.join(', ')}`,
+        details: { between, files },
+      });
+      return;
+    }
+    const timeoutMs = task.spec.timeoutMs ?? this.deps.defaultTimeoutMs;
+    const message: ParentMessageOf<'coord:assign'> = {
+      type: 'coord:assign',
+      taskId: id,
+      attempt,
+      lease,
+      exec:
+        task.spec.run !== undefined
+          ? { kind: 'run', argv: task.spec.run, env: task.spec.env }
+          : { kind: 'module', module: task.spec.module ?? '', export: task.spec.export ?? 'default', input: task.spec.input ?? null },
+      branch: task.branch,
+      startCommit: start.commit,
+      timeoutMs,
+      logFile: taskLogFile(this.deps.taskLogDir, id, attempt),
+    };
+    // The worker may have died while git was working: then the task goes back, unburnt.
+    if (!this.deps.accepting() || !this.deps.assign(workerId, message)) {
+      if (queue.release(id, lease)) this.deps.events.emit('coord:released', { taskId: id, reason: 'worker unavailable' });
+    }
+  }
+
+  /** A worker said it started the task. */
+  started(workerId: string, message: WorkerMessageOf<'coord:started'>): void {
+    if (this.deps.queue.markRunning(message.taskId, message.lease, this.now())) {
+      this.deps.events.emit('coord:started', { taskId: message.taskId, workerId, attempt: message.attempt });
+    }
+  }
+
+  /** A result with the worker's current lease (the queue fences it again). */
+  result(workerId: string, message: WorkerMessageOf<'coord:complete'> | WorkerMessageOf<'coord:failed'>): void {
+    const { queue, events } = this.deps;
+    if (message.type === 'coord:complete') {
+      const ok = queue.complete(message.taskId, message.lease, {
+        exitCode: message.exitCode,
+        result: message.result,
+        commit: message.commit,
+        now: this.now(),
+      });
+      if (ok) {
+        events.emit('coord:complete', {
+          taskId: message.taskId, workerId, attempt: message.attempt,
+          exitCode: message.exitCode, result: message.result, commit: message.commit,
+        });
+      }
+    } else {
+      this.applyFailure(workerId, message.taskId, message.lease, message.attempt, message);
+    }
+    this.afterChange();
+  }
+
+  /** The worker holding `taskId` died: the attempt failed with `WORKER_CRASHED`. */
+  lost(workerId: string, taskId: string, lease: string, attempt: number, exit: string): void {
+    this.applyFailure(workerId, taskId, lease, attempt, {
+      code: 'WORKER_CRASHED',
+      message: `worker ${workerId} exited (${exit}) while running the task`,
+      retryable: true,
+      exitCode: null,
+      retryAfterMs: null,
+    });
+    this.afterChange();
+  }
+
+  /** Cancels every in-flight task and returns it to `ready` without burning an attempt. */
+  cancelInFlight(reason: string): void {
+    const { queue, events } = this.deps;
+    for (const id of queue.inFlight()) {
+      const record = queue.get(id);
+      if (!record?.lease || !record.worker) continue;
+      const worker = record.worker;
+      if (queue.release(id, record.lease)) {
+        this.deps.cancel(worker, id, reason);
+        events.emit('coord:released', { taskId: id, reason });
+      }
+    }
+  }
+
+  private applyFailure(
+    workerId: string,
+    taskId: string,
+    lease: string,
+    attempt: number,
+    failure: { code: string; message: string; retryable: boolean; exitCode: number | null; retryAfterMs: number | null },
+  ): void {
+    const { queue, events } = this.deps;
+    const outcome = queue.fail(taskId, lease, { ...failure, now: this.now() });
+    if (outcome === null) return;
+    const error = { code: failure.code, message: failure.message };
+    events.emit('coord:failed', { taskId, workerId, attempt, error, willRetry: outcome.status !== 'dead' });
+    if (outcome.status === 'dead') events.emit('coord:dead', { taskId, error });
+    for (const blocked of outcome.blocked) this.emitBlocked(blocked);
+  }
+
+  private blockTask(taskId: string, error: { code: string; message: string; details?: Record<string, unknown> }): void {
+    for (const id of this.deps.queue.block(taskId, error)) this.emitBlocked(id);
+    this.afterChange();
+  }
+
+  private emitBlocked(taskId: string): void {
+    const error = this.deps.queue.get(taskId)?.error;
+    if (error) this.deps.events.emit('coord:blocked', { taskId, error });
+  }
+
+  private afterChange(): void {
+    if (this.deps.queue.isSettled()) this.deps.events.emit('coord:settled', { counts: this.deps.queue.counts() });
+    this.schedule();
+  }
+}

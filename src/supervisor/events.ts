@@ -1,0 +1,47 @@
+/**
+ * The supervisor's event bus: what happened, as typed `coord:*` events. The CLI's progress
+ * view, the logs and (later) the control plane all listen here.
+ */
+import { EventEmitter } from 'node:events';
+import type { CoordinatorState } from '../../machines/coordinator.js';
+
+export interface TaskErrorInfo {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** Every event the supervisor emits, by name. */
+export interface SupervisorEvents {
+  'coord:state': { state: CoordinatorState };
+  'coord:assigned': { taskId: string; workerId: string; attempt: number };
+  'coord:started': { taskId: string; workerId: string; attempt: number };
+  'coord:complete': { taskId: string; workerId: string; attempt: number; exitCode: number | null; result: unknown; commit: string | null };
+  'coord:failed': { taskId: string; workerId: string; attempt: number; error: TaskErrorInfo; willRetry: boolean };
+  'coord:dead': { taskId: string; error: TaskErrorInfo };
+  'coord:blocked': { taskId: string; error: TaskErrorInfo };
+  'coord:released': { taskId: string; reason: string };
+  'coord:worker-ready': { workerId: string; pid: number };
+  'coord:worker-exited': { workerId: string; code: number | null; signal: string | null };
+  'coord:worker-failed': { workerId: string; code: number | null; signal: string | null };
+  'coord:protocol-refused': { workerId: string; reason: string; refusedType: string | null };
+  'coord:settled': { counts: Record<string, number> };
+}
+
+export type SupervisorEventName = keyof SupervisorEvents;
+
+/** A typed EventEmitter for {@link SupervisorEvents}. */
+export class SupervisorEventBus extends EventEmitter {
+  override emit<K extends SupervisorEventName>(name: K, payload: SupervisorEvents[K]): boolean {
+    return super.emit(name, payload);
+  }
+  override on<K extends SupervisorEventName>(name: K, listener: (payload: SupervisorEvents[K]) => void): this {
+    return super.on(name, listener);
+  }
+  override once<K extends SupervisorEventName>(name: K, listener: (payload: SupervisorEvents[K]) => void): this {
+    return super.once(name, listener);
+  }
+  override off<K extends SupervisorEventName>(name: K, listener: (payload: SupervisorEvents[K]) => void): this {
+    return super.off(name, listener);
+  }
+}

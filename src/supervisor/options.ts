@@ -1,0 +1,49 @@
+/**
+ * `createSupervisor()` options, validated with zod and completed with defaults. A bad
+ * option is a `CONFIG_INVALID` error naming the option, before anything starts.
+ */
+import { z } from 'zod';
+import { CoordError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { AssignStrategy } from '../pool/assign.js';
+import type { WorkerEntry } from '../pool/worker-entry.js';
+
+const OptionsSchema = z.strictObject({
+  repo: z.string().min(1),
+  workers: z.number().int().min(1).max(64).default(4),
+  stateDir: z.string().min(1).optional(),
+  worktreeRoot: z.string().min(1).optional(),
+  baseRef: z.string().min(1).optional(),
+  allowDirty: z.boolean().default(false),
+  workerCapabilities: z.array(z.string().min(1)).default([]),
+  heartbeatMs: z.number().int().min(50).default(2_000),
+  moduleThreads: z.number().int().min(1).max(64).default(2),
+  killGraceMs: z.number().int().min(0).default(2_000),
+  shutdownGraceMs: z.number().int().min(0).default(5_000),
+  spawnTimeoutMs: z.number().int().min(100).default(15_000),
+  drainDeadlineMs: z.number().int().min(0).default(30_000),
+  defaultTimeoutMs: z.number().int().positive().nullable().default(null),
+  maxAttempts: z.number().int().min(1).max(100).default(1),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  logStderrLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('silent'),
+  logger: z.custom<Logger>((value) => typeof value === 'object' && value !== null && 'child' in value).optional(),
+  strategy: z.custom<AssignStrategy>((value) => typeof value === 'function').optional(),
+  workerEntry: z.custom<WorkerEntry>((value) => typeof value === 'object' && value !== null && 'path' in value).optional(),
+  random: z.custom<() => number>((value) => typeof value === 'function').optional(),
+});
+
+/** Options accepted by `createSupervisor()`; every field but `repo` has a default. */
+export type SupervisorOptions = z.input<typeof OptionsSchema>;
+/** Options after validation, defaults applied. */
+export type ResolvedOptions = z.output<typeof OptionsSchema>;
+
+/** Validates options, throwing `CONFIG_INVALID` with the offending option named. */
+export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
+  const parsed = OptionsSchema.safeParse(options);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.join('.') || 'options';
+  throw new CoordError('CONFIG_INVALID', `invalid option ${where}: ${issue?.message ?? 'invalid'}`, {
+    details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+  });
+}

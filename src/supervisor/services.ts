@@ -1,0 +1,68 @@
+/**
+ * Answers to the worker messages that are not lifecycle events: task start and progress,
+ * leave to proceed, rate-limit tokens, usage reports and conflict checks. Until a gate
+ * (merge queue, budget) or a rate limiter is configured, coord has no reason to hold a
+ * worker back, so it grants at once; conflict checks are real `merge-tree` predictions.
+ */
+import type { Logger } from '../log/logger.js';
+import type { ParentMessage } from '../protocol/messages.js';
+import type { TaskQueue } from '../queue/task-queue.js';
+import { predictConflicts } from '../worktrees/predict-conflicts.js';
+import type { ServiceMessage } from '../pool/run-process.js';
+import type { Dispatcher } from './dispatcher.js';
+
+/** Token and cost usage a task reported, summed over its attempts. */
+export interface TaskUsage {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export interface ServiceDeps {
+  dispatcher: Dispatcher;
+  queue: TaskQueue;
+  logger: Logger;
+  repoRoot(): string;
+  usage: Map<string, TaskUsage>;
+}
+
+/** Handles one parsed service message from `workerId`; `reply` answers that worker. */
+export function handleServiceMessage(deps: ServiceDeps, workerId: string, message: ServiceMessage, reply: (message: ParentMessage) => void): void {
+  switch (message.type) {
+    case 'coord:started':
+      deps.dispatcher.started(workerId, message);
+      return;
+    case 'coord:progress':
+      deps.logger.debug({ workerId, taskId: message.taskId, outputBytes: message.outputBytes }, 'task progress');
+      return;
+    case 'coord:request':
+      reply({ type: 'coord:proceed', requestId: message.requestId });
+      return;
+    case 'coord:rate-request':
+      reply({ type: 'coord:rate-grant', requestId: message.requestId, key: message.key });
+      return;
+    case 'coord:usage': {
+      if (deps.queue.get(message.taskId)?.lease !== message.lease) return;
+      const sum = deps.usage.get(message.taskId) ?? { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+      sum.inputTokens += message.inputTokens;
+      sum.outputTokens += message.outputTokens;
+      sum.costUsd += message.costUsd;
+      deps.usage.set(message.taskId, sum);
+      return;
+    }
+    case 'coord:conflict-check':
+      void checkConflicts(deps, message.requestId, message.taskId).then(reply, (error: unknown) => {
+        deps.logger.warn({ workerId, taskId: message.taskId, err: error }, 'conflict check failed');
+      });
+      return;
+  }
+}
+
+async function checkConflicts(deps: ServiceDeps, requestId: string, taskId: string): Promise<ParentMessage> {
+  const others = deps.queue
+    .inFlight()
+    .filter((id) => id !== taskId)
+    .map((id) => ({ taskId: id, ref: `coord/${id}` }));
+  const conflicts = await predictConflicts(deps.repoRoot(), `coord/${taskId}`, others);
+  return { type: 'coord:conflict', requestId, taskId, conflicts };
+}

@@ -1,0 +1,82 @@
+/**
+ * The run summary (`--summary FILE`, `supervisor.summary()`). The fields named in the
+ * run-summary contract are relied on by users' scripts: never rename or remove them; add.
+ */
+import type { CoordinatorState } from '../../machines/coordinator.js';
+import type { AttemptRecord, TaskRecord } from '../queue/task-queue.js';
+import type { Repository } from '../worktrees/repository.js';
+import type { TaskUsage } from './services.js';
+import type { WorkerDescription } from './worker-registry.js';
+import { taskLogFile } from './dispatcher.js';
+
+export interface TaskSummary {
+  id: string;
+  status: string;
+  worker: string | null;
+  branch: string;
+  attempts: number;
+  exitCode: number | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: { code: string; message: string; details?: Record<string, unknown> } | null;
+  /** A module task's return value; null for run tasks. */
+  result: unknown;
+  /** The tip of the task's branch when it finished. */
+  commit: string | null;
+  /** The output log of the latest attempt. */
+  logFile: string | null;
+  usage: TaskUsage | null;
+  history: readonly AttemptRecord[];
+}
+
+export interface RunSummary {
+  coordinator: { state: CoordinatorState; error: { code: string; message: string } | null };
+  repo: string | null;
+  baseCommit: string | null;
+  startedAt: string;
+  generatedAt: string;
+  counts: Record<string, number>;
+  workers: Array<{ id: string; worktree: string; restarts: number; state: string; pid: number | null }>;
+  tasks: TaskSummary[];
+}
+
+export interface SummaryInput {
+  state: CoordinatorState;
+  error: { code: string; message: string } | null;
+  repo: Repository | undefined;
+  startedAt: string;
+  workers: WorkerDescription[];
+  tasks: TaskRecord[];
+  counts: Record<string, number>;
+  usage: ReadonlyMap<string, TaskUsage>;
+  taskLogDir: string | null;
+}
+
+/** Builds the summary from the supervisor's current state. */
+export function buildSummary(input: SummaryInput): RunSummary {
+  return {
+    coordinator: { state: input.state, error: input.error },
+    repo: input.repo?.root ?? null,
+    baseCommit: input.repo?.baseCommit ?? null,
+    startedAt: input.startedAt,
+    generatedAt: new Date().toISOString(),
+    counts: input.counts,
+    workers: input.workers.map((w) => ({ id: w.id, worktree: w.worktree, restarts: w.restarts, state: w.state, pid: w.pid })),
+    tasks: input.tasks.map((task) => ({
+      id: task.spec.id,
+      status: task.status,
+      worker: task.worker,
+      branch: task.branch,
+      attempts: task.attempts.length,
+      exitCode: task.exitCode,
+      startedAt: task.startedAt,
+      finishedAt: task.finishedAt,
+      error: task.error,
+      result: task.result ?? null,
+      commit: task.commit,
+      logFile: input.taskLogDir && task.attempts.length > 0 ? taskLogFile(input.taskLogDir, task.spec.id, task.attempts.length) : null,
+      usage: input.usage.get(task.spec.id) ?? null,
+      history: task.attempts,
+    })),
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The supervisor's view of its worker actors: which are idle (assignable), which died, and
+ * a small description for `status()` and the summary. It watches each worker actor's
+ * snapshots; it never changes a worker itself except by sending it events.
+ */
+import type { ActorRefFrom, Subscription } from 'xstate';
+import type { workerMachine } from '../../machines/worker.js';
+import type { ParentMessageOf } from '../protocol/messages.js';
+import type { WorkerSlot } from '../pool/assign.js';
+
+type WorkerRef = ActorRefFrom<typeof workerMachine>;
+
+/** One worker as reported in `status()` and the run summary. */
+export interface WorkerDescription {
+  id: string;
+  worktree: string;
+  state: string;
+  pid: number | null;
+  restarts: number;
+  task: string | null;
+  exit: { code: number | null; signal: string | null } | null;
+}
+
+interface Watchers {
+  onIdle(workerId: string): void;
+  onFailed(workerId: string, exit: { code: number | null; signal: string | null } | null): void;
+}
+
+export class WorkerRegistry {
+  private readonly entries = new Map<string, { ref: WorkerRef; subscription: Subscription; failedReported: boolean }>();
+
+  /** Starts watching worker actors that appeared in the coordinator's context. */
+  sync(workers: ReadonlyArray<{ workerId: string; ref: WorkerRef }>, watchers: Watchers): void {
+    for (const { workerId, ref } of workers) {
+      if (this.entries.has(workerId)) continue;
+      const entry = { ref, subscription: undefined as unknown as Subscription, failedReported: false };
+      this.entries.set(workerId, entry);
+      entry.subscription = ref.subscribe((snapshot) => {
+        if (snapshot.value === 'idle') watchers.onIdle(workerId);
+        if (snapshot.value === 'failed' && !entry.failedReported) {
+          entry.failedReported = true;
+          watchers.onFailed(workerId, snapshot.context.exit);
+        }
+      });
+    }
+  }
+
+  refs(): WorkerRef[] {
+    return [...this.entries.values()].map((entry) => entry.ref);
+  }
+
+  /** Assignable workers and their capabilities. */
+  slots(): WorkerSlot[] {
+    return [...this.entries.entries()].map(([workerId, { ref }]) => {
+      const snapshot = ref.getSnapshot();
+      return { workerId, capabilities: snapshot.context.capabilities, idle: snapshot.value === 'idle' };
+    });
+  }
+
+  /** Gives the worker a task if it is idle right now. */
+  assign(workerId: string, message: ParentMessageOf<'coord:assign'>): boolean {
+    const ref = this.entries.get(workerId)?.ref;
+    if (ref?.getSnapshot().value !== 'idle') return false;
+    ref.send({ type: 'task.assign', message });
+    return ref.getSnapshot().value === 'busy';
+  }
+
+  cancel(workerId: string, taskId: string, reason: string): void {
+    const ref = this.entries.get(workerId)?.ref;
+    if (ref?.getSnapshot().context.task?.taskId === taskId) ref.send({ type: 'task.cancel', reason });
+  }
+
+  describe(): WorkerDescription[] {
+    return [...this.entries.entries()].map(([id, { ref }]) => {
+      const snapshot = ref.getSnapshot();
+      const { context } = snapshot;
+      return {
+        id,
+        worktree: context.worktree,
+        state: typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0] ?? 'unknown',
+        pid: context.pid,
+        restarts: 0,
+        task: context.task?.taskId ?? null,
+        exit: context.exit,
+      };
+    });
+  }
+}

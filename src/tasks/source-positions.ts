@@ -1,0 +1,71 @@
+/**
+ * Line and column of a value in a task file, by its path (`['tasks', 3, 'run']`): from the
+ * source ranges YAML's parser keeps on every node, or, for JSON, from a scan of the text
+ * (parsing JSON with the YAML parser would work too, but takes seconds on a large file).
+ */
+import { isMap, isNode, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
+import { jsonOffsetOf } from './json-scan.js';
+
+/** 1-based line and column. */
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+/** Finds the position of the value at `path`, or of its deepest ancestor present in the file. */
+export type Locator = (path: readonly PropertyKey[]) => SourcePosition;
+
+const FILE_START: SourcePosition = { line: 1, column: 1 };
+
+/**
+ * A locator over a parsed YAML document. A path ending at a mapping key points at the key
+ * (`run:` rather than its value) — that is where a reader looks for the field; a path that
+ * leaves the document (a missing field) points at the nearest enclosing node.
+ */
+export function documentLocator(doc: Document, lineCounter: LineCounter): Locator {
+  return (path) => {
+    let node: unknown = doc.contents;
+    let offset = isNode(node) ? (node.range?.[0] ?? null) : null;
+    for (const segment of path) {
+      let next: unknown;
+      if (isMap(node)) {
+        const pair = node.items.find((item) => keyText(item.key) === String(segment));
+        if (pair === undefined) break;
+        if (isNode(pair.key) && pair.key.range) offset = pair.key.range[0];
+        next = pair.value;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        next = node.items[segment];
+        if (!isNode(next)) break;
+        if (next.range) offset = next.range[0];
+      } else break;
+      node = next;
+    }
+    if (offset === null) return FILE_START;
+    const { line, col } = lineCounter.linePos(offset);
+    return line === 0 ? FILE_START : { line, column: col };
+  };
+}
+
+/**
+ * A locator for a JSON text. It scans the text only when asked, so the happy path (a valid
+ * file) pays nothing, and each lookup is one linear scan that stops at the target.
+ */
+export function jsonLocator(text: string): Locator {
+  return (path) => positionOfOffset(text, jsonOffsetOf(text, path));
+}
+
+/** Position of a character offset in `text`. */
+export function positionOfOffset(text: string, offset: number): SourcePosition {
+  let line = 1;
+  let lineStart = 0;
+  const end = Math.min(Math.max(offset, 0), text.length);
+  for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, column: end - lineStart + 1 };
+}
+
+function keyText(key: unknown): string {
+  return isScalar(key) ? String(key.value) : String(key);
+}

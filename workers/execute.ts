@@ -1,0 +1,108 @@
+/**
+ * One attempt of one task, start to finish: put the worktree on the task's branch, run the
+ * task (a command in a PTY or a handler in a thread), commit what it left behind, and build
+ * the final `coord:complete` / `coord:failed`. `coord:started` and `coord:progress` are sent
+ * along the way; the final message is returned for the caller to send, so it alone decides
+ * when a task stops counting as running.
+ */
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { ParentMessageOf, WorkerMessageInput } from '../src/protocol/messages.js';
+import { errorFields, type Logger } from './log.js';
+import type { ProcessGroups } from './process-group.js';
+import { runModule, type ModulePool } from './run-module.js';
+import { runPty } from './run-pty.js';
+import { buildTaskEnv, type TaskIdentity } from './task-env.js';
+import { openTaskLog } from './task-log.js';
+import { failure, finalMessage, outcomeOfModule, outcomeOfPty, type FinalMessage, type TaskOutcome, type TaskRef } from './task-outcome.js';
+import { finishBranch, prepareBranch } from './workspace.js';
+
+/** A parsed `coord:assign`. */
+export type AssignMessage = ParentMessageOf<'coord:assign'>;
+
+/** What an attempt needs from the worker around it. */
+export interface ExecuteContext {
+  workerId: string;
+  worktree: string;
+  killGraceMs: number;
+  send: (message: WorkerMessageInput) => void;
+  groups: ProcessGroups;
+  modules: ModulePool;
+  logger: Logger;
+}
+
+/**
+ * Runs one attempt and returns its final message. Never rejects; `signal` cancels it.
+ *
+ * @example
+ * const final = await executeAssign(assign, controller.signal, context);
+ * channel.send(final);
+ */
+export async function executeAssign(assign: AssignMessage, signal: AbortSignal, context: ExecuteContext): Promise<FinalMessage> {
+  const startedAt = performance.now();
+  const elapsed = (): number => performance.now() - startedAt;
+  const ref: TaskRef = { taskId: assign.taskId, attempt: assign.attempt, lease: assign.lease };
+  const logger = context.logger.with({ taskId: assign.taskId, attempt: assign.attempt });
+  try {
+    await prepareBranch(context.worktree, assign.branch, assign.startCommit);
+  } catch (error) {
+    logger.log('error', 'could not prepare the task branch', errorFields(error));
+    const message = `could not prepare branch ${assign.branch}: ${error instanceof Error ? error.message : String(error)}`;
+    return finalMessage(ref, failure('GIT_FAILED', message, false), null, null, elapsed());
+  }
+
+  const outcome = await runExec(assign, ref, signal, { ...context, logger });
+
+  // Failures are committed too: a half-finished attempt is often what the next one (or a
+  // person) needs to look at.
+  let commit: string | null = null;
+  let gitError: string | null = null;
+  try {
+    commit = await finishBranch(context.worktree, assign.branch, assign.taskId, assign.attempt);
+  } catch (error) {
+    logger.log('error', 'could not commit the task branch', errorFields(error));
+    gitError = error instanceof Error ? error.message : String(error);
+  }
+  return finalMessage(ref, outcome, commit, gitError, elapsed());
+}
+
+async function runExec(assign: AssignMessage, ref: TaskRef, signal: AbortSignal, context: ExecuteContext): Promise<TaskOutcome> {
+  const identity: TaskIdentity = { taskId: assign.taskId, attempt: assign.attempt, workerId: context.workerId, worktree: context.worktree };
+  const exec = assign.exec;
+  const header = `[coord] ${new Date().toISOString()} task ${assign.taskId} attempt ${assign.attempt} worker ${context.workerId} `;
+
+  if (exec.kind === 'run') {
+    const run = await runPty({
+      argv: exec.argv,
+      cwd: context.worktree,
+      env: buildTaskEnv(process.env, exec.env, identity),
+      logFile: assign.logFile,
+      header: `${header}argv ${JSON.stringify(exec.argv)}\n`,
+      timeoutMs: assign.timeoutMs,
+      killGraceMs: context.killGraceMs,
+      signal,
+      groups: context.groups,
+      logger: context.logger,
+      onSpawn: (pid) => context.send({ type: 'coord:started', ...ref, pid }),
+      onProgress: (outputBytes) => context.send({ type: 'coord:progress', ...ref, outputBytes }),
+    });
+    return outcomeOfPty(run, assign.timeoutMs);
+  }
+
+  // Relative module paths name a file in the task's checkout; absolute ones are used as is.
+  const modulePath = path.resolve(context.worktree, exec.module);
+  const log = await openTaskLog(assign.logFile, context.logger);
+  log.write(`${header}module ${modulePath} export ${exec.export}\n`);
+  context.send({ type: 'coord:started', ...ref, pid: null });
+  const run = await runModule({
+    pool: context.modules,
+    task: { modulePath, exportName: exec.export, input: exec.input, context: identity },
+    timeoutMs: assign.timeoutMs,
+    signal,
+  });
+  const outcome = outcomeOfModule(run, assign.timeoutMs);
+  log.write(`[coord] ended: reason=${run.terminationReason} `
+    + `${outcome.ok ? 'ok' : `code=${outcome.code} message=${JSON.stringify(outcome.message)}`} durationMs=${Math.round(run.durationMs)}\n`);
+  await log.close();
+  return outcome;
+}

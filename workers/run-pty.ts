@@ -1,0 +1,163 @@
+/**
+ * Runs one argv in a pseudo-terminal (node-pty), so agent CLIs that insist on a TTY behave
+ * as they would for a person. Termination is data: the promise always resolves, with one
+ * `terminationReason` set once (`??=`) by whichever of exit, timeout, cancellation or spawn
+ * failure happened first. Stopping is graceful then forced: SIGTERM to the whole process
+ * group, SIGKILL after `killGraceMs`; and whatever is left in the group when the leader
+ * exits (a backgrounded `sleep`, a dev server) is killed too, so no task process outlives
+ * its task.
+ */
+import { constants } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { spawn, type IPty } from 'node-pty';
+import type { Logger } from './log.js';
+import type { ProcessGroups } from './process-group.js';
+import { resolveProgram } from './resolve-program.js';
+import { openTaskLog } from './task-log.js';
+import { createThrottle } from './throttle.js';
+
+/** Why a PTY run ended. */
+export type PtyTerminationReason = 'exit' | 'timeout' | 'cancel' | 'spawn-error';
+
+/** What one PTY run came to. */
+export interface PtyRunResult {
+  terminationReason: PtyTerminationReason;
+  /** Exit status when the process exited by itself; null when a signal ended it. */
+  exitCode: number | null;
+  /** The signal that ended the process (e.g. `SIGTERM`), or null. */
+  signal: string | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  durationMs: number;
+  outputBytes: number;
+  /** The spawned leader's pid; null when nothing was spawned. */
+  pid: number | null;
+  spawnError: { code: string; message: string } | null;
+}
+
+/** Everything {@link runPty} needs. */
+export interface RunPtyOptions {
+  argv: readonly string[];
+  cwd: string;
+  env: Record<string, string>;
+  logFile: string;
+  /** First line(s) written to the log file. */
+  header: string;
+  timeoutMs: number | null;
+  killGraceMs: number;
+  signal: AbortSignal;
+  groups: ProcessGroups;
+  logger: Logger;
+  /** Called once, right after the process was spawned. */
+  onSpawn: (pid: number) => void;
+  /** Called with the running output byte count, at most every `progressIntervalMs`. */
+  onProgress: (outputBytes: number) => void;
+  progressIntervalMs?: number;
+}
+
+/** The longest delay setTimeout honours. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+const signalNames = new Map<number, string>(Object.entries(constants.signals).map(([name, num]) => [num, name]));
+
+/**
+ * Runs `argv` in a PTY with cwd `cwd`, appending its output to `logFile`.
+ *
+ * @example
+ * const result = await runPty({ argv: ['npm', 'test'], cwd: worktree, env, logFile, header: '', timeoutMs: 60_000,
+ *   killGraceMs: 5_000, signal, groups, logger, onSpawn: () => {}, onProgress: () => {} });
+ */
+export async function runPty(options: RunPtyOptions): Promise<PtyRunResult> {
+  const startedAt = performance.now();
+  const log = await openTaskLog(options.logFile, options.logger);
+  log.write(options.header);
+  const [program = '', ...args] = options.argv;
+  const notStarted = async (reason: PtyTerminationReason, spawnError: PtyRunResult['spawnError']): Promise<PtyRunResult> => {
+    log.write(`[coord] not started: ${spawnError?.message ?? 'cancelled before start'}\n`);
+    await log.close();
+    const durationMs = performance.now() - startedAt;
+    return { terminationReason: reason, exitCode: null, signal: null, timedOut: false, cancelled: reason === 'cancel',
+      durationMs, outputBytes: 0, pid: null, spawnError };
+  };
+
+  const resolved = await resolveProgram(program, options.cwd, options.env.PATH);
+  if (!resolved.ok) return notStarted('spawn-error', { code: resolved.code, message: resolved.message });
+  if (options.signal.aborted) return notStarted('cancel', null);
+
+  let pty: IPty;
+  try {
+    pty = spawn(resolved.path, args, { name: 'xterm-256color', cols: 160, rows: 48, cwd: options.cwd, env: options.env });
+  } catch (error) {
+    const code = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'ESPAWN';
+    return notStarted('spawn-error', { code, message: error instanceof Error ? error.message : String(error) });
+  }
+  const pid = pty.pid;
+  options.groups.track(pid);
+  options.onSpawn(pid);
+  return watch(pty, pid, options, startedAt, log);
+}
+
+function watch(
+  pty: IPty,
+  pid: number,
+  options: RunPtyOptions,
+  startedAt: number,
+  log: Awaited<ReturnType<typeof openTaskLog>>,
+): Promise<PtyRunResult> {
+  return new Promise((resolve) => {
+    let terminationReason: PtyTerminationReason | undefined;
+    let outputBytes = 0;
+    let killTimer: NodeJS.Timeout | undefined;
+    const progress = createThrottle(options.progressIntervalMs ?? 500, options.onProgress);
+
+    const stop = (why: 'timeout' | 'cancel'): void => {
+      if (terminationReason !== undefined) return; // already exited or already stopping
+      terminationReason ??= why;
+      log.write(`\n[coord] ${why === 'timeout' ? `timed out after ${options.timeoutMs} ms` : 'cancelled'}; sending SIGTERM\n`);
+      options.groups.signal(pid, 'SIGTERM');
+      killTimer = setTimeout(() => {
+        log.write(`\n[coord] still running after ${options.killGraceMs} ms; sending SIGKILL\n`);
+        options.groups.signal(pid, 'SIGKILL');
+      }, options.killGraceMs);
+    };
+    // setTimeout treats anything over 2^31-1 ms as 1 ms; a 30-day limit must not fire at once.
+    const timeoutTimer = options.timeoutMs === null ? undefined
+      : setTimeout(() => stop('timeout'), Math.min(options.timeoutMs, MAX_TIMER_MS));
+    const onAbort = (): void => stop('cancel');
+    options.signal.addEventListener('abort', onAbort, { once: true });
+
+    pty.onData((data) => {
+      outputBytes += Buffer.byteLength(data);
+      log.write(data);
+      progress.push(outputBytes);
+    });
+    pty.onExit(({ exitCode, signal }) => {
+      clearTimeout(timeoutTimer);
+      clearTimeout(killTimer);
+      options.signal.removeEventListener('abort', onAbort);
+      // The leader is gone but members of its group may not be (a backgrounded child,
+      // a daemon that ignored SIGHUP). The pgid cannot be reused while any member lives,
+      // so this can only hit our own leftovers.
+      options.groups.signal(pid, 'SIGKILL');
+      options.groups.release(pid);
+      progress.flush();
+      terminationReason ??= 'exit';
+      // node-pty reports a signalled process as exitCode 0 plus a signal number.
+      const signalName = signal !== undefined && signal !== 0 ? (signalNames.get(signal) ?? `SIG${signal}`) : null;
+      const result: PtyRunResult = {
+        terminationReason,
+        exitCode: signalName === null ? exitCode : null,
+        signal: signalName,
+        timedOut: terminationReason === 'timeout',
+        cancelled: terminationReason === 'cancel',
+        durationMs: performance.now() - startedAt,
+        outputBytes,
+        pid,
+        spawnError: null,
+      };
+      log.write(`\n[coord] ended: reason=${result.terminationReason} exitCode=${result.exitCode} signal=${result.signal} `
+        + `durationMs=${Math.round(result.durationMs)}\n`);
+      void log.close().then(() => resolve(result));
+    });
+  });
+}

@@ -1,0 +1,206 @@
+/**
+ * The worker orchestrator's state and its answer to every `coord:*` message from the
+ * supervisor. Phases: AWAITING_HELLO → RUNNING → DRAINING → STOPPING. Every message is
+ * parsed first; a refused one is counted, logged and, where the sender expects an answer,
+ * answered with the ready-made `coord:protocol-error`. Nothing a message holds can throw
+ * out of {@link WorkerSession.receive}.
+ */
+import { PROTOCOL_VERSION, ParentMessageSchema, type ParentMessageOf, type WorkerMessageInput } from '../src/protocol/messages.js';
+import { parseMessage } from '../src/protocol/parse.js';
+import { executeAssign, type AssignMessage } from './execute.js';
+import { startHeartbeat } from './heartbeat.js';
+import type { Channel } from './ipc.js';
+import { errorFields, type Logger } from './log.js';
+import type { ProcessGroups } from './process-group.js';
+import { createModulePool, type ModulePool } from './run-module.js';
+import { RunningTasks } from './running-tasks.js';
+import { failure, finalMessage, type FinalMessage } from './task-outcome.js';
+
+/** The lifecycle phase of a worker process. */
+export type WorkerPhase = 'AWAITING_HELLO' | 'RUNNING' | 'DRAINING' | 'STOPPING';
+
+/** What a session needs from its process. */
+export interface SessionDeps {
+  channel: Channel;
+  logger: Logger;
+  groups: ProcessGroups;
+  /** Ends the process (process.exit in production). */
+  exit: (code: number) => void;
+  createModulePool?: (maxThreads: number) => ModulePool;
+}
+
+type Hello = ParentMessageOf<'coord:hello'>;
+
+/** One worker process's side of the protocol. */
+export class WorkerSession {
+  #phase: WorkerPhase = 'AWAITING_HELLO';
+  #refused = 0;
+  #hello: Hello | null = null;
+  #logger: Logger;
+  #modules: ModulePool | null = null;
+  #stopHeartbeat: () => void = () => undefined;
+  readonly #running = new RunningTasks();
+  readonly #deps: SessionDeps;
+
+  constructor(deps: SessionDeps) {
+    this.#deps = deps;
+    this.#logger = deps.logger;
+  }
+
+  /** The current phase. */
+  get phase(): WorkerPhase {
+    return this.#phase;
+  }
+
+  /** Handles one raw IPC message. Never throws. */
+  receive(raw: unknown): void {
+    try {
+      this.#dispatch(raw);
+    } catch (error) {
+      this.#logger.log('error', 'failed to handle a message', errorFields(error));
+    }
+  }
+
+  /**
+   * The parent is gone (or SIGTERM arrived): kill every task process group and exit now.
+   * Synchronous on purpose; nothing may be awaited when the supervisor has died.
+   */
+  abandon(why: string, exitCode: number): void {
+    this.#phase = 'STOPPING';
+    this.#stopHeartbeat();
+    const killed = this.#deps.groups.signalAll('SIGKILL');
+    this.#logger.log('warn', 'abandoning worker', { why, killedGroups: killed, running: this.#running.ids() });
+    this.#deps.exit(exitCode);
+  }
+
+  #dispatch(raw: unknown): void {
+    const parsed = parseMessage(ParentMessageSchema, raw);
+    if (!parsed.ok) {
+      this.#refused += 1;
+      this.#logger.log('warn', 'refused message', { reason: parsed.reason, refusedType: parsed.refusedType, refusedCount: this.#refused });
+      if (parsed.reply !== null) this.#deps.channel.send(parsed.reply);
+      return;
+    }
+    const message = parsed.message;
+    if (this.#phase === 'AWAITING_HELLO' && message.type !== 'coord:hello') {
+      this.#beforeHello(message.type);
+      return;
+    }
+    switch (message.type) {
+      case 'coord:hello': return this.#onHello(message);
+      case 'coord:assign': return this.#onAssign(message);
+      case 'coord:cancel': return this.#onCancel(message);
+      case 'coord:drain':
+        if (this.#phase === 'RUNNING') this.#phase = 'DRAINING';
+        // The deadline is the supervisor's to enforce (it cancels or shuts down); the
+        // worker only stops taking work.
+        this.#logger.log('info', 'draining: no new tasks accepted', { deadlineMs: message.deadlineMs });
+        return;
+      case 'coord:shutdown': return void this.#shutdown(message.graceMs);
+      case 'coord:protocol-error':
+        this.#logger.log('warn', 'the supervisor refused a message', { message: message.message, refusedType: message.refusedType });
+        return;
+      default:
+        // proceed / wait / rate-grant / rate-wait / conflict answer requests this worker
+        // does not make yet; an answer to no question is logged and dropped.
+        this.#logger.log('warn', 'unexpected answer ignored: no request outstanding', { type: message.type });
+    }
+  }
+
+  #beforeHello(type: string): void {
+    if (type === 'coord:shutdown') {
+      this.#phase = 'STOPPING';
+      void this.#deps.channel.flush(1_000).then(() => this.#deps.exit(0));
+      return;
+    }
+    const message = `${type} received before coord:hello`;
+    this.#logger.log('warn', message);
+    if (type === 'coord:assign' || type === 'coord:cancel') {
+      this.#deps.channel.send(protocolError(message, type));
+    }
+  }
+
+  #onHello(hello: Hello): void {
+    const { channel } = this.#deps;
+    if (this.#phase !== 'AWAITING_HELLO') {
+      return channel.send(protocolError('duplicate coord:hello', 'coord:hello'));
+    }
+    if (hello.protocolVersion !== PROTOCOL_VERSION) {
+      this.#phase = 'STOPPING';
+      const message = `protocol version mismatch: supervisor speaks ${hello.protocolVersion}, worker speaks ${PROTOCOL_VERSION}`;
+      this.#logger.log('error', message);
+      channel.send(protocolError(message, 'coord:hello'));
+      void channel.flush(1_000).then(() => this.#deps.exit(1));
+      return;
+    }
+    this.#hello = hello;
+    this.#phase = 'RUNNING';
+    this.#logger = this.#logger.with({ workerId: hello.workerId });
+    this.#modules = (this.#deps.createModulePool ?? createModulePool)(hello.moduleThreads);
+    if (hello.worktree !== process.cwd()) {
+      this.#logger.log('warn', 'worktree differs from the process cwd; using the worktree', { worktree: hello.worktree, cwd: process.cwd() });
+    }
+    channel.send({ type: 'coord:ready', workerId: hello.workerId, pid: process.pid, protocolVersion: PROTOCOL_VERSION });
+    this.#stopHeartbeat = startHeartbeat({
+      workerId: hello.workerId,
+      intervalMs: hello.heartbeatMs,
+      running: () => this.#running.ids(),
+      send: (message) => channel.send(message),
+    });
+  }
+
+  #onAssign(assign: AssignMessage): void {
+    const hello = this.#hello;
+    const refuse = (why: string): void => {
+      this.#logger.log('warn', 'assign refused', { taskId: assign.taskId, why });
+      this.#deps.channel.send(finalMessage(assign, failure('TASK_CANCELLED', why, true), null, null, 0));
+    };
+    if (hello === null || this.#modules === null) return refuse('worker not initialised');
+    if (this.#phase !== 'RUNNING') return refuse(`worker is ${this.#phase.toLowerCase()}; not accepting tasks`);
+    // The same assign twice (a resend): the attempt in flight will answer it; refusing it
+    // would report that very attempt as failed.
+    if (this.#running.leaseOf(assign.taskId) === assign.lease) {
+      return this.#logger.log('warn', 'duplicate assign ignored', { taskId: assign.taskId });
+    }
+    // One worktree, one task: a second assign would trample the first one's checkout.
+    if (this.#running.size > 0) return refuse(`worker busy with ${this.#running.ids().join(', ')}`);
+    const { workerId, worktree, killGraceMs } = hello;
+    const { channel, groups } = this.#deps;
+    const context = { workerId, worktree, killGraceMs, groups, modules: this.#modules, logger: this.#logger,
+      send: (message: WorkerMessageInput) => channel.send(message) };
+    this.#running.start(assign, async (signal) => {
+      let final: FinalMessage;
+      try {
+        final = await executeAssign(assign, signal, context);
+      } catch (error) {
+        this.#logger.log('error', 'task execution failed unexpectedly', { taskId: assign.taskId, ...errorFields(error) });
+        final = finalMessage(assign, failure('INTERNAL', `worker error: ${error instanceof Error ? error.message : String(error)}`, true), null, null, 0);
+      }
+      this.#deps.channel.send(final);
+    });
+  }
+
+  #onCancel(cancel: ParentMessageOf<'coord:cancel'>): void {
+    const result = this.#running.cancel(cancel.taskId, cancel.lease, cancel.reason);
+    this.#logger.log(result === 'cancelled' ? 'info' : 'warn', `cancel: ${result}`, { taskId: cancel.taskId, reason: cancel.reason });
+  }
+
+  async #shutdown(graceMs: number): Promise<void> {
+    if (this.#phase === 'STOPPING') return;
+    this.#phase = 'STOPPING';
+    this.#running.cancelAll('shutdown');
+    const settled = await this.#running.settled(graceMs);
+    if (!settled) {
+      const killed = this.#deps.groups.signalAll('SIGKILL');
+      this.#logger.log('warn', 'tasks did not report within the shutdown grace period', { graceMs, killedGroups: killed, running: this.#running.ids() });
+    }
+    this.#stopHeartbeat();
+    await this.#modules?.destroy().catch((error: unknown) => this.#logger.log('warn', 'thread pool destroy failed', errorFields(error)));
+    await this.#deps.channel.flush(1_000);
+    this.#deps.exit(0);
+  }
+}
+
+function protocolError(message: string, refusedType: string): WorkerMessageInput {
+  return { type: 'coord:protocol-error', code: 'PROTOCOL_INVALID', message, refusedType };
+}
