@@ -142,7 +142,7 @@ export const coordinatorMachine = coordinatorSetup.createMachine({
                 workerId: w.workerId,
                 ref: spawn('worker', {
                   id: w.workerId,
-                  input: { workerId: w.workerId, worktree: w.worktree, capabilities: [...w.capabilities] },
+                  input: { ...w, capabilities: [...w.capabilities] },
                 }),
               })),
           }),

@@ -20,9 +20,10 @@ import { gitOutput, runGit } from '../src/git/run-git.js';
  */
 export async function prepareBranch(worktree: string, branch: string, startCommit: string): Promise<void> {
   await removeStaleIndexLock(worktree);
-  await runGit(['reset', '--hard', '--quiet'], { cwd: worktree });
+  // One command resets tracked files (-f) and moves to the branch (-B creates or resets it);
+  // `clean` then removes what an earlier, interrupted attempt left untracked.
+  await runGit(['checkout', '--quiet', '--force', '--no-guess', '-B', branch, startCommit], { cwd: worktree });
   await runGit(['clean', '-fd', '--quiet'], { cwd: worktree });
-  await runGit(['switch', '--quiet', '--no-guess', '-C', branch, startCommit], { cwd: worktree });
 }
 
 /**
@@ -36,42 +37,57 @@ export async function prepareBranch(worktree: string, branch: string, startCommi
 export async function finishBranch(worktree: string, branch: string, taskId: string, attempt: number): Promise<string> {
   const cwd = worktree;
   const ref = `refs/heads/${branch}`;
-  await runGit(['add', '--all'], { cwd });
-  // `diff --cached --quiet` exits 1 when something is staged. (Porcelain status can list
-  // changes that cannot be staged, such as a dirty submodule, and commit would then fail.)
-  const staged = (await runGit(['diff', '--cached', '--quiet'], { cwd, okExitCodes: [0, 1] })).exitCode === 1;
-  if (staged) {
-    const message = `coord: ${taskId} attempt ${attempt} (uncommitted changes)`;
-    // --no-verify: a hook that rejects the commit would lose the task's work, and the
-    // merge queue's test gate is where the work gets judged.
-    await runGit(['-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', '-m', message], { cwd, env: await identityEnv(cwd) });
+  // Git is most of a short task's cost, so the clean case (the task committed everything,
+  // or changed nothing) takes one `status` and no add/commit.
+  const dirty = (await gitOutput(['status', '--porcelain', '--untracked-files=all'], { cwd })) !== '';
+  if (dirty) {
+    await runGit(['add', '--all'], { cwd });
+    // `diff --cached --quiet` exits 1 when something is staged. (Porcelain status can list
+    // changes that cannot be staged, such as a dirty submodule, and commit would then fail.)
+    const staged = (await runGit(['diff', '--cached', '--quiet'], { cwd, okExitCodes: [0, 1] })).exitCode === 1;
+    if (staged) {
+      const message = `coord: ${taskId} attempt ${attempt} (uncommitted changes)`;
+      // --no-verify: a hook that rejects the commit would lose the task's work, and the
+      // merge queue's test gate is where the work gets judged.
+      await runGit(['-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', '-m', message], { cwd, env: await identityEnv(cwd) });
+    }
   }
-  await adoptMovedHead(cwd, ref);
-  const tip = await gitOutput(['rev-parse', '--verify', `${ref}^{commit}`], { cwd });
-  // Detached, so the branch is not checked out here and can be merged or deleted elsewhere.
+  const tip = await adoptMovedHead(cwd, ref);
+  // Detached, so the branch is not checked out here and can be checked out or merged
+  // elsewhere. Everything was committed above, so the worktree is clean (ignored files stay).
   await runGit(['switch', '--quiet', '--detach'], { cwd });
-  await runGit(['reset', '--hard', '--quiet'], { cwd });
-  await runGit(['clean', '-fd', '--quiet'], { cwd });
   return tip;
 }
 
 // A task that detached HEAD (or switched away) and committed there would lose those
 // commits with the branch report. When HEAD is a descendant of the branch tip, the
 // branch is fast-forwarded to it; otherwise the branch is reported as it stands.
-async function adoptMovedHead(cwd: string, ref: string): Promise<void> {
-  const current = await runGit(['symbolic-ref', '--quiet', 'HEAD'], { cwd, okExitCodes: [0, 1] });
-  if (current.exitCode === 0 && current.stdout.trim() === ref) return;
-  const head = await gitOutput(['rev-parse', '--verify', 'HEAD^{commit}'], { cwd });
+// Resolves with the branch tip.
+async function adoptMovedHead(cwd: string, ref: string): Promise<string> {
+  // rev-parse options apply to the arguments after them: the sha, then the symbolic name.
+  const [head = '', symbolic = ''] = (await gitOutput(['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD'], { cwd })).split('\n');
+  if (symbolic === ref) return head;
   const descends = await runGit(['merge-base', '--is-ancestor', ref, head], { cwd, okExitCodes: [0, 1] });
-  if (descends.exitCode === 0) await runGit(['update-ref', ref, head], { cwd });
+  if (descends.exitCode === 0) {
+    await runGit(['update-ref', ref, head], { cwd });
+    return head;
+  }
+  return gitOutput(['rev-parse', '--verify', `${ref}^{commit}`], { cwd });
 }
 
 // An agent killed in the middle of a git command leaves `index.lock` behind, and every later
 // git command in this worktree would then fail. Only one task runs per worktree and all its
 // processes are dead by the time the next attempt prepares, so a lock found here is stale.
 async function removeStaleIndexLock(cwd: string): Promise<void> {
-  const gitDir = path.resolve(cwd, await gitOutput(['rev-parse', '--git-dir'], { cwd }));
+  let gitDir = gitDirs.get(cwd);
+  if (gitDir === undefined) {
+    gitDir = path.resolve(cwd, await gitOutput(['rev-parse', '--git-dir'], { cwd }));
+    gitDirs.set(cwd, gitDir);
+  }
   const lock = path.join(gitDir, 'index.lock');
   const found = await stat(lock).then(() => true, () => false);
   if (found) await rm(lock, { force: true });
 }
+
+/** A worktree's git directory never changes: asked once per worktree. */
+const gitDirs = new Map<string, string>();

@@ -65,7 +65,7 @@ export function createRunProcess(options: RunProcessOptions) {
     child.on('error', (error) => log.error({ err: error }, 'worker process error'));
     child.on('exit', (code, signal) => {
       exited = true;
-      sendBack({ type: 'process.exited', code, signal });
+      sendBack({ type: 'process.exited', code, signal, at: Date.now() });
     });
     send({
       type: 'coord:hello',
@@ -90,7 +90,7 @@ export function createRunProcess(options: RunProcessOptions) {
 function toMachineEvent(message: WorkerMessage): WorkerEvent | null {
   switch (message.type) {
     case 'coord:ready':
-      return { type: 'process.ready', pid: message.pid };
+      return { type: 'process.ready', pid: message.pid, at: Date.now() };
     case 'coord:heartbeat':
       return { type: 'process.heartbeat', at: Date.now() };
     case 'coord:complete':

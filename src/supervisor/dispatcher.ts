@@ -178,11 +178,14 @@ export class Dispatcher {
     this.afterChange();
   }
 
-  /** The worker holding `taskId` died: the attempt failed with `WORKER_CRASHED`. */
-  lost(workerId: string, taskId: string, lease: string, attempt: number, exit: string): void {
-    this.applyFailure(workerId, taskId, lease, attempt, {
-      code: 'WORKER_CRASHED',
-      message: `worker ${workerId} exited (${exit}) while running the task`,
+  /** The worker holding a task died (or was killed as hung): the attempt failed, retryably. */
+  lost(workerId: string, task: { taskId: string; lease: string; attempt: number }, exit: { code: number | null; signal: string | null; hung: boolean }): void {
+    const how = `code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'}`;
+    this.applyFailure(workerId, task.taskId, task.lease, task.attempt, {
+      code: exit.hung ? 'WORKER_HUNG' : 'WORKER_CRASHED',
+      message: exit.hung
+        ? `worker ${workerId} stopped heartbeating while running the task and was killed`
+        : `worker ${workerId} exited (${how}) while running the task`,
       retryable: true,
       exitCode: null,
       retryAfterMs: null,

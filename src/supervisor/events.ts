@@ -24,6 +24,8 @@ export interface SupervisorEvents {
   'coord:worker-ready': { workerId: string; pid: number };
   'coord:worker-exited': { workerId: string; code: number | null; signal: string | null };
   'coord:worker-failed': { workerId: string; code: number | null; signal: string | null };
+  'coord:worker-restarting': { workerId: string; restart: number; delayMs: number; code: number | null; signal: string | null };
+  'coord:worker-hung': { workerId: string; lastHeartbeatAt: number | null };
   'coord:protocol-refused': { workerId: string; reason: string; refusedType: string | null };
   'coord:settled': { counts: Record<string, number> };
 }

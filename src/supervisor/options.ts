@@ -23,7 +23,19 @@ const OptionsSchema = z.strictObject({
   spawnTimeoutMs: z.number().int().min(100).default(15_000),
   drainDeadlineMs: z.number().int().min(0).default(30_000),
   defaultTimeoutMs: z.number().int().positive().nullable().default(null),
-  maxAttempts: z.number().int().min(1).max(100).default(1),
+  maxAttempts: z.number().int().min(1).max(100).default(3),
+  missedHeartbeats: z.number().int().min(1).max(100).default(3),
+  restart: z
+    .strictObject({
+      type: z.enum(['permanent', 'transient', 'temporary']).default('permanent'),
+      maxRestarts: z.number().int().min(0).default(5),
+      periodMs: z.number().int().positive().default(60_000),
+      initialDelayMs: z.number().int().nonnegative().default(200),
+      maxDelayMs: z.number().int().nonnegative().default(30_000),
+      factor: z.number().min(1).default(3),
+      resetAfterMs: z.number().int().positive().default(60_000),
+    })
+    .prefault({}),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   logStderrLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('silent'),
   logger: z.custom<Logger>((value) => typeof value === 'object' && value !== null && 'child' in value).optional(),

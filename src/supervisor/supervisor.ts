@@ -6,8 +6,9 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createActor, fromPromise, waitFor, type Actor, type SnapshotFrom } from 'xstate';
-import { coordinatorMachine, coordinatorStateOf, type CoordinatorState, type StopWorkersInput } from '../../machines/coordinator.js';
+import { coordinatorMachine, coordinatorStateOf, type CoordinatorState, type InitializeOutput, type StopWorkersInput } from '../../machines/coordinator.js';
 import { workerMachine } from '../../machines/worker.js';
+import type { RestartPolicy } from '../../machines/restart-policy.js';
 import { CoordError, isCoordErrorCode } from '../errors.js';
 import { createLogger, silentLogger, type Logger } from '../log/logger.js';
 import { createRoundRobin, canEverRun } from '../pool/assign.js';
@@ -142,12 +143,16 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     },
   });
 
+  const { type: restart, ...limits } = config.restart;
+  const restartPolicy: RestartPolicy = { restart, ...limits };
+  const random = config.random ?? Math.random;
   const worker = workerMachine.provide({
     actors: { runProcess },
     delays: {
       spawnTimeout: config.spawnTimeoutMs,
       shutdownGrace: config.shutdownGraceMs,
       killGrace: config.killGraceMs,
+      heartbeatTimeout: config.heartbeatMs * config.missedHeartbeats,
     },
     actions: {
       reportReady: (_, { workerId, pid }) => {
@@ -158,8 +163,16 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       reportStaleResult: (_, { workerId, message, current }) => {
         logger.warn({ workerId, taskId: message.taskId, lease: message.lease, current }, 'ignored a result with a stale lease');
       },
-      reportTaskLost: (_, { workerId, task, exit }) => {
-        dispatcher.lost(workerId, task.taskId, task.lease, task.attempt, `code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'}`);
+      reportTaskLost: (_, { workerId, task, exit, hung }) => {
+        dispatcher.lost(workerId, task, { ...exit, hung });
+      },
+      reportRestart: (_, { workerId, restart, delayMs, exit }) => {
+        logger.warn({ workerId, restart, delayMs, ...exit }, 'restarting worker');
+        events.emit('coord:worker-restarting', { workerId, restart, delayMs, code: exit.code, signal: exit.signal });
+      },
+      reportHung: (_, { workerId, lastHeartbeatAt }) => {
+        logger.error({ workerId, lastHeartbeatAt }, 'worker stopped heartbeating: killing it');
+        events.emit('coord:worker-hung', { workerId, lastHeartbeatAt });
       },
       reportExit: (_, { workerId, exit, duringShutdown }) => {
         logger[duringShutdown ? 'info' : 'error']({ workerId, ...exit }, duringShutdown ? 'worker exited' : 'worker died');
@@ -171,17 +184,17 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const coordinator = coordinatorMachine.provide({
     actors: {
       worker,
-      initialize: fromPromise(async () => {
+      initialize: fromPromise<InitializeOutput>(async () => {
         const opened = repo ?? (await openRepository(config.repo, { baseRef: config.baseRef, requireClean: !config.allowDirty }));
         repo = opened;
         const stateDir = stateDirOf();
         await mkdir(path.join(stateDir, 'logs', 'tasks'), { recursive: true });
         if (!config.logger) logger = createLogger({ file: path.join(stateDir, 'logs', 'coord.log'), level: config.logLevel, stderrLevel: config.logStderrLevel });
         const worktrees = new WorktreeManager(opened, config.worktreeRoot ? path.resolve(config.worktreeRoot) : defaultWorktreeRoot(opened));
-        const workers = [];
+        const workers: InitializeOutput['workers'] = [];
         for (let i = 1; i <= config.workers; i += 1) {
           const workerId = `w${i}`;
-          workers.push({ workerId, worktree: await worktrees.ensure(workerId), capabilities: config.workerCapabilities });
+          workers.push({ workerId, worktree: await worktrees.ensure(workerId), capabilities: config.workerCapabilities, restartPolicy, random });
         }
         logger.info({ repo: opened.root, baseCommit: opened.baseCommit, stateDir, workers: workers.length }, 'initialized');
         return { workers };

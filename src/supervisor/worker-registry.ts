@@ -79,7 +79,7 @@ export class WorkerRegistry {
         worktree: context.worktree,
         state: typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0] ?? 'unknown',
         pid: context.pid,
-        restarts: 0,
+        restarts: context.restarts,
         task: context.task?.taskId ?? null,
         exit: context.exit,
       };

@@ -44,7 +44,7 @@ describe('createSupervisor', () => {
     const added = await s.submit([
       { id: 'one', run: fakeAgent('--write', 'one.txt', '--text', '1') },
       { id: 'two', deps: ['one'], run: ['sh', '-c', 'test "$(cat one.txt)" = 1 && test "$COORD_TASK_ID" = two && test -n "$COORD_WORKTREE"'] },
-      { id: 'bad', run: ['sh', '-c', 'exit 7'] },
+      { id: 'bad', run: ['sh', '-c', 'exit 7'], maxAttempts: 2, backoff: { initialMs: 10, maxMs: 10, factor: 1 } },
     ]);
     expect(added).toEqual(['one', 'two', 'bad']);
     await s.settled();
@@ -52,6 +52,7 @@ describe('createSupervisor', () => {
     expect(seen).toContain('complete:two');
     expect(seen.indexOf('assigned:two')).toBeGreaterThan(seen.indexOf('complete:one'));
     expect(seen).toContain('dead:bad:TASK_EXIT_NONZERO');
+    expect(seen.filter((e) => e === 'assigned:bad')).toHaveLength(2); // retried once, then dead
     await s.drain();
     expect(s.status().state).toBe('stopped');
     const summary = s.summary();

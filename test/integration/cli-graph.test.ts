@@ -101,7 +101,7 @@ describe('coord --once on a task graph', () => {
   it('marks a failing task dead and its dependents blocked, and exits 1', async () => {
     repo = makeRepo();
     const file = writeTasks([
-      { id: 'boom', run: fakeAgent('--print', 'about to fail', '--exit', '3') },
+      { id: 'boom', maxAttempts: 1, run: fakeAgent('--print', 'about to fail', '--exit', '3') },
       { id: 'child', deps: ['boom'], run: ['true'] },
       { id: 'grandchild', deps: ['child'], run: ['true'] },
       { id: 'fine', run: ['true'] },

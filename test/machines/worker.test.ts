@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createActor, fromCallback, SimulatedClock } from 'xstate';
+import { DEFAULT_RESTART_POLICY } from '../../machines/restart-policy.js';
 import type { ParentMessageOf, WorkerMessageOf } from '../../src/protocol/messages.js';
 import {
   SHUTDOWN_GRACE_MS,
@@ -11,7 +12,13 @@ import {
   type WorkerContext,
 } from '../../machines/worker.js';
 
-const INPUT = { workerId: 'w1', worktree: '/repo/.coord/w1', capabilities: ['node'] };
+// `temporary`: these tests are about one process's life; restarts have their own tests.
+const INPUT = {
+  workerId: 'w1',
+  worktree: '/repo/.coord/w1',
+  capabilities: ['node'],
+  restartPolicy: { ...DEFAULT_RESTART_POLICY, restart: 'temporary' as const },
+};
 const TASK: TaskLease = { taskId: 'build', attempt: 1, lease: 'lease-1' };
 const SHA = 'a'.repeat(40);
 
@@ -78,7 +85,7 @@ function start(delays?: Partial<Record<'spawnTimeout' | 'shutdownGrace' | 'killG
 
 function startBusy() {
   const w = start();
-  w.actor.send({ type: 'process.ready', pid: 42 });
+  w.actor.send({ type: 'process.ready', pid: 42, at: 0 });
   w.actor.send({ type: 'task.assign', message: assignMessage() });
   return w;
 }
@@ -87,12 +94,12 @@ describe('workerMachine: spawning', () => {
   it('spawns the process with the worker input and waits for ready', () => {
     const { actor, inputs } = start();
     expect(actor.getSnapshot().value).toBe('spawning');
-    expect(inputs).toEqual([INPUT]);
+    expect(inputs).toEqual([{ workerId: INPUT.workerId, worktree: INPUT.worktree, capabilities: INPUT.capabilities }]);
   });
 
   it('process.ready → idle, records the pid and reports ready', () => {
     const { actor, actions } = start();
-    actor.send({ type: 'process.ready', pid: 42 });
+    actor.send({ type: 'process.ready', pid: 42, at: 0 });
     expect(actor.getSnapshot().value).toBe('idle');
     expect(actor.getSnapshot().context.pid).toBe(42);
     expect(actions.reportReady).toHaveBeenCalledOnce();
@@ -101,7 +108,7 @@ describe('workerMachine: spawning', () => {
 
   it('process.exited → failed, records the exit, reports it and stops the child', () => {
     const { actor, actions, cleanup } = start();
-    actor.send({ type: 'process.exited', code: 1, signal: null });
+    actor.send({ type: 'process.exited', code: 1, signal: null, at: 0 });
     const snap = actor.getSnapshot();
     expect(snap.value).toBe('failed');
     expect(snap.status).toBe('done');
@@ -123,7 +130,7 @@ describe('workerMachine: spawning', () => {
     expect(actor.getSnapshot().value).toEqual({ stopping: 'asking' });
     expect(sent()).toEqual([{ type: 'coord:shutdown', graceMs: SHUTDOWN_GRACE_MS }]);
     // Its exit is a failure, not an orderly stop.
-    actor.send({ type: 'process.exited', code: null, signal: 'SIGTERM' });
+    actor.send({ type: 'process.exited', code: null, signal: 'SIGTERM', at: 0 });
     expect(actor.getSnapshot().value).toBe('failed');
   });
 
@@ -151,8 +158,8 @@ describe('workerMachine: idle', () => {
 
   it('process.exited → failed without losing a task', () => {
     const { actor, actions, cleanup } = start();
-    actor.send({ type: 'process.ready', pid: 42 });
-    actor.send({ type: 'process.exited', code: null, signal: 'SIGSEGV' });
+    actor.send({ type: 'process.ready', pid: 42, at: 0 });
+    actor.send({ type: 'process.exited', code: null, signal: 'SIGSEGV', at: 0 });
     expect(actor.getSnapshot().value).toBe('failed');
     expect(actor.getSnapshot().context.exit).toEqual({ code: null, signal: 'SIGSEGV' });
     expect(actions.reportExit).toHaveBeenCalledOnce();
@@ -162,7 +169,7 @@ describe('workerMachine: idle', () => {
 
   it('worker.stop → stopping', () => {
     const { actor } = start();
-    actor.send({ type: 'process.ready', pid: 42 });
+    actor.send({ type: 'process.ready', pid: 42, at: 0 });
     actor.send({ type: 'worker.stop' });
     expect(actor.getSnapshot().value).toEqual({ stopping: 'asking' });
   });
@@ -209,13 +216,13 @@ describe('workerMachine: busy', () => {
 
   it('process.exited → failed, reporting the lost task before the exit and clearing it', () => {
     const { actor, actions, cleanup } = startBusy();
-    actor.send({ type: 'process.exited', code: 137, signal: null });
+    actor.send({ type: 'process.exited', code: 137, signal: null, at: 0 });
     const snap = actor.getSnapshot();
     expect(snap.value).toBe('failed');
     expect(snap.context.task).toBeNull();
     expect(snap.context.exit).toEqual({ code: 137, signal: null });
     const [lostArgs, lost] = actions.reportTaskLost.mock.calls[0] ?? [];
-    expect(lost).toEqual({ workerId: 'w1', task: TASK, exit: { code: 137, signal: null } });
+    expect(lost).toEqual({ workerId: 'w1', task: TASK, exit: { code: 137, signal: null }, hung: false });
     expect(lostArgs?.context.task).toEqual(TASK);
     expect(lostArgs?.context.exit).toBeNull();
     const [exitArgs] = actions.reportExit.mock.calls[0] ?? [];
@@ -283,7 +290,7 @@ describe('workerMachine: stopping', () => {
   it('process.exited while holding a task → exited, task lost first', () => {
     const { actor, actions, cleanup } = startBusy();
     actor.send({ type: 'worker.stop' });
-    actor.send({ type: 'process.exited', code: 0, signal: null });
+    actor.send({ type: 'process.exited', code: 0, signal: null, at: 0 });
     const snap = actor.getSnapshot();
     expect(snap.value).toBe('exited');
     expect(snap.status).toBe('done');
@@ -292,6 +299,7 @@ describe('workerMachine: stopping', () => {
       workerId: 'w1',
       task: TASK,
       exit: { code: 0, signal: null },
+      hung: false,
     });
     expect(actions.reportExit.mock.calls[0]?.[1]).toEqual({
       workerId: 'w1',
@@ -306,10 +314,10 @@ describe('workerMachine: stopping', () => {
 
   it('process.exited without a task → exited, nothing lost', () => {
     const { actor, clock, actions } = start();
-    actor.send({ type: 'process.ready', pid: 42 });
+    actor.send({ type: 'process.ready', pid: 42, at: 0 });
     actor.send({ type: 'worker.stop' });
     clock.increment(7_000);
-    actor.send({ type: 'process.exited', code: null, signal: 'SIGKILL' });
+    actor.send({ type: 'process.exited', code: null, signal: 'SIGKILL', at: 0 });
     expect(actor.getSnapshot().value).toBe('exited');
     expect(actor.getSnapshot().context.exit).toEqual({ code: null, signal: 'SIGKILL' });
     expect(actions.reportTaskLost).not.toHaveBeenCalled();
@@ -320,9 +328,9 @@ describe('workerMachine: stopping', () => {
 describe('workerMachine: heartbeats', () => {
   const setups: Array<['spawning' | 'idle' | 'busy' | 'stopping', (w: ReturnType<typeof start>) => void]> = [
     ['spawning', () => {}],
-    ['idle', (w) => w.actor.send({ type: 'process.ready', pid: 42 })],
+    ['idle', (w) => w.actor.send({ type: 'process.ready', pid: 42, at: 0 })],
     ['busy', (w) => {
-      w.actor.send({ type: 'process.ready', pid: 42 });
+      w.actor.send({ type: 'process.ready', pid: 42, at: 0 });
       w.actor.send({ type: 'task.assign', message: assignMessage() });
     }],
     ['stopping', (w) => w.actor.send({ type: 'worker.stop' })],
@@ -336,5 +344,144 @@ describe('workerMachine: heartbeats', () => {
     expect(w.actor.getSnapshot().matches(state)).toBe(true);
     expect(w.actor.getSnapshot().value).toEqual(before);
     expect(w.actor.getSnapshot().context.lastHeartbeatAt).toBe(1234);
+  });
+});
+
+describe('workerMachine: restarts', () => {
+  const policy = { ...DEFAULT_RESTART_POLICY, maxRestarts: 3, periodMs: 10_000, initialDelayMs: 100, maxDelayMs: 1_000, factor: 3, resetAfterMs: 5_000 };
+
+  function startPermanent(random = () => 0.5, restart: 'permanent' | 'transient' = 'permanent') {
+    const commands: ProcessCommand[] = [];
+    const inputs: RunProcessInput[] = [];
+    const runProcess = fromCallback<ProcessCommand, RunProcessInput>(({ input, receive }) => {
+      inputs.push(input);
+      receive((command) => commands.push(command));
+    });
+    const reportRestart = reporter<WorkerActionParams['reportRestart']>();
+    const reportTaskLost = reporter<WorkerActionParams['reportTaskLost']>();
+    const reportHung = reporter<WorkerActionParams['reportHung']>();
+    const clock = new SimulatedClock();
+    const machine = workerMachine.provide({ actors: { runProcess }, actions: { reportRestart, reportTaskLost, reportHung }, delays: { heartbeatTimeout: 3_000 } });
+    const actor = createActor(machine, { input: { ...INPUT, restartPolicy: { ...policy, restart }, random }, clock }).start();
+    return { actor, clock, commands, inputs, reportRestart, reportTaskLost, reportHung };
+  }
+
+  it('restarts a crashed worker after the initial delay, then spawns a fresh process', () => {
+    const w = startPermanent();
+    w.actor.send({ type: 'process.ready', pid: 1, at: 1_000 });
+    w.actor.send({ type: 'process.exited', code: null, signal: 'SIGKILL', at: 2_000 });
+    const snap = w.actor.getSnapshot();
+    expect(snap.value).toBe('restarting');
+    expect(snap.context.restarts).toBe(1);
+    expect(snap.context.restartDelayMs).toBe(100);
+    expect(w.reportRestart.mock.calls[0]?.[1]).toEqual({ workerId: 'w1', restart: 1, delayMs: 100, exit: { code: null, signal: 'SIGKILL' } });
+    w.clock.increment(99);
+    expect(w.actor.getSnapshot().value).toBe('restarting');
+    w.clock.increment(1);
+    expect(w.actor.getSnapshot().value).toBe('spawning');
+    expect(w.inputs).toHaveLength(2);
+  });
+
+  it('requeues the task a crashed busy worker held and still restarts', () => {
+    const w = startPermanent();
+    w.actor.send({ type: 'process.ready', pid: 1, at: 0 });
+    w.actor.send({ type: 'task.assign', message: assignMessage() });
+    w.actor.send({ type: 'process.exited', code: 1, signal: null, at: 10 });
+    expect(w.reportTaskLost.mock.calls[0]?.[1]).toMatchObject({ task: TASK, hung: false });
+    expect(w.actor.getSnapshot().value).toBe('restarting');
+    expect(w.actor.getSnapshot().context.task).toBeNull();
+  });
+
+  it('grows the delay with decorrelated jitter up to the cap', () => {
+    const w = startPermanent(() => 1); // always the top of the range: 100, 300, 900, then capped
+    const delays: number[] = [];
+    let at = 0;
+    for (let i = 0; i < 3; i += 1) {
+      w.actor.send({ type: 'process.exited', code: 1, signal: null, at: (at += 1) });
+      delays.push(w.actor.getSnapshot().context.restartDelayMs ?? -1);
+      w.clock.increment(10_000);
+      // keep the intensity window from filling: restarts are 4 s apart on the event clock
+      at += 4_000;
+    }
+    expect(delays).toEqual([100, 300, 900]);
+  });
+
+  it('fails the worker when restarts exceed the intensity limit, without another spawn', () => {
+    const w = startPermanent();
+    let at = 0;
+    for (let i = 0; i < 3; i += 1) {
+      w.actor.send({ type: 'process.exited', code: 1, signal: null, at: (at += 100) });
+      expect(w.actor.getSnapshot().value).toBe('restarting');
+      w.clock.increment(2_000);
+    }
+    expect(w.inputs).toHaveLength(4);
+    w.actor.send({ type: 'process.exited', code: 1, signal: null, at: (at += 100) });
+    expect(w.actor.getSnapshot().value).toBe('failed');
+    w.clock.increment(60_000);
+    expect(w.inputs).toHaveLength(4);
+  });
+
+  it('forgets restarts older than the period', () => {
+    const w = startPermanent();
+    for (const at of [0, 100, 200]) {
+      w.actor.send({ type: 'process.exited', code: 1, signal: null, at });
+      w.clock.increment(2_000);
+    }
+    w.actor.send({ type: 'process.exited', code: 1, signal: null, at: 10_150 });
+    expect(w.actor.getSnapshot().value).toBe('restarting');
+  });
+
+  it('starts the backoff over after a healthy run', () => {
+    const w = startPermanent(() => 1);
+    w.actor.send({ type: 'process.exited', code: 1, signal: null, at: 0 });
+    w.clock.increment(100);
+    w.actor.send({ type: 'process.ready', pid: 2, at: 100 });
+    w.actor.send({ type: 'process.exited', code: 1, signal: null, at: 200 });
+    expect(w.actor.getSnapshot().context.restartDelayMs).toBe(300);
+    w.clock.increment(300);
+    w.actor.send({ type: 'process.ready', pid: 3, at: 500 });
+    w.actor.send({ type: 'process.exited', code: 1, signal: null, at: 500 + 5_000 });
+    expect(w.actor.getSnapshot().context.restartDelayMs).toBe(100);
+  });
+
+  it('a transient worker is not restarted after a clean exit', () => {
+    const w = startPermanent(() => 0.5, 'transient');
+    w.actor.send({ type: 'process.ready', pid: 1, at: 0 });
+    w.actor.send({ type: 'process.exited', code: 0, signal: null, at: 10 });
+    expect(w.actor.getSnapshot().value).toBe('failed');
+  });
+
+  it('worker.stop while restarting ends the worker without a new process', () => {
+    const w = startPermanent();
+    w.actor.send({ type: 'process.exited', code: 1, signal: null, at: 0 });
+    w.actor.send({ type: 'worker.stop' });
+    expect(w.actor.getSnapshot().value).toBe('exited');
+    w.clock.increment(10_000);
+    expect(w.inputs).toHaveLength(1);
+  });
+
+  it('kills a worker whose heartbeats stop, reports its task lost as hung, and restarts it', () => {
+    const w = startPermanent();
+    w.actor.send({ type: 'process.ready', pid: 1, at: 0 });
+    w.actor.send({ type: 'task.assign', message: assignMessage() });
+    w.clock.increment(2_000);
+    w.actor.send({ type: 'process.heartbeat', at: 2_000 }); // resets the timer
+    w.clock.increment(2_999);
+    expect(w.actor.getSnapshot().value).toBe('busy');
+    w.clock.increment(1);
+    expect(w.actor.getSnapshot().value).toBe('hung');
+    expect(w.reportHung.mock.calls[0]?.[1]).toEqual({ workerId: 'w1', lastHeartbeatAt: 2_000 });
+    expect(w.commands.filter((c) => c.type === 'process.signal')).toEqual([{ type: 'process.signal', signal: 'SIGKILL' }]);
+    w.actor.send({ type: 'process.exited', code: null, signal: 'SIGKILL', at: 5_000 });
+    expect(w.reportTaskLost.mock.calls[0]?.[1]).toMatchObject({ task: TASK, hung: true });
+    expect(w.actor.getSnapshot().value).toBe('restarting');
+    expect(w.actor.getSnapshot().context.hung).toBe(false);
+  });
+
+  it('an idle worker that stops heartbeating is hung too', () => {
+    const w = startPermanent();
+    w.actor.send({ type: 'process.ready', pid: 1, at: 0 });
+    w.clock.increment(3_000);
+    expect(w.actor.getSnapshot().value).toBe('hung');
   });
 });
