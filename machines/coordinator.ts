@@ -7,8 +7,10 @@
  * `cancelInFlight` receives typed params (its second argument, see
  * {@link CoordinatorActionParams}), in the same style as the worker machine's reports.
  */
-import { assign, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import { assign, fromPromise, setup, spawnChild, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { workerMachine, type WorkerInput } from './worker.js';
+import { circuitBreakerMachine, type CircuitBreakerConfig } from './circuit-breaker.js';
+import { fallbackChainMachine } from './fallback-chain.js';
 
 /** The supervisor's lifecycle as a closed union: the machine's top-level state names. */
 export type CoordinatorState = 'init' | 'running' | 'draining' | 'stopped' | 'failed';
@@ -20,6 +22,10 @@ export type WorkerRef = ActorRefFrom<typeof workerMachine>;
 export interface CoordinatorInput {
   /** The deadline of a drain that does not name one. */
   drainDeadlineMs: number;
+  /** Settings every circuit breaker is spawned with. */
+  breaker?: Partial<CircuitBreakerConfig>;
+  /** Settings every fallback chain is spawned with. */
+  fallback?: { maxResumes?: number; staleAfterMs?: number };
 }
 
 /** Why the coordinator failed; `code` is stable, `message` is for people. */
@@ -34,13 +40,19 @@ export interface CoordinatorContext {
   failedWorkers: string[];
   drainDeadlineMs: number;
   error: CoordinatorError | null;
+  breaker: Partial<CircuitBreakerConfig>;
+  fallback: { maxResumes?: number; staleAfterMs?: number };
 }
 
 /** Events the coordinator machine accepts. */
 export type CoordinatorEvent =
   | { type: 'coordinator.drain'; deadlineMs?: number }
   | { type: 'coordinator.stop' }
-  | { type: 'worker.failed'; workerId: string };
+  | { type: 'worker.failed'; workerId: string }
+  /** Spawn the breaker for `scope` as child `breaker:<scope>` (sent once per scope). */
+  | { type: 'breaker.ensure'; scope: string }
+  /** Spawn a fallback chain for `taskId` as child `fallback:<key>` (a key per chain, so a redriven task gets a fresh one). */
+  | { type: 'fallback.ensure'; taskId: string; key: string };
 
 /** What `initialize` resolves with: one entry per worker to spawn. */
 export interface InitializeOutput {
@@ -84,6 +96,8 @@ const coordinatorSetup = setup({
   actors: {
     initialize: fromPromise<InitializeOutput>(() => notProvided('initialize')),
     worker: workerMachine,
+    breaker: circuitBreakerMachine,
+    fallback: fallbackChainMachine,
     /** Resolves once no task is in flight. */
     awaitIdle: fromPromise<void>(() => notProvided('awaitIdle')),
     /** Sends `worker.stop` to each worker and resolves once all are final. */
@@ -129,7 +143,30 @@ const coordinatorSetup = setup({
 export const coordinatorMachine = coordinatorSetup.createMachine({
   id: 'coordinator',
   initial: 'init',
-  context: ({ input }) => ({ workers: [], failedWorkers: [], drainDeadlineMs: input.drainDeadlineMs, error: null }),
+  context: ({ input }) => ({
+    workers: [],
+    failedWorkers: [],
+    drainDeadlineMs: input.drainDeadlineMs,
+    error: null,
+    breaker: input.breaker ?? {},
+    fallback: input.fallback ?? {},
+  }),
+  // Breakers and fallback chains are children of the coordinator, so an inspector watching
+  // the root actor sees every one of their transitions. `src/` sends each ensure once.
+  on: {
+    'breaker.ensure': {
+      actions: spawnChild('breaker', {
+        id: ({ event }) => `breaker:${event.type === 'breaker.ensure' ? event.scope : ''}`,
+        input: ({ context, event }) => ({ ...context.breaker, scope: event.type === 'breaker.ensure' ? event.scope : '' }),
+      }),
+    },
+    'fallback.ensure': {
+      actions: spawnChild('fallback', {
+        id: ({ event }) => `fallback:${event.type === 'fallback.ensure' ? event.key : ''}`,
+        input: ({ context, event }) => ({ ...context.fallback, taskId: event.type === 'fallback.ensure' ? event.taskId : '' }),
+      }),
+    },
+  },
   states: {
     init: {
       invoke: {

@@ -12,6 +12,8 @@ import type { Logger } from '../log/logger.js';
 import { toCoordError } from '../errors.js';
 import type { StartCommit, DependencyTip } from '../worktrees/start-commit.js';
 import type { SupervisorEventBus } from './events.js';
+import type { Admission, BreakerBoard } from './breakers.js';
+import type { FallbackBoard } from './fallbacks.js';
 
 /** What the dispatcher needs from the rest of the supervisor. */
 export interface DispatcherDeps {
@@ -30,6 +32,12 @@ export interface DispatcherDeps {
   assign(workerId: string, message: ParentMessageOf<'coord:assign'>): boolean;
   /** Asks the worker running `taskId` to cancel it. */
   cancel(workerId: string, taskId: string, reason: string): void;
+  breakers: BreakerBoard;
+  fallbacks: FallbackBoard;
+  /** Whether the worker restarts in a loop (for the fallback chain's shortcut). */
+  crashLooping(workerId: string): boolean;
+  /** Whether the worker is gone for good (failed or exited). */
+  workerGone(workerId: string): boolean;
   now?: () => number;
 }
 
@@ -41,6 +49,10 @@ export function taskLogFile(taskLogDir: string, taskId: string, attempt: number)
 export class Dispatcher {
   /** Workers chosen for a task whose start commit is still being computed. */
   private readonly reserved = new Set<string>();
+  /** The breaker admissions (probes) each in-flight attempt holds, by lease. */
+  private readonly admissions = new Map<string, Admission>();
+  /** When each running task last showed a sign of life (start, output), for staleness. */
+  private readonly lastActivity = new Map<string, number>();
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
@@ -70,18 +82,34 @@ export class Dispatcher {
   }
 
   private dispatch(): void {
-    const { queue, strategy } = this.deps;
+    const { queue, strategy, breakers } = this.deps;
     if (!this.deps.accepting()) return;
     const now = this.now();
-    let slots = this.deps.slots().filter((slot) => slot.idle && !this.reserved.has(slot.workerId));
+    let slots = this.deps.slots().filter((slot) => slot.idle && !this.reserved.has(slot.workerId) && breakers.workerOpen(slot.workerId));
     for (const task of queue.readyTasks(now)) {
       if (slots.length === 0) break;
-      const slot = strategy(task, slots);
+      const slot = strategy(task, this.placeable(task, slots));
       if (!slot) continue;
+      const lease = randomBytes(9).toString('base64url');
+      const admission = breakers.admit(task.spec, slot.workerId, lease);
+      if (!admission) continue; // an open breaker on this worker or command: the task waits
       slots = slots.filter((s) => s.workerId !== slot.workerId);
-      this.begin(task, slot.workerId, now);
+      this.begin(task, slot.workerId, lease, admission, now);
     }
     this.armRetryTimer(now);
+  }
+
+  /** The slots a task may go to under its fallback placement (same worker, or any other). */
+  private placeable(task: TaskRecord, slots: WorkerSlot[]): WorkerSlot[] {
+    const placement = this.deps.fallbacks.placement(task.spec.id);
+    if (!placement) return slots;
+    if (placement.only !== null) {
+      if (!this.deps.workerGone(placement.only)) return slots.filter((s) => s.workerId === placement.only);
+      this.deps.fallbacks.dropAffinity(task.spec.id);
+    }
+    const others = slots.filter((s) => s.workerId !== placement.avoid);
+    // With a single worker, "elsewhere" can only be that worker's next process.
+    return others.length > 0 || this.deps.slots().length > 1 ? others : slots;
   }
 
   /** Wakes the dispatcher when the earliest task waiting out a retry backoff is due. */
@@ -92,11 +120,14 @@ export class Dispatcher {
     this.retryTimer?.unref();
   }
 
-  private begin(task: TaskRecord, workerId: string, now: number): void {
+  private begin(task: TaskRecord, workerId: string, lease: string, admission: Admission, now: number): void {
     const { queue, events } = this.deps;
-    const lease = randomBytes(9).toString('base64url');
     const attempt = queue.assign(task.spec.id, workerId, lease, now);
-    if (attempt === null) return;
+    if (attempt === null) {
+      this.deps.breakers.release(admission);
+      return;
+    }
+    this.admissions.set(lease, admission);
     this.reserved.add(workerId);
     events.emit('coord:assigned', { taskId: task.spec.id, workerId, attempt });
     void this.handOver(task, workerId, lease, attempt).finally(() => {
@@ -136,7 +167,7 @@ export class Dispatcher {
       lease,
       exec:
         task.spec.run !== undefined
-          ? { kind: 'run', argv: task.spec.run, env: task.spec.env }
+          ? { kind: 'run', argv: task.spec.run, env: { ...task.spec.env, ...this.deps.fallbacks.placement(id)?.env } }
           : { kind: 'module', module: task.spec.module ?? '', export: task.spec.export ?? 'default', input: task.spec.input ?? null },
       branch: task.branch,
       startCommit: start.commit,
@@ -145,15 +176,24 @@ export class Dispatcher {
     };
     // The worker may have died while git was working: then the task goes back, unburnt.
     if (!this.deps.accepting() || !this.deps.assign(workerId, message)) {
-      if (queue.release(id, lease)) this.deps.events.emit('coord:released', { taskId: id, reason: 'worker unavailable' });
+      if (queue.release(id, lease)) {
+        this.releaseAdmission(lease);
+        this.deps.events.emit('coord:released', { taskId: id, reason: 'worker unavailable' });
+      }
     }
   }
 
   /** A worker said it started the task. */
   started(workerId: string, message: WorkerMessageOf<'coord:started'>): void {
+    this.lastActivity.set(message.taskId, this.now());
     if (this.deps.queue.markRunning(message.taskId, message.lease, this.now())) {
       this.deps.events.emit('coord:started', { taskId: message.taskId, workerId, attempt: message.attempt });
     }
+  }
+
+  /** A worker reported output from a running task: a sign of life for staleness. */
+  progress(taskId: string): void {
+    this.lastActivity.set(taskId, this.now());
   }
 
   /** A result with the worker's current lease (the queue fences it again). */
@@ -167,6 +207,9 @@ export class Dispatcher {
         now: this.now(),
       });
       if (ok) {
+        this.settleAdmission(message.lease, { ok: true });
+        this.deps.fallbacks.onSuccess(message.taskId);
+        this.lastActivity.delete(message.taskId);
         events.emit('coord:complete', {
           taskId: message.taskId, workerId, attempt: message.attempt,
           exitCode: message.exitCode, result: message.result, commit: message.commit,
@@ -200,7 +243,9 @@ export class Dispatcher {
       const record = queue.get(id);
       if (!record?.lease || !record.worker) continue;
       const worker = record.worker;
-      if (queue.release(id, record.lease)) {
+      const lease = record.lease;
+      if (queue.release(id, lease)) {
+        this.releaseAdmission(lease);
         this.deps.cancel(worker, id, reason);
         events.emit('coord:released', { taskId: id, reason });
       }
@@ -215,12 +260,44 @@ export class Dispatcher {
     failure: { code: string; message: string; retryable: boolean; exitCode: number | null; retryAfterMs: number | null },
   ): void {
     const { queue, events } = this.deps;
-    const outcome = queue.fail(taskId, lease, { ...failure, now: this.now() });
+    const record = queue.get(taskId);
+    if (!record || record.lease !== lease) return; // stale: a newer attempt owns the task
+    const now = this.now();
+    const stage = this.deps.fallbacks.onFailure({
+      task: record,
+      workerId,
+      code: failure.code,
+      at: now,
+      sessionIdleMs: now - (this.lastActivity.get(taskId) ?? now),
+      workerCrashLooping: this.deps.crashLooping(workerId),
+      previousLog: taskLogFile(this.deps.taskLogDir, taskId, attempt),
+    });
+    const exhausted = stage === 'exhausted';
+    const outcome = queue.fail(taskId, lease, {
+      ...failure,
+      retryable: failure.retryable && !exhausted,
+      message: exhausted ? `${failure.message} (fallback chain exhausted)` : failure.message,
+      now,
+    });
     if (outcome === null) return;
+    this.settleAdmission(lease, { ok: false, code: failure.code, at: now });
+    this.lastActivity.delete(taskId);
     const error = { code: failure.code, message: failure.message };
     events.emit('coord:failed', { taskId, workerId, attempt, error, willRetry: outcome.status !== 'dead' });
     if (outcome.status === 'dead') events.emit('coord:dead', { taskId, error });
     for (const blocked of outcome.blocked) this.emitBlocked(blocked);
+  }
+
+  private settleAdmission(lease: string, outcome: { ok: true } | { ok: false; code: string; at: number }): void {
+    const admission = this.admissions.get(lease);
+    this.admissions.delete(lease);
+    if (admission) this.deps.breakers.settle(admission, outcome);
+  }
+
+  private releaseAdmission(lease: string): void {
+    const admission = this.admissions.get(lease);
+    this.admissions.delete(lease);
+    if (admission) this.deps.breakers.release(admission);
   }
 
   private blockTask(taskId: string, error: { code: string; message: string; details?: Record<string, unknown> }): void {

@@ -27,6 +27,7 @@ export interface SupervisorEvents {
   'coord:worker-restarting': { workerId: string; restart: number; delayMs: number; code: number | null; signal: string | null };
   'coord:worker-hung': { workerId: string; lastHeartbeatAt: number | null };
   'coord:protocol-refused': { workerId: string; reason: string; refusedType: string | null };
+  'coord:breaker': { scope: string; from: string; to: string; reason: string };
   'coord:settled': { counts: Record<string, number> };
 }
 

@@ -24,6 +24,25 @@ const OptionsSchema = z.strictObject({
   drainDeadlineMs: z.number().int().min(0).default(30_000),
   defaultTimeoutMs: z.number().int().positive().nullable().default(null),
   maxAttempts: z.number().int().min(1).max(100).default(3),
+  breaker: z
+    .strictObject({
+      failureThreshold: z.number().int().min(1).optional(),
+      failureWindowMs: z.number().int().positive().optional(),
+      openMs: z.number().int().positive().optional(),
+      openBackoffFactor: z.number().min(1).optional(),
+      maxOpenMs: z.number().int().positive().optional(),
+      halfOpenProbes: z.number().int().min(1).optional(),
+      closeAfterSuccesses: z.number().int().min(1).optional(),
+    })
+    .default({}),
+  fallback: z
+    .strictObject({
+      maxResumes: z.number().int().min(0).optional(),
+      staleAfterMs: z.number().int().positive().optional(),
+      /** Failure codes that start a fallback chain (default: TASK_TIMEOUT, WORKER_HUNG, LEASE_EXPIRED). */
+      codes: z.array(z.string().regex(/^[A-Z][A-Z0-9_]+$/)).optional(),
+    })
+    .default({}),
   missedHeartbeats: z.number().int().min(1).max(100).default(3),
   restart: z
     .strictObject({

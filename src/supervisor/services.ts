@@ -33,6 +33,7 @@ export function handleServiceMessage(deps: ServiceDeps, workerId: string, messag
       deps.dispatcher.started(workerId, message);
       return;
     case 'coord:progress':
+      deps.dispatcher.progress(message.taskId);
       deps.logger.debug({ workerId, taskId: message.taskId, outputBytes: message.outputBytes }, 'task progress');
       return;
     case 'coord:request':

@@ -5,9 +5,11 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createActor, fromPromise, waitFor, type Actor, type SnapshotFrom } from 'xstate';
+import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import { coordinatorMachine, coordinatorStateOf, type CoordinatorState, type InitializeOutput, type StopWorkersInput } from '../../machines/coordinator.js';
 import { workerMachine } from '../../machines/worker.js';
+import { circuitBreakerMachine } from '../../machines/circuit-breaker.js';
+import { fallbackChainMachine } from '../../machines/fallback-chain.js';
 import type { RestartPolicy } from '../../machines/restart-policy.js';
 import { CoordError, isCoordErrorCode } from '../errors.js';
 import { createLogger, silentLogger, type Logger } from '../log/logger.js';
@@ -20,6 +22,8 @@ import { existingTaskBranches, openRepository, type Repository } from '../worktr
 import { startCommitFor } from '../worktrees/start-commit.js';
 import { defaultWorktreeRoot, WorktreeManager } from '../worktrees/worktrees.js';
 import { Dispatcher } from './dispatcher.js';
+import { BreakerBoard } from './breakers.js';
+import { FallbackBoard } from './fallbacks.js';
 import { SupervisorEventBus } from './events.js';
 import { resolveOptions, type SupervisorOptions } from './options.js';
 import { buildSummary, type RunSummary } from './summary.js';
@@ -34,6 +38,7 @@ export interface SupervisorStatus {
   state: CoordinatorState;
   workers: ReturnType<WorkerRegistry['describe']>;
   counts: Record<string, number>;
+  breakers: Array<{ scope: string; state: string }>;
   protocolRefusals: number;
 }
 
@@ -96,7 +101,18 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     for (const resolve of waiters) resolve();
   };
 
+  const childOf = (id: string) => actor.getSnapshot().children[id] as AnyActorRef | undefined;
+  const breakers = new BreakerBoard({ child: childOf, spawn: (scope) => actor.send({ type: 'breaker.ensure', scope }) });
+  const fallbacks = new FallbackBoard({
+    child: childOf,
+    spawn: (taskId, key) => actor.send({ type: 'fallback.ensure', taskId, key }),
+    taskDir: (taskId) => path.join(stateDirOf(), 'logs', 'tasks', taskId),
+  }, config.fallback.codes);
   const dispatcher = new Dispatcher({
+    breakers,
+    fallbacks,
+    crashLooping: (workerId) => registry.crashLooping(workerId),
+    workerGone: (workerId) => registry.gone(workerId),
     queue,
     strategy: config.strategy ?? createRoundRobin(),
     events,
@@ -159,12 +175,14 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         events.emit('coord:worker-ready', { workerId, pid });
         dispatcher.schedule();
       },
-      reportTaskResult: (_, { workerId, message }) => dispatcher.result(workerId, message),
+      // Results are applied after the worker's transition, not inside it: applying one sends
+      // events to breakers and fallback chains, which an action must not do.
+      reportTaskResult: (_, { workerId, message }) => queueMicrotask(() => dispatcher.result(workerId, message)),
       reportStaleResult: (_, { workerId, message, current }) => {
         logger.warn({ workerId, taskId: message.taskId, lease: message.lease, current }, 'ignored a result with a stale lease');
       },
       reportTaskLost: (_, { workerId, task, exit, hung }) => {
-        dispatcher.lost(workerId, task, { ...exit, hung });
+        queueMicrotask(() => dispatcher.lost(workerId, task, { ...exit, hung }));
       },
       reportRestart: (_, { workerId, restart, delayMs, exit }) => {
         logger.warn({ workerId, restart, delayMs, ...exit }, 'restarting worker');
@@ -181,9 +199,31 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     },
   });
 
+  const breaker = circuitBreakerMachine.provide({
+    actions: {
+      reportTransition: (_, { scope, from, to, reason }) => {
+        logger[to === 'open' ? 'warn' : 'info']({ scope, from, to, reason }, `circuit breaker ${scope}: ${from} -> ${to}`);
+        events.emit('coord:breaker', { scope, from, to, reason });
+        // A breaker leaving `open` may let waiting tasks through.
+        if (to !== 'open') dispatcher.schedule();
+      },
+    },
+  });
+  const logHop = (taskId: string, stage: string) => logger.info({ taskId, stage }, `fallback chain of ${taskId}: ${stage}`);
+  const fallback = fallbackChainMachine.provide({
+    actions: {
+      retryLive: (_, { taskId }) => logHop(taskId, 'live retry on the same worker'),
+      resumeOnWorker: (_, { taskId, resumeCount }) => logHop(taskId, `resume ${resumeCount} on the same worker`),
+      respawnElsewhere: (_, { taskId }) => logHop(taskId, 'respawn on a fresh worker with a summary'),
+      deadLetter: (_, { taskId, hops }) => logger.warn({ taskId, hops }, `fallback chain of ${taskId} exhausted`),
+    },
+  });
+
   const coordinator = coordinatorMachine.provide({
     actors: {
       worker,
+      breaker,
+      fallback,
       initialize: fromPromise<InitializeOutput>(async () => {
         const opened = repo ?? (await openRepository(config.repo, { baseRef: config.baseRef, requireClean: !config.allowDirty }));
         repo = opened;
@@ -214,7 +254,13 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     },
   });
 
-  const actor: CoordinatorActor = createActor(coordinator, { input: { drainDeadlineMs: config.drainDeadlineMs } });
+  const actor: CoordinatorActor = createActor(coordinator, {
+    input: {
+      drainDeadlineMs: config.drainDeadlineMs,
+      breaker: config.breaker,
+      fallback: { maxResumes: config.fallback.maxResumes, staleAfterMs: config.fallback.staleAfterMs },
+    },
+  });
   let lastState: CoordinatorState | undefined;
   actor.subscribe((snapshot: SnapshotFrom<typeof coordinator>) => {
     registry.sync(snapshot.context.workers, {
@@ -267,7 +313,13 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       return added;
     },
     status() {
-      return { state: coordinatorStateOf(actor.getSnapshot()), workers: registry.describe(), counts: queue.counts(), protocolRefusals };
+      return {
+        state: coordinatorStateOf(actor.getSnapshot()),
+        workers: registry.describe(),
+        counts: queue.counts(),
+        breakers: breakers.describe(),
+        protocolRefusals,
+      };
     },
     settled() {
       const state = coordinatorStateOf(actor.getSnapshot());

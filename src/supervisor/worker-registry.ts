@@ -70,6 +70,20 @@ export class WorkerRegistry {
     if (ref?.getSnapshot().context.task?.taskId === taskId) ref.send({ type: 'task.cancel', reason });
   }
 
+  /** Two or more restarts within the worker's restart period: a crash loop. */
+  crashLooping(workerId: string): boolean {
+    const context = this.entries.get(workerId)?.ref.getSnapshot().context;
+    if (!context) return false;
+    const latest = context.restartTimes.at(-1) ?? 0;
+    return context.restartTimes.filter((at) => latest - at < context.restartPolicy.periodMs).length >= 2;
+  }
+
+  /** The worker is failed or exited: it will never take a task again. */
+  gone(workerId: string): boolean {
+    const snapshot = this.entries.get(workerId)?.ref.getSnapshot();
+    return snapshot === undefined || snapshot.status === 'done';
+  }
+
   describe(): WorkerDescription[] {
     return [...this.entries.entries()].map(([id, { ref }]) => {
       const snapshot = ref.getSnapshot();
