@@ -15,6 +15,8 @@ export const COORD_ERROR_CODES = [
   // task outcomes (dead-letter and blocked reasons)
   'TASK_EXIT_NONZERO', 'TASK_TIMEOUT', 'TASK_CANCELLED', 'TASK_SPAWN_FAILED', 'MODULE_FAILED', 'MODULE_NOT_FOUND',
   'RESULT_NOT_SERIALIZABLE', 'DEP_DEAD', 'DEP_CONFLICT', 'WORKER_CRASHED', 'WORKER_HUNG',
+  // durable state: store URLs, reachability, schema versions, expired leases
+  'STORE_URL_INVALID', 'STORE_UNAVAILABLE', 'STORE_TOO_NEW', 'LEASE_EXPIRED',
   // protocol and lifecycle
   'PROTOCOL_INVALID', 'NOT_RUNNING', 'WORKER_SPAWN_FAILED', 'ALL_WORKERS_FAILED', 'INTERNAL',
 ] as const;

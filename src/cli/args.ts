@@ -22,6 +22,9 @@ export interface CliArgs {
   heartbeatMs: number | undefined;
   drainDeadlineMs: number | undefined;
   allowDirty: boolean;
+  store: string | undefined;
+  nodeId: string | undefined;
+  leaseMs: number | undefined;
 }
 
 export const USAGE = `Usage: coord [options]        (or: node supervisor.js [options])
@@ -30,11 +33,15 @@ Runs a graph of tasks on N forked workers, each in its own git worktree.
 
   --workers N           worker processes (default 4)
   --repo PATH           the git repository to work on (default: current directory)
-  --tasks FILE          task file, JSON or YAML: {"tasks": [...]}
+  --tasks FILE          task file, JSON or YAML: {"tasks": [...]}; without it, the stored
+                        queue is resumed (tasks of an earlier, interrupted run)
   --once                exit when every task is terminal: 0 all complete, 1 otherwise
   --summary FILE        write the run summary JSON to FILE
   --state-dir DIR       logs and state (default: <repo>/.git/coord)
   --worktree-root DIR   where worker worktrees live (default: <repo>/../<name>.coord-worktrees)
+  --store URL           sqlite:PATH (default sqlite:<state-dir>/coord.db), postgres://…, memory:
+  --node-id ID          this supervisor's name in a shared store (default: the host name)
+  --lease-ms MS         claim lease length; a dead supervisor's tasks return after it (default 15000)
   --log-level LEVEL     ${LOG_LEVELS.join(', ')} (default info)
   --heartbeat-ms MS     worker heartbeat interval (default 2000)
   --drain-deadline-ms MS  how long a drain lets running tasks finish (default 30000)
@@ -73,6 +80,9 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     heartbeatMs: integerFlag('--heartbeat-ms', values['heartbeat-ms'], 50, 3_600_000),
     drainDeadlineMs: integerFlag('--drain-deadline-ms', values['drain-deadline-ms'], 0, 86_400_000),
     allowDirty: values['allow-dirty'] ?? false,
+    store: values.store,
+    nodeId: values['node-id'],
+    leaseMs: integerFlag('--lease-ms', values['lease-ms'], 200, 3_600_000),
   };
 }
 
@@ -96,6 +106,9 @@ function parse(argv: readonly string[]) {
       'heartbeat-ms': { type: 'string' },
       'drain-deadline-ms': { type: 'string' },
       'allow-dirty': { type: 'boolean' },
+      store: { type: 'string' },
+      'node-id': { type: 'string' },
+      'lease-ms': { type: 'string' },
     },
   });
 }

@@ -53,6 +53,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       logLevel: args.logLevel,
       logStderrLevel: 'warn',
       allowDirty: args.allowDirty,
+      ...(args.store === undefined ? {} : { store: args.store }),
+      ...(args.nodeId === undefined ? {} : { nodeId: args.nodeId }),
+      ...(args.leaseMs === undefined ? {} : { leaseMs: args.leaseMs }),
       ...(args.heartbeatMs === undefined ? {} : { heartbeatMs: args.heartbeatMs }),
       ...(args.drainDeadlineMs === undefined ? {} : { drainDeadlineMs: args.drainDeadlineMs }),
     });
@@ -82,7 +85,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function finish(supervisor: Supervisor, summaryFile: string | undefined): Promise<number> {
-  const summary = supervisor.summary();
+  const summary = await supervisor.summary();
   if (summaryFile) await writeFile(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
   process.stderr.write(`\n${renderSummary(summary)}\n`);
   const allComplete = summary.tasks.every((task) => task.status === 'complete');

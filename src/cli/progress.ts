@@ -6,14 +6,14 @@ import type { SupervisorEventBus } from '../supervisor/events.js';
 
 export interface ProgressSource {
   events: SupervisorEventBus;
-  counts(): Record<string, number>;
+  counts(): Partial<Record<string, number>>;
   state(): string;
 }
 
 const ORDER = ['pending', 'ready', 'assigned', 'running', 'complete', 'failed', 'dead', 'blocked', 'cancelled'] as const;
 
 /** Formats the counts line, e.g. `running · ready 2 · running 4 · complete 10/16`. */
-export function formatCounts(state: string, counts: Record<string, number>): string {
+export function formatCounts(state: string, counts: Partial<Record<string, number>>): string {
   const total = ORDER.reduce((sum, status) => sum + (counts[status] ?? 0), 0);
   const parts = ORDER.filter((status) => (counts[status] ?? 0) > 0 && status !== 'complete').map((status) => `${status} ${counts[status]}`);
   return [`[${state}]`, ...parts, `complete ${counts.complete ?? 0}/${total}`].join(' · ');

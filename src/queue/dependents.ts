@@ -57,13 +57,8 @@ export function blockDependents(
   root: TaskRecord,
   now: number | undefined,
 ): string[] {
-  const fate = root.status === 'dead' ? 'is dead' : root.status === 'cancelled' ? 'was cancelled' : 'is blocked';
   // One error object shared by every task blocked in this walk: records are read-only views.
-  const error: TaskError = {
-    code: 'DEP_DEAD',
-    message: `dependency "${root.spec.id}" ${fate}`,
-    details: { dep: root.spec.id, depStatus: root.status },
-  };
+  const error = depDeadError(root.spec.id, root.status);
   const blocked: string[] = [];
   const queue = [...startIds];
   for (let head = 0; head < queue.length; head++) {
@@ -74,6 +69,12 @@ export function blockDependents(
     for (const next of record.dependents) queue.push(next);
   }
   return blocked;
+}
+
+/** The error of a task blocked because dependency `depId` ended in `depStatus` (dead, blocked or cancelled). */
+export function depDeadError(depId: string, depStatus: TaskStatus): TaskError {
+  const fate = depStatus === 'dead' ? 'is dead' : depStatus === 'cancelled' ? 'was cancelled' : 'is blocked';
+  return { code: 'DEP_DEAD', message: `dependency "${depId}" ${fate}`, details: { dep: depId, depStatus } };
 }
 
 /**
@@ -93,6 +94,7 @@ export function endTask(
     attempt.message = error.message;
     if (now !== undefined) attempt.finishedAt = isoTime(now);
     record.lease = null;
+    record.leaseExpiresAt = null;
   }
   record.error = error;
   if (now !== undefined) record.finishedAt = isoTime(now);

@@ -11,10 +11,15 @@
 import { CoordError } from '../errors.js';
 import type { TaskSpec } from '../tasks/spec.js';
 import { validateGraph } from '../tasks/validate-graph.js';
+import { canServeWith } from './capabilities.js';
 import { blockDependents, endTask, unlockDependents, wireDependencies } from './dependents.js';
+import { expiredRecords, extendLeases, inFlightRecords, nextLeaseExpiry, openAttempt } from './in-flight.js';
+import { leaseExpiredFailure } from './leases.js';
 import type { Completion, FailOutcome, Failure } from './outcomes.js';
 import type { NeedsFilter } from './ready-set.js';
-import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from './retry-delay.js';
+import { redriveTask } from './redrive.js';
+import { decideRetry } from './retry-decision.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './retry-delay.js';
 import { isSameSpec } from './same-spec.js';
 import { TaskTable } from './task-table.js';
 import {
@@ -23,6 +28,7 @@ import {
   currentAttempt,
   isLeaseCurrent,
   isoTime,
+  type MutableTaskRecord,
   type TaskError,
   type TaskRecord,
   type TaskStatus,
@@ -32,6 +38,29 @@ export { TASK_STATUSES, TERMINAL_STATUSES, isLeaseCurrent };
 export type { AttemptRecord, TaskError, TaskRecord, TaskStatus } from './task-record.js';
 export type { Completion, FailOutcome, Failure } from './outcomes.js';
 export type { NeedsFilter } from './ready-set.js';
+
+/** A claim on the queue: {@link TaskQueue.claim}. */
+export interface QueueClaim {
+  nodeId: string;
+  workerId: string;
+  /** Only tasks whose `needs` are a subset are claimed. */
+  capabilities: readonly string[];
+  lease: string;
+  /** Epoch ms at which the lease expires unless extended. */
+  expiresAt: number;
+  now: number;
+  /** Claim exactly this task, if it is ready and servable. */
+  taskId?: string;
+}
+
+/** An attempt whose lease expired, failed by {@link TaskQueue.reapExpired}. */
+export interface ReapedAttempt {
+  taskId: string;
+  lease: string;
+  nodeId: string | null;
+  workerId: string | null;
+  outcome: FailOutcome;
+}
 
 /** Queue-wide defaults for what a task spec leaves out. */
 export interface TaskQueueOptions {
@@ -81,9 +110,10 @@ export class TaskQueue {
    * Re-submitting a spec identical (canonical JSON) to a known task is a no-op; a different
    * spec under a known id throws `TASK_EXISTS`; graph errors throw as in `validateGraph`
    * (dependencies may name known tasks). A dependency already complete counts as met; one
-   * already dead, blocked or cancelled blocks the new task at once.
+   * already dead, blocked or cancelled blocks the new task at once (stamped `finishedAt` when
+   * `now` is given).
    */
-  submit(specs: readonly TaskSpec[]): string[] {
+  submit(specs: readonly TaskSpec[], now?: number): string[] {
     const fresh: TaskSpec[] = [];
     for (const spec of specs) {
       const known = this.table.records.get(spec.id);
@@ -102,7 +132,7 @@ export class TaskQueue {
     added.forEach((record, i) => {
       if (record.status !== 'pending') return; // already blocked through an earlier task of this batch
       const deadEnd = deadEnds[i];
-      if (deadEnd !== undefined) blockDependents(this.table, [record.spec.id], deadEnd, undefined);
+      if (deadEnd !== undefined) blockDependents(this.table, [record.spec.id], deadEnd, now);
       else if (record.unmetDeps === 0) this.table.setStatus(record, 'ready');
     });
     return added.map((record) => record.spec.id);
@@ -140,6 +170,11 @@ export class TaskQueue {
     return this.table.nextDelayMs(now);
   }
 
+  /** The earliest expiry (epoch ms) among in-flight leases, or null. O(in flight). */
+  nextLeaseExpiry(): number | null {
+    return nextLeaseExpiry(this.table);
+  }
+
   /**
    * Claims a ready task for `workerId` under `lease` (ready → assigned) and returns the new
    * attempt's number (`attempts.length` after the push). Null, changing nothing, when the task
@@ -149,22 +184,65 @@ export class TaskQueue {
   assign(id: string, workerId: string, lease: string, now: number): number | null {
     const record = this.table.require(id);
     if (record.status !== 'ready') return null;
-    const attempt = record.attempts.length + 1;
-    record.attempts.push({
-      attempt,
-      worker: workerId,
-      lease,
-      assignedAt: isoTime(now),
-      startedAt: null,
-      finishedAt: null,
-      exitCode: null,
-      code: null,
-      message: null,
+    return openAttempt(this.table, record, { workerId, lease, now });
+  }
+
+  /**
+   * Claims for a worker of `nodeId` the best ready task (as {@link peekReady}) whose `needs`
+   * are within `capabilities`, or exactly `taskId` if it is ready and servable: ready →
+   * assigned under `lease`, expiring at `expiresAt`, with the node on the attempt. Promotes
+   * due retries first. Returns the record (the new attempt is its last), or undefined,
+   * changing nothing, when there is none (an unknown `taskId` included).
+   */
+  claim(request: QueueClaim): TaskRecord | undefined {
+    this.table.promoteDue(request.now);
+    const canServe = canServeWith(request.capabilities);
+    const record =
+      request.taskId === undefined ? this.table.peekReady(canServe) : this.table.records.get(request.taskId);
+    if (record?.status !== 'ready' || !canServe(record.spec.needs)) return undefined;
+    const { nodeId, workerId, lease, now, expiresAt } = request;
+    openAttempt(this.table, record, { nodeId, workerId, lease, now, expiresAt });
+    return record;
+  }
+
+  /**
+   * Moves the expiry of every in-flight task holding one of `leases` to `expiresAt` (a
+   * heartbeat). A lease past its expiry but not reaped yet is still current and is extended.
+   * Returns the ids extended.
+   */
+  extendLeases(leases: readonly string[], expiresAt: number): string[] {
+    return extendLeases(this.table, leases, expiresAt);
+  }
+
+  /**
+   * Fails every in-flight task whose lease expired at or before `now` with `LEASE_EXPIRED`
+   * (retryable: it counts as an attempt, then retries after backoff, or goes dead when the
+   * budget is spent), earliest expiry first.
+   */
+  reapExpired(now: number): ReapedAttempt[] {
+    return expiredRecords(this.table, now).map((record) => {
+      const { lease, node, worker } = record;
+      const failure = leaseExpiredFailure({ node, worker, leaseExpiresAt: record.leaseExpiresAt as number }, now);
+      const outcome = this.fail(record.spec.id, lease as string, failure) as FailOutcome;
+      return { taskId: record.spec.id, lease: lease as string, nodeId: node, workerId: worker, outcome };
     });
-    record.lease = lease;
-    record.worker = workerId;
-    this.table.setStatus(record, 'assigned');
-    return attempt;
+  }
+
+  /** {@link release}s every in-flight task claimed by `nodeId` (a supervisor restarting after a crash); returns their ids. */
+  releaseNode(nodeId: string): string[] {
+    const held = inFlightRecords(this.table).filter((record) => record.node === nodeId);
+    return held.filter((record) => this.release(record.spec.id, record.lease as string)).map((r) => r.spec.id);
+  }
+
+  /**
+   * dead → ready with a fresh attempt budget (see `TaskRecord.attemptBase`; the history stays),
+   * and every task blocked (`DEP_DEAD`) through it whose dependencies can all complete again
+   * back to pending/ready. Returns the ids changed, this task first; empty, changing nothing,
+   * when the task is not dead. Throws `TASK_NOT_FOUND` for an unknown id.
+   */
+  redrive(id: string): string[] {
+    const record = this.table.require(id);
+    return record.status === 'dead' ? redriveTask(this.table, record) : [];
   }
 
   /** assigned → running (the worker started it). False, changing nothing, on a stale lease or a repeat. */
@@ -187,6 +265,7 @@ export class TaskQueue {
     attempt.finishedAt = at;
     attempt.exitCode = outcome.exitCode;
     record.lease = null;
+    record.leaseExpiresAt = null;
     record.finishedAt = at;
     record.exitCode = outcome.exitCode;
     record.result = outcome.result;
@@ -217,15 +296,14 @@ export class TaskQueue {
     record.exitCode = failure.exitCode;
     record.error = failure.details === undefined ? { code, message } : { code, message, details: failure.details };
 
-    const maxAttempts = record.spec.maxAttempts ?? this.defaultMaxAttempts;
-    if (failure.retryable && record.attempts.length < maxAttempts) {
-      const policy = record.spec.backoff ?? this.defaultBackoff;
-      const delay = retryDelayMs(record.attempts.length, policy, this.random, failure.retryAfterMs ?? 0);
-      const status = delay > 0 ? 'failed' : 'ready';
+    record.leaseExpiresAt = null;
+    const decision = this.retryDecision(record, failure);
+    if (decision.status !== 'dead') {
       record.worker = null;
-      record.readyAt = failure.now + delay;
-      this.table.setStatus(record, status);
-      return { status, retryAt: record.readyAt, blocked: [] };
+      record.node = null;
+      record.readyAt = decision.readyAt;
+      this.table.setStatus(record, decision.status);
+      return { status: decision.status, retryAt: record.readyAt, blocked: [] };
     }
     record.finishedAt = isoTime(failure.now);
     this.table.setStatus(record, 'dead');
@@ -259,7 +337,9 @@ export class TaskQueue {
     record.releases += 1;
     record.startedAt = record.attempts[0]?.startedAt ?? null; // the first counted run's start
     record.lease = null;
+    record.leaseExpiresAt = null;
     record.worker = null;
+    record.node = null;
     record.readyAt = 0;
     this.table.setStatus(record, 'ready');
     return true;
@@ -316,5 +396,16 @@ export class TaskQueue {
   /** Ids of records changed since the last call, in order of first change (for incremental persistence). */
   takeChanged(): string[] {
     return this.table.takeChanged();
+  }
+
+  /** The attempts counted since the last redrive decide; spec settings win over the queue's. */
+  private retryDecision(record: MutableTaskRecord, failure: Failure): ReturnType<typeof decideRetry> {
+    return decideRetry({
+      attemptsCounted: record.attempts.length - record.attemptBase,
+      maxAttempts: record.spec.maxAttempts ?? this.defaultMaxAttempts,
+      policy: record.spec.backoff ?? this.defaultBackoff,
+      failure,
+      random: this.random,
+    });
   }
 }

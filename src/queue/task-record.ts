@@ -43,6 +43,11 @@ export interface TaskError {
 export interface AttemptRecord {
   /** 1-based; always the attempt's position in `attempts`. */
   readonly attempt: number;
+  /**
+   * The supervisor (host) that made the attempt. Always set by a claim; absent only for
+   * attempts made through `TaskQueue.assign` without a node (a single in-process queue).
+   */
+  readonly node?: string;
   readonly worker: string;
   readonly lease: string;
   readonly assignedAt: string;
@@ -72,9 +77,19 @@ export interface TaskRecord {
   readonly attempts: readonly AttemptRecord[];
   /** How many times the task was taken back without a verdict (see `attempts`). */
   readonly releases: number;
+  /**
+   * Attempts made before the last `redrive`: they stay in `attempts` (the history, and
+   * attempt numbers keep counting up) but no longer count towards `maxAttempts`, so the
+   * budget left is `maxAttempts - (attempts.length - attemptBase)`. 0 for a task never redriven.
+   */
+  readonly attemptBase: number;
   /** The current fencing token while assigned/running, otherwise null. */
   readonly lease: string | null;
+  /** Epoch ms at which the current lease expires (null while not in flight, or for a lease without expiry). */
+  readonly leaseExpiresAt: number | null;
   readonly worker: string | null;
+  /** The supervisor (host) of `worker`, when the claim named one. */
+  readonly node: string | null;
   /** `coord/<id>`. */
   readonly branch: string;
   /** ISO time of the first run. */
@@ -110,8 +125,11 @@ export function createTaskRecord(spec: TaskSpec, seq: number): MutableTaskRecord
     dependents: [],
     attempts: [],
     releases: 0,
+    attemptBase: 0,
     lease: null,
+    leaseExpiresAt: null,
     worker: null,
+    node: null,
     branch: `coord/${spec.id}`,
     startedAt: null,
     finishedAt: null,

@@ -7,6 +7,13 @@ import { CoordError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { AssignStrategy } from '../pool/assign.js';
 import type { WorkerEntry } from '../pool/worker-entry.js';
+import type { TaskStore } from '../store/task-store.js';
+import os from 'node:os';
+
+/** The host name, made safe as a node id. */
+function defaultNodeId(): string {
+  return os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'node';
+}
 
 const OptionsSchema = z.strictObject({
   repo: z.string().min(1),
@@ -43,6 +50,12 @@ const OptionsSchema = z.strictObject({
       codes: z.array(z.string().regex(/^[A-Z][A-Z0-9_]+$/)).optional(),
     })
     .default({}),
+  /** Store URL (`sqlite:PATH`, `postgres://…`, `memory:`) or a store instance; default `sqlite:<state-dir>/coord.db`. */
+  store: z.union([z.string().min(1), z.custom<TaskStore>((value) => typeof value === 'object' && value !== null && 'claim' in value)]).optional(),
+  /** This supervisor's name in a shared store; the same across restarts of one host. */
+  nodeId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default(defaultNodeId()),
+  /** How long a claim lasts without renewal; a dead supervisor's tasks go back after this. */
+  leaseMs: z.number().int().min(200).default(15_000),
   missedHeartbeats: z.number().int().min(1).max(100).default(3),
   restart: z
     .strictObject({

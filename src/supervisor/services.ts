@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import type { ParentMessage } from '../protocol/messages.js';
-import type { TaskQueue } from '../queue/task-queue.js';
+import type { TaskStore } from '../store/task-store.js';
 import { predictConflicts } from '../worktrees/predict-conflicts.js';
 import type { ServiceMessage } from '../pool/run-process.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -20,7 +20,7 @@ export interface TaskUsage {
 
 export interface ServiceDeps {
   dispatcher: Dispatcher;
-  queue: TaskQueue;
+  store: TaskStore;
   logger: Logger;
   repoRoot(): string;
   usage: Map<string, TaskUsage>;
@@ -42,15 +42,11 @@ export function handleServiceMessage(deps: ServiceDeps, workerId: string, messag
     case 'coord:rate-request':
       reply({ type: 'coord:rate-grant', requestId: message.requestId, key: message.key });
       return;
-    case 'coord:usage': {
-      if (deps.queue.get(message.taskId)?.lease !== message.lease) return;
-      const sum = deps.usage.get(message.taskId) ?? { inputTokens: 0, outputTokens: 0, costUsd: 0 };
-      sum.inputTokens += message.inputTokens;
-      sum.outputTokens += message.outputTokens;
-      sum.costUsd += message.costUsd;
-      deps.usage.set(message.taskId, sum);
+    case 'coord:usage':
+      void deps.store.get(message.taskId).then((record) => {
+        if (record?.lease === message.lease) addUsage(deps.usage, message);
+      });
       return;
-    }
     case 'coord:conflict-check':
       void checkConflicts(deps, message.requestId, message.taskId).then(reply, (error: unknown) => {
         deps.logger.warn({ workerId, taskId: message.taskId, err: error }, 'conflict check failed');
@@ -59,11 +55,18 @@ export function handleServiceMessage(deps: ServiceDeps, workerId: string, messag
   }
 }
 
+function addUsage(usage: Map<string, TaskUsage>, message: { taskId: string; inputTokens: number; outputTokens: number; costUsd: number }): void {
+  const sum = usage.get(message.taskId) ?? { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+  sum.inputTokens += message.inputTokens;
+  sum.outputTokens += message.outputTokens;
+  sum.costUsd += message.costUsd;
+  usage.set(message.taskId, sum);
+}
+
 async function checkConflicts(deps: ServiceDeps, requestId: string, taskId: string): Promise<ParentMessage> {
-  const others = deps.queue
-    .inFlight()
-    .filter((id) => id !== taskId)
-    .map((id) => ({ taskId: id, ref: `coord/${id}` }));
+  const others = (await deps.store.inFlight())
+    .filter((held) => held.taskId !== taskId)
+    .map((held) => ({ taskId: held.taskId, ref: `coord/${held.taskId}` }));
   const conflicts = await predictConflicts(deps.repoRoot(), `coord/${taskId}`, others);
   return { type: 'coord:conflict', requestId, taskId, conflicts };
 }

@@ -7,28 +7,29 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import { coordinatorMachine, coordinatorStateOf, type CoordinatorState, type InitializeOutput, type StopWorkersInput } from '../../machines/coordinator.js';
-import { workerMachine } from '../../machines/worker.js';
-import { circuitBreakerMachine } from '../../machines/circuit-breaker.js';
-import { fallbackChainMachine } from '../../machines/fallback-chain.js';
 import type { RestartPolicy } from '../../machines/restart-policy.js';
 import { CoordError, isCoordErrorCode } from '../errors.js';
 import { createLogger, silentLogger, type Logger } from '../log/logger.js';
-import { createRoundRobin, canEverRun } from '../pool/assign.js';
+import { createRoundRobin } from '../pool/assign.js';
 import { createRunProcess } from '../pool/run-process.js';
 import { defaultWorkerEntry } from '../pool/worker-entry.js';
-import { TaskQueue } from '../queue/task-queue.js';
-import { TaskSpecSchema, type TaskSpec, type TaskSpecInput } from '../tasks/spec.js';
-import { existingTaskBranches, openRepository, type Repository } from '../worktrees/repository.js';
+import type { TaskRecord, TaskStore } from '../store/task-store.js';
+import type { TaskSpecInput } from '../tasks/spec.js';
+import { openRepository, type Repository } from '../worktrees/repository.js';
 import { startCommitFor } from '../worktrees/start-commit.js';
 import { defaultWorktreeRoot, WorktreeManager } from '../worktrees/worktrees.js';
-import { Dispatcher } from './dispatcher.js';
 import { BreakerBoard } from './breakers.js';
-import { FallbackBoard } from './fallbacks.js';
+import { CountsCache, whenTrue } from './counts-cache.js';
+import { Dispatcher } from './dispatcher.js';
 import { SupervisorEventBus } from './events.js';
+import { FallbackBoard } from './fallbacks.js';
 import { resolveOptions, type SupervisorOptions } from './options.js';
+import { provideBreaker, provideFallback, provideWorker } from './provided-machines.js';
+import { handleServiceMessage, type TaskUsage } from './services.js';
+import { openConfiguredStore } from './store-choice.js';
+import { checkSubmission, parseSpecs } from './submission.js';
 import { buildSummary, type RunSummary } from './summary.js';
 import { WorkerRegistry } from './worker-registry.js';
-import { handleServiceMessage, type TaskUsage } from './services.js';
 
 /** The root actor: the coordinator machine with coord's effects provided. */
 export type CoordinatorActor = Actor<typeof coordinatorMachine>;
@@ -37,7 +38,7 @@ export type CoordinatorActor = Actor<typeof coordinatorMachine>;
 export interface SupervisorStatus {
   state: CoordinatorState;
   workers: ReturnType<WorkerRegistry['describe']>;
-  counts: Record<string, number>;
+  counts: Partial<Record<string, number>>;
   breakers: Array<{ scope: string; state: string }>;
   protocolRefusals: number;
 }
@@ -59,8 +60,10 @@ export interface Supervisor {
   drain(deadlineMs?: number): Promise<void>;
   /** Cancels running tasks (back to ready, no attempt burned) and stops at once. */
   stop(): Promise<void>;
-  /** The run summary (the `--summary` contract). */
-  summary(): RunSummary;
+  /** The run summary (the `--summary` contract), built from the store. */
+  summary(): Promise<RunSummary>;
+  /** Puts a dead task back to `ready` with a fresh attempt budget, and its blocked dependents back in play. */
+  redrive(taskId: string): Promise<string[]>;
 }
 
 /**
@@ -79,67 +82,70 @@ export interface Supervisor {
  * ]);
  * await supervisor.settled();
  * await supervisor.drain();
- * console.log(supervisor.summary().tasks);
+ * console.log((await supervisor.summary()).tasks);
  * ```
  */
 export function createSupervisor(options: SupervisorOptions): Supervisor {
   const config = resolveOptions(options);
   const events = new SupervisorEventBus();
-  const queue = new TaskQueue({ maxAttempts: config.maxAttempts, random: config.random });
   const registry = new WorkerRegistry();
   let repo: Repository | undefined;
+  let store: TaskStore | undefined;
   // Until start() knows the state directory, only a caller-supplied logger can be used.
   let logger: Logger = config.logger ?? silentLogger();
   let protocolRefusals = 0;
   const usage = new Map<string, TaskUsage>();
-  let settledWaiters: Array<() => void> = [];
+  const counts = new CountsCache(() => store);
+  const timers: NodeJS.Timeout[] = [];
   const startedAt = new Date().toISOString();
 
-  const resolveSettled = (): void => {
-    const waiters = settledWaiters;
-    settledWaiters = [];
-    for (const resolve of waiters) resolve();
-  };
+  function requireRepo(): Repository {
+    if (!repo) throw new CoordError('NOT_RUNNING', 'the supervisor has not been started');
+    return repo;
+  }
+  function requireStore(): TaskStore {
+    if (!store) throw new CoordError('NOT_RUNNING', 'the supervisor has not been started');
+    return store;
+  }
+  function stateDirOf(): string {
+    return config.stateDir ? path.resolve(config.stateDir) : path.join(requireRepo().gitDir, 'coord');
+  }
+  const taskLogDir = (): string => path.join(stateDirOf(), 'logs', 'tasks');
 
   const childOf = (id: string) => actor.getSnapshot().children[id] as AnyActorRef | undefined;
   const breakers = new BreakerBoard({ child: childOf, spawn: (scope) => actor.send({ type: 'breaker.ensure', scope }) });
-  const fallbacks = new FallbackBoard({
-    child: childOf,
-    spawn: (taskId, key) => actor.send({ type: 'fallback.ensure', taskId, key }),
-    taskDir: (taskId) => path.join(stateDirOf(), 'logs', 'tasks', taskId),
-  }, config.fallback.codes);
+  const fallbacks = new FallbackBoard(
+    { child: childOf, spawn: (taskId, key) => actor.send({ type: 'fallback.ensure', taskId, key }), taskDir: (taskId) => path.join(taskLogDir(), taskId) },
+    config.fallback.codes,
+  );
   const dispatcher = new Dispatcher({
+    get store() {
+      return requireStore();
+    },
+    nodeId: config.nodeId,
+    leaseMs: config.leaseMs,
     breakers,
     fallbacks,
     crashLooping: (workerId) => registry.crashLooping(workerId),
     workerGone: (workerId) => registry.gone(workerId),
-    queue,
     strategy: config.strategy ?? createRoundRobin(),
     events,
     get logger() {
       return logger;
     },
     get taskLogDir() {
-      return path.join(stateDirOf(), 'logs', 'tasks');
+      return taskLogDir();
     },
     defaultTimeoutMs: config.defaultTimeoutMs,
     slots: () => registry.slots(),
     accepting: () => coordinatorStateOf(actor.getSnapshot()) === 'running',
     startCommit: (taskId, deps) => startCommitFor(requireRepo().root, requireRepo().baseCommit, taskId, deps),
     assign: (workerId, message) => registry.assign(workerId, message),
-    // Deferred: this runs inside the coordinator's `cancelInFlight` action, and an action
+    // Deferred: this can run inside the coordinator's `cancelInFlight` action, and an action
     // must not send events to other actors while its own transition is being computed.
     cancel: (workerId, taskId, reason) => queueMicrotask(() => registry.cancel(workerId, taskId, reason)),
   });
-  events.on('coord:settled', resolveSettled);
-
-  function requireRepo(): Repository {
-    if (!repo) throw new CoordError('NOT_RUNNING', 'the supervisor has not been started');
-    return repo;
-  }
-  function stateDirOf(): string {
-    return config.stateDir ? path.resolve(config.stateDir) : path.join(requireRepo().gitDir, 'coord');
-  }
+  counts.watch(events);
 
   const runProcess = createRunProcess({
     entry: config.workerEntry ?? defaultWorkerEntry(),
@@ -155,97 +161,62 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       events.emit('coord:protocol-refused', { workerId, reason: refusal.reason, refusedType: refusal.refusedType });
     },
     onServiceMessage(workerId, message, reply) {
-      handleServiceMessage({ dispatcher, queue, logger, repoRoot: () => requireRepo().root, usage }, workerId, message, reply);
+      handleServiceMessage({ dispatcher, store: requireStore(), logger, repoRoot: () => requireRepo().root, usage }, workerId, message, reply);
     },
   });
 
   const { type: restart, ...limits } = config.restart;
   const restartPolicy: RestartPolicy = { restart, ...limits };
   const random = config.random ?? Math.random;
-  const worker = workerMachine.provide({
-    actors: { runProcess },
-    delays: {
-      spawnTimeout: config.spawnTimeoutMs,
-      shutdownGrace: config.shutdownGraceMs,
-      killGrace: config.killGraceMs,
-      heartbeatTimeout: config.heartbeatMs * config.missedHeartbeats,
-    },
-    actions: {
-      reportReady: (_, { workerId, pid }) => {
-        events.emit('coord:worker-ready', { workerId, pid });
-        dispatcher.schedule();
-      },
-      // Results are applied after the worker's transition, not inside it: applying one sends
-      // events to breakers and fallback chains, which an action must not do.
-      reportTaskResult: (_, { workerId, message }) => queueMicrotask(() => dispatcher.result(workerId, message)),
-      reportStaleResult: (_, { workerId, message, current }) => {
-        logger.warn({ workerId, taskId: message.taskId, lease: message.lease, current }, 'ignored a result with a stale lease');
-      },
-      reportTaskLost: (_, { workerId, task, exit, hung }) => {
-        queueMicrotask(() => dispatcher.lost(workerId, task, { ...exit, hung }));
-      },
-      reportRestart: (_, { workerId, restart, delayMs, exit }) => {
-        logger.warn({ workerId, restart, delayMs, ...exit }, 'restarting worker');
-        events.emit('coord:worker-restarting', { workerId, restart, delayMs, code: exit.code, signal: exit.signal });
-      },
-      reportHung: (_, { workerId, lastHeartbeatAt }) => {
-        logger.error({ workerId, lastHeartbeatAt }, 'worker stopped heartbeating: killing it');
-        events.emit('coord:worker-hung', { workerId, lastHeartbeatAt });
-      },
-      reportExit: (_, { workerId, exit, duringShutdown }) => {
-        logger[duringShutdown ? 'info' : 'error']({ workerId, ...exit }, duringShutdown ? 'worker exited' : 'worker died');
-        events.emit('coord:worker-exited', { workerId, code: exit.code, signal: exit.signal });
-      },
-    },
-  });
-
-  const breaker = circuitBreakerMachine.provide({
-    actions: {
-      reportTransition: (_, { scope, from, to, reason }) => {
-        logger[to === 'open' ? 'warn' : 'info']({ scope, from, to, reason }, `circuit breaker ${scope}: ${from} -> ${to}`);
-        events.emit('coord:breaker', { scope, from, to, reason });
-        // A breaker leaving `open` may let waiting tasks through.
-        if (to !== 'open') dispatcher.schedule();
-      },
-    },
-  });
-  const logHop = (taskId: string, stage: string) => logger.info({ taskId, stage }, `fallback chain of ${taskId}: ${stage}`);
-  const fallback = fallbackChainMachine.provide({
-    actions: {
-      retryLive: (_, { taskId }) => logHop(taskId, 'live retry on the same worker'),
-      resumeOnWorker: (_, { taskId, resumeCount }) => logHop(taskId, `resume ${resumeCount} on the same worker`),
-      respawnElsewhere: (_, { taskId }) => logHop(taskId, 'respawn on a fresh worker with a summary'),
-      deadLetter: (_, { taskId, hops }) => logger.warn({ taskId, hops }, `fallback chain of ${taskId} exhausted`),
-    },
-  });
+  const provideDeps = { config, runProcess, dispatcher, events, logger: () => logger };
 
   const coordinator = coordinatorMachine.provide({
     actors: {
-      worker,
-      breaker,
-      fallback,
+      worker: provideWorker(provideDeps),
+      breaker: provideBreaker(provideDeps),
+      fallback: provideFallback(provideDeps),
       initialize: fromPromise<InitializeOutput>(async () => {
         const opened = repo ?? (await openRepository(config.repo, { baseRef: config.baseRef, requireClean: !config.allowDirty }));
         repo = opened;
         const stateDir = stateDirOf();
         await mkdir(path.join(stateDir, 'logs', 'tasks'), { recursive: true });
         if (!config.logger) logger = createLogger({ file: path.join(stateDir, 'logs', 'coord.log'), level: config.logLevel, stderrLevel: config.logStderrLevel });
+        store = await openConfiguredStore(config, stateDir, random);
+        // Tasks this node held when it last stopped (a crash, kill -9) run again: at-least-once.
+        const recovered = await store.releaseNode(config.nodeId, Date.now());
+        if (recovered.length > 0) logger.warn({ tasks: recovered }, `recovered ${recovered.length} task(s) in flight at the last stop`);
+        await counts.refresh();
         const worktrees = new WorktreeManager(opened, config.worktreeRoot ? path.resolve(config.worktreeRoot) : defaultWorktreeRoot(opened));
         const workers: InitializeOutput['workers'] = [];
         for (let i = 1; i <= config.workers; i += 1) {
           const workerId = `w${i}`;
           workers.push({ workerId, worktree: await worktrees.ensure(workerId), capabilities: config.workerCapabilities, restartPolicy, random });
         }
-        logger.info({ repo: opened.root, baseCommit: opened.baseCommit, stateDir, workers: workers.length }, 'initialized');
+        const every = (ms: number, run: () => Promise<void>): void => {
+          const timer = setInterval(() => void run().catch((err: unknown) => logger.error({ err }, 'lease upkeep failed')), ms);
+          timer.unref();
+          timers.push(timer);
+        };
+        every(Math.max(50, Math.floor(config.leaseMs / 3)), () => dispatcher.renewLeases());
+        every(Math.max(50, Math.floor(config.leaseMs / 2)), () => dispatcher.reap());
+        unsubscribeStore = store.onChange(() => dispatcher.schedule());
+        logger.info({ repo: opened.root, baseCommit: opened.baseCommit, stateDir, store: store.kind, nodeId: config.nodeId, workers: workers.length }, 'initialized');
         return { workers };
       }),
-      awaitIdle: fromPromise(() => waitUntil(() => queue.inFlight().length === 0, events)),
+      awaitIdle: fromPromise(() => whenTrue(async () => (await requireStore().inFlight(config.nodeId)).length === 0, events)),
       stopWorkers: fromPromise<void, StopWorkersInput>(async ({ input }) => {
         for (const ref of input.workers) if (ref.getSnapshot().status === 'active') ref.send({ type: 'worker.stop' });
         await Promise.all(input.workers.map((ref) => waitFor(ref, (s) => s.status === 'done', { timeout: Infinity })));
       }),
       closeResources: fromPromise(async () => {
+        for (const timer of timers) clearInterval(timer);
+        unsubscribeStore();
         dispatcher.stop();
+        await dispatcher.flush();
+        await counts.refresh();
+        // The summary outlives the store: keep its last word before closing.
+        if (store) finalTasks = await store.list();
+        if (store && typeof config.store !== 'object') await store.close();
         logger.flush?.();
       }),
     },
@@ -253,6 +224,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       cancelInFlight: (_, { reason }) => dispatcher.cancelInFlight(reason === 'stop' ? 'stop requested' : 'drain deadline reached'),
     },
   });
+  let unsubscribeStore: () => void = () => {};
+  let finalTasks: TaskRecord[] | undefined;
 
   const actor: CoordinatorActor = createActor(coordinator, {
     input: {
@@ -275,11 +248,11 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       lastState = state;
       logger.info({ state }, 'coordinator state');
       events.emit('coord:state', { state });
-      if (state === 'failed' || state === 'stopped') resolveSettled();
     }
   });
 
   const finalState = (): Promise<void> => waitFor(actor, (s) => s.status === 'done', { timeout: Infinity }).then(() => undefined);
+  const ended = (): boolean => actor.getSnapshot().status === 'done';
 
   return {
     actor,
@@ -296,35 +269,21 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       const state = coordinatorStateOf(actor.getSnapshot());
       if (state !== 'running') throw new CoordError('NOT_RUNNING', `cannot submit tasks while the supervisor is ${state}`);
       const specs = parseSpecs(tasks);
-      const branches = await existingTaskBranches(requireRepo());
-      const fresh = specs.filter((spec) => !queue.get(spec.id));
-      const taken = fresh.filter((spec) => branches.has(`coord/${spec.id}`)).map((spec) => `coord/${spec.id}`);
-      if (taken.length > 0) {
-        throw new CoordError('BRANCH_EXISTS', `branch ${taken.slice(0, 5).join(', ')} already exists: delete it or rename the task`, { details: { branches: taken } });
-      }
-      const unrunnable = fresh.filter((spec) => !canEverRun(spec, registry.slots()));
-      if (unrunnable.length > 0) {
-        throw new CoordError('TASK_UNSATISFIABLE', `no worker has the capabilities task "${unrunnable[0]?.id}" needs (${unrunnable[0]?.needs.join(', ')})`);
-      }
-      const added = queue.submit(specs);
+      await checkSubmission(specs, requireRepo(), requireStore(), registry.slots());
+      const added = await requireStore().submit(specs, Date.now());
       logger.info({ added: added.length }, 'tasks submitted');
-      if (queue.isSettled()) events.emit('coord:settled', { counts: queue.counts() });
+      await counts.refresh();
+      if (await requireStore().isSettled()) events.emit('coord:settled', { counts: counts.current() });
       dispatcher.schedule();
       return added;
     },
     status() {
-      return {
-        state: coordinatorStateOf(actor.getSnapshot()),
-        workers: registry.describe(),
-        counts: queue.counts(),
-        breakers: breakers.describe(),
-        protocolRefusals,
-      };
+      return { state: coordinatorStateOf(actor.getSnapshot()), workers: registry.describe(), counts: counts.current(), breakers: breakers.describe(), protocolRefusals };
     },
-    settled() {
-      const state = coordinatorStateOf(actor.getSnapshot());
-      if (queue.isSettled() || state === 'failed' || state === 'stopped') return Promise.resolve();
-      return new Promise((resolve) => settledWaiters.push(resolve));
+    async settled() {
+      // Either every task is terminal, or the run ended (failed, stopped) with some that are not.
+      await Promise.race([whenTrue(async () => ended() || (store !== undefined && (await store.isSettled())), events), finalState()]);
+      if (!ended()) await counts.refresh();
     },
     async drain(deadlineMs) {
       actor.send({ type: 'coordinator.drain', ...(deadlineMs === undefined ? {} : { deadlineMs }) });
@@ -334,7 +293,15 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       actor.send({ type: 'coordinator.stop' });
       await finalState();
     },
-    summary() {
+    async redrive(taskId) {
+      const changed = await requireStore().redrive(taskId, Date.now());
+      if (changed.length === 0) throw new CoordError('TASK_NOT_FOUND', `task "${taskId}" is not dead (or does not exist): nothing to redrive`);
+      logger.info({ taskId, changed }, 'redrove a dead task');
+      await counts.refresh();
+      dispatcher.schedule();
+      return changed;
+    },
+    async summary() {
       const snapshot = actor.getSnapshot();
       return buildSummary({
         state: coordinatorStateOf(snapshot),
@@ -342,35 +309,11 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         repo,
         startedAt,
         workers: registry.describe(),
-        tasks: queue.all(),
-        counts: queue.counts(),
+        tasks: finalTasks ?? (store ? await store.list() : []),
+        counts: counts.current(),
         usage,
-        taskLogDir: repo ? path.join(stateDirOf(), 'logs', 'tasks') : null,
+        taskLogDir: repo ? taskLogDir() : null,
       });
     },
   };
-}
-
-function parseSpecs(tasks: readonly TaskSpecInput[]): TaskSpec[] {
-  return tasks.map((task, index) => {
-    const parsed = TaskSpecSchema.safeParse(task);
-    if (parsed.success) return parsed.data;
-    const issue = parsed.error.issues[0];
-    const unsafe = issue?.path[0] === 'id' || (issue?.path[0] === 'deps' && issue.code === 'custom');
-    throw new CoordError(unsafe ? 'TASK_UNSAFE_ID' : 'TASK_INVALID', `tasks[${index}]${issue?.path.length ? '.' + issue.path.join('.') : ''}: ${issue?.message}`, {
-      details: { index, issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
-    });
-  });
-}
-
-function waitUntil(predicate: () => boolean, events: SupervisorEventBus): Promise<void> {
-  if (predicate()) return Promise.resolve();
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (!predicate()) return;
-      for (const name of ['coord:complete', 'coord:failed', 'coord:released', 'coord:blocked'] as const) events.off(name, check);
-      resolve();
-    };
-    for (const name of ['coord:complete', 'coord:failed', 'coord:released', 'coord:blocked'] as const) events.on(name, check);
-  });
 }

@@ -41,6 +41,7 @@ export function makeRepo(files: Record<string, string> = { 'README.md': '# test\
 
 /** True while a process with this pid exists (and is not a zombie). */
 export function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
   } catch {

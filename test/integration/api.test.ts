@@ -55,7 +55,7 @@ describe('createSupervisor', () => {
     expect(seen.filter((e) => e === 'assigned:bad')).toHaveLength(2); // retried once, then dead
     await s.drain();
     expect(s.status().state).toBe('stopped');
-    const summary = s.summary();
+    const summary = (await s.summary());
     expect(summary.coordinator.state).toBe('stopped');
     expect(summary.workers.map((w) => w.id)).toEqual(['w1', 'w2']);
     const one = summary.tasks.find((t) => t.id === 'one');
@@ -75,7 +75,7 @@ describe('createSupervisor', () => {
     repo.git('branch', 'coord/taken');
     expect(await codeOf([{ id: 'taken', run: ['true'] }])).toBe('BRANCH_EXISTS');
     expect(s.status().counts.ready ?? 0).toBe(0);
-    expect(s.summary().tasks).toEqual([]);
+    expect((await s.summary()).tasks).toEqual([]);
   });
 
   it('counts and refuses garbage IPC from a worker without crashing anyone', async () => {
@@ -91,7 +91,7 @@ describe('createSupervisor', () => {
     delete process.env.GARBAGE_LOG;
     expect(s.status().protocolRefusals).toBe(5);
     expect(refused).toEqual([null, null, 'coord:no-such-message', 'coord:request', 'coord:complete']);
-    expect(s.summary().tasks[0]?.status).toBe('complete');
+    expect((await s.summary()).tasks[0]?.status).toBe('complete');
     // Only the malformed request expected an answer.
     const replies = readFileSync(garbageLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { refusedType: string });
     expect(replies.map((r) => r.refusedType)).toEqual(['coord:request']);
@@ -118,7 +118,7 @@ describe('createSupervisor', () => {
     const taskPids = ['long1', 'long2'].map((id) => Number(readFileSync(path.join(pidDir, `${id}.pid`), 'utf8')));
     await s.stop();
     expect(s.status().state).toBe('stopped');
-    expect(s.summary().tasks.map((t) => t.status)).toEqual(['ready', 'ready']);
+    expect((await s.summary()).tasks.map((t) => t.status)).toEqual(['ready', 'ready']);
     for (const pid of [...workerPids, ...taskPids]) expect(isAlive(pid), `pid ${pid}`).toBe(false);
   });
 });

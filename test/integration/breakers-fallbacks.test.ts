@@ -40,7 +40,7 @@ describe('circuit breakers', () => {
     ]);
     await until(() => s.status().counts.complete === 1 && s.status().counts.dead === 2);
     await new Promise((r) => setTimeout(r, 300)); // a dispatch pass that would have run f3 if it could
-    const byId = Object.fromEntries(s.summary().tasks.map((t) => [t.id, t]));
+    const byId = Object.fromEntries((await s.summary()).tasks.map((t) => [t.id, t]));
     expect([byId.f1?.status, byId.f2?.status]).toEqual(['dead', 'dead']);
     expect([byId.f3?.status, byId.f4?.status]).toEqual(['ready', 'ready']);
     expect([byId.f3?.attempts, byId.f4?.attempts]).toEqual([0, 0]);
@@ -62,7 +62,7 @@ describe('fallback chains', () => {
     const script = `if [ "$COORD_ATTEMPT" -lt 3 ]; then sleep 30; fi; echo "$COORD_WORKER_ID|$COORD_SUMMARY_FILE" > ${out}; cat "$COORD_SUMMARY_FILE" >> ${out}`;
     await s.submit([{ id: 'flaky', run: ['sh', '-c', script], timeoutMs: 400, maxAttempts: 5, backoff: noBackoff }]);
     await s.settled();
-    const task = s.summary().tasks[0];
+    const task = (await s.summary()).tasks[0];
     expect(task?.status).toBe('complete');
     const workers = task?.history.map((a) => a.worker) ?? [];
     expect(task?.history.map((a) => a.code)).toEqual(['TASK_TIMEOUT', 'TASK_TIMEOUT', null]);
@@ -82,7 +82,7 @@ describe('fallback chains', () => {
     await s.start();
     await s.submit([{ id: 'stuck', run: ['sleep', '30'], timeoutMs: 300, maxAttempts: 10, backoff: noBackoff }]);
     await s.settled();
-    const task = s.summary().tasks[0];
+    const task = (await s.summary()).tasks[0];
     // original → live → resume(1) → respawn → exhausted: four attempts, not ten.
     expect(task?.status).toBe('dead');
     expect(task?.attempts).toBe(4);

@@ -66,7 +66,7 @@ describe('resilience', () => {
     }, 150);
     await s.settled();
     clearInterval(chaos);
-    const summary = s.summary();
+    const summary = (await s.summary());
     expect(summary.tasks.filter((t) => t.status !== 'complete').map((t) => `${t.id}:${t.status}`)).toEqual([]);
     expect([...completions.values()].every((n) => n === 1)).toBe(true);
     expect(completions.size).toBe(200);
@@ -89,7 +89,7 @@ describe('resilience', () => {
       ...Array.from({ length: 6 }, (_, i) => ({ id: `ok${i}`, run: ['true'] })),
     ]);
     await s.settled();
-    const summary = s.summary();
+    const summary = (await s.summary());
     const assassin = summary.tasks.find((t) => t.id === 'assassin');
     expect(assassin?.status).toBe('dead');
     expect(assassin?.error?.code).toBe('WORKER_CRASHED');
@@ -108,7 +108,7 @@ describe('resilience', () => {
     await s.start();
     await s.submit([{ id: 'victim', run: ['true'], backoff: noBackoff }]);
     await s.settled();
-    const victim = s.summary().tasks[0];
+    const victim = (await s.summary()).tasks[0];
     expect(existsSync(process.env.HANG_MARKER)).toBe(true);
     const hungPid = Number(readFileSync(process.env.HANG_MARKER, 'utf8'));
     expect(isAlive(hungPid)).toBe(false);
@@ -131,7 +131,7 @@ describe('resilience', () => {
       check();
     });
     expect(failed).toEqual(['w1']);
-    expect(s.summary().coordinator.error?.code).toBe('ALL_WORKERS_FAILED');
+    expect((await s.summary()).coordinator.error?.code).toBe('ALL_WORKERS_FAILED');
     // The first start plus exactly maxRestarts restarts: no more forks after that.
     expect(readFileSync(crashLog, 'utf8').trim().split('\n')).toHaveLength(4);
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -1,0 +1,79 @@
+/**
+ * The in-flight side of the task table: opening an attempt under a lease, renewing leases,
+ * and finding the attempts a crashed holder left behind. In-flight tasks are bounded by the
+ * number of workers, so walking them (rather than keeping another index) is the cheap choice.
+ */
+import type { TaskTable } from './task-table.js';
+import { isoTime, type MutableTaskRecord } from './task-record.js';
+
+/** Who takes an attempt, and until when. */
+export interface AttemptHolder {
+  workerId: string;
+  lease: string;
+  now: number;
+  /** The supervisor (host); recorded on the attempt when given. */
+  nodeId?: string;
+  /** Epoch ms; null for a lease that never expires (a single in-process queue). */
+  expiresAt?: number | null;
+}
+
+/** ready → assigned under `holder`'s lease: pushes the attempt and returns its number. */
+export function openAttempt(table: TaskTable, record: MutableTaskRecord, holder: AttemptHolder): number {
+  const attempt = record.attempts.length + 1;
+  record.attempts.push({
+    attempt,
+    ...(holder.nodeId === undefined ? {} : { node: holder.nodeId }),
+    worker: holder.workerId,
+    lease: holder.lease,
+    assignedAt: isoTime(holder.now),
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
+    code: null,
+    message: null,
+  });
+  record.lease = holder.lease;
+  record.leaseExpiresAt = holder.expiresAt ?? null;
+  record.worker = holder.workerId;
+  record.node = holder.nodeId ?? null;
+  table.setStatus(record, 'assigned');
+  return attempt;
+}
+
+/** The in-flight records, in submission order. */
+export function inFlightRecords(table: TaskTable): MutableTaskRecord[] {
+  return table
+    .inFlight()
+    .map((id) => table.recordOf(id))
+    .sort((a, b) => a.seq - b.seq);
+}
+
+/** Sets the expiry of every in-flight task holding one of `leases`; returns their ids. */
+export function extendLeases(table: TaskTable, leases: readonly string[], expiresAt: number): string[] {
+  const wanted = new Set(leases);
+  const extended: string[] = [];
+  for (const record of inFlightRecords(table)) {
+    if (record.lease === null || !wanted.has(record.lease)) continue;
+    record.leaseExpiresAt = expiresAt;
+    table.touch(record.spec.id);
+    extended.push(record.spec.id);
+  }
+  return extended;
+}
+
+/** In-flight records whose lease expired at or before `now`: earliest expiry first, then submission order. */
+export function expiredRecords(table: TaskTable, now: number): MutableTaskRecord[] {
+  return inFlightRecords(table)
+    .filter((record) => record.leaseExpiresAt !== null && record.leaseExpiresAt <= now)
+    .sort((a, b) => (a.leaseExpiresAt as number) - (b.leaseExpiresAt as number) || a.seq - b.seq);
+}
+
+/** The earliest lease expiry among in-flight tasks, or null. */
+export function nextLeaseExpiry(table: TaskTable): number | null {
+  let earliest: number | null = null;
+  for (const id of table.inFlight()) {
+    const expiresAt = table.recordOf(id).leaseExpiresAt;
+    if (expiresAt !== null && (earliest === null || expiresAt < earliest)) earliest = expiresAt;
+  }
+  return earliest;
+}

@@ -1,0 +1,29 @@
+/**
+ * Reading whole task records out of the SQLite store: a row plus its dependents and its
+ * attempts, assembled as the in-memory queue shapes them.
+ */
+import type { TaskRecord } from '../queue/task-record.js';
+import { decodeAttempt, decodeTask, type RawTaskRow } from './sqlite-rows.js';
+import type { SqliteStatements } from './sqlite-statements.js';
+import { groupBy, toTaskRecord } from './task-rows.js';
+
+/** The record built from `raw` (dependents and attempts read per task: for a few records). */
+export function recordOfRow(stmts: SqliteStatements, raw: RawTaskRow): TaskRecord {
+  const attempts = stmts.attemptsOf.all(raw.id).map(decodeAttempt);
+  return toTaskRecord(decodeTask(raw), stmts.dependentsOf.all(raw.id), attempts);
+}
+
+/** The record for `id`, if any. */
+export function readRecord(stmts: SqliteStatements, id: string): TaskRecord | undefined {
+  const raw = stmts.taskById.get(id);
+  return raw === undefined ? undefined : recordOfRow(stmts, raw);
+}
+
+/** Every record in submission order: three scans, whatever the number of tasks. */
+export function readAllRecords(stmts: SqliteStatements): TaskRecord[] {
+  const dependents = groupBy(stmts.allEdges.all(), (edge) => edge.dep_id);
+  const attempts = groupBy(stmts.allAttempts.all().map(decodeAttempt), (attempt) => attempt.taskId);
+  return stmts.allTasks.all().map((raw) =>
+    toTaskRecord(decodeTask(raw), (dependents.get(raw.id) ?? []).map((edge) => edge.task_id), attempts.get(raw.id) ?? []),
+  );
+}

@@ -1,0 +1,146 @@
+/**
+ * The SQLite store's schema, its migrations, and opening a database file safely: the version
+ * is read before anything is written (a store from a newer coord is refused untouched), then
+ * WAL, `synchronous=NORMAL` (durable at every checkpoint, and a crash loses at most the last
+ * transactions, never consistency) and the migrations, in one IMMEDIATE transaction so two
+ * processes opening a fresh file at once cannot both migrate it.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { CoordError } from '../errors.js';
+import {
+  SCHEMA_VERSION_KEY,
+  STORE_SCHEMA_VERSION,
+  assertSchemaNotNewer,
+  parseSchemaVersion,
+  pendingMigrations,
+  type Migration,
+} from './schema-version.js';
+
+/** How long a connection waits for another's write lock before giving up. */
+export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * Version 1. `tasks.needs` is a JSON array (distinct, sorted); a task is in flight exactly
+ * when `lease IS NOT NULL`, which the partial indexes rely on. Times shown in records are
+ * ISO text (as the records hold them); times the store computes with are epoch ms integers.
+ */
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    statements: [
+      `CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL UNIQUE,
+        spec TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        needs TEXT NOT NULL,
+        status TEXT NOT NULL,
+        unmet_deps INTEGER NOT NULL,
+        ready_at INTEGER NOT NULL DEFAULT 0,
+        releases INTEGER NOT NULL DEFAULT 0,
+        attempt_count INTEGER NOT NULL DEFAULT 0,
+        attempt_base INTEGER NOT NULL DEFAULT 0,
+        lease TEXT,
+        lease_expires_at INTEGER,
+        worker TEXT,
+        node TEXT,
+        started_at TEXT,
+        finished_at TEXT,
+        exit_code INTEGER,
+        result TEXT,
+        commit_sha TEXT,
+        error TEXT
+      )`,
+      `CREATE INDEX tasks_ready ON tasks (priority DESC, seq) WHERE status = 'ready'`,
+      `CREATE INDEX tasks_due ON tasks (ready_at) WHERE status = 'failed'`,
+      `CREATE UNIQUE INDEX tasks_lease ON tasks (lease) WHERE lease IS NOT NULL`,
+      `CREATE INDEX tasks_expiry ON tasks (lease_expires_at) WHERE lease IS NOT NULL`,
+      `CREATE INDEX tasks_node ON tasks (node) WHERE lease IS NOT NULL`,
+      `CREATE INDEX tasks_status ON tasks (status)`,
+      `CREATE TABLE deps (
+        task_id TEXT NOT NULL,
+        dep_id TEXT NOT NULL,
+        PRIMARY KEY (task_id, dep_id)
+      ) WITHOUT ROWID`,
+      `CREATE INDEX deps_dependents ON deps (dep_id, task_id)`,
+      `CREATE TABLE attempts (
+        task_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        node TEXT,
+        worker TEXT NOT NULL,
+        lease TEXT NOT NULL,
+        assigned_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        exit_code INTEGER,
+        code TEXT,
+        message TEXT,
+        PRIMARY KEY (task_id, attempt)
+      ) WITHOUT ROWID`,
+      `CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        task_id TEXT,
+        node_id TEXT,
+        data TEXT NOT NULL
+      )`,
+      `CREATE INDEX events_task ON events (task_id)`,
+    ],
+  },
+];
+
+/** The stored schema version, or 0 for a file without coord's tables. */
+export function readSqliteSchemaVersion(db: Database.Database, where: string): number {
+  const hasMeta = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).get() !== undefined;
+  if (!hasMeta) return 0;
+  const row = db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`).get(SCHEMA_VERSION_KEY);
+  return row === undefined ? 0 : parseSchemaVersion(row.value, where);
+}
+
+/**
+ * Opens (creating it and its parent directories if needed) the database at `path`, refuses
+ * a newer schema (`STORE_TOO_NEW`), and migrates an older one. `STORE_UNAVAILABLE` when the
+ * file cannot be opened.
+ */
+export function openSqliteDatabase(path: string): Database.Database {
+  let db: Database.Database;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+  } catch (error) {
+    throw new CoordError('STORE_UNAVAILABLE', `cannot open the SQLite store at ${path}: ${String(error)}`, {
+      cause: error,
+      details: { path },
+    });
+  }
+  try {
+    // Read before any write: a newer store must be left exactly as it was.
+    assertSchemaNotNewer(db.transaction(() => readSqliteSchemaVersion(db, path)).deferred(), path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = OFF');
+    db.transaction(() => migrate(db, path)).immediate();
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function migrate(db: Database.Database, where: string): void {
+  // Another process may have migrated between the first read and this transaction.
+  const current = readSqliteSchemaVersion(db, where);
+  assertSchemaNotNewer(current, where);
+  if (current === STORE_SCHEMA_VERSION) return;
+  db.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+  for (const migration of pendingMigrations(SQLITE_MIGRATIONS, current)) {
+    for (const statement of migration.statements) db.exec(statement);
+  }
+  db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(
+    SCHEMA_VERSION_KEY,
+    String(STORE_SCHEMA_VERSION),
+  );
+}

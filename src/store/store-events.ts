@@ -1,0 +1,73 @@
+/**
+ * The lines a store writes to its own event log, in the transaction of the change they
+ * describe. One builder per event type, shared by every backend, so the log reads the same
+ * whatever holds it. Heartbeats (`extendLeases`) and retry promotions are not logged: they
+ * would drown the log and change no verdict.
+ */
+import type { FailOutcome, Failure, StoredEvent, TaskError } from './task-store.js';
+
+/** Every event type a store writes itself (callers add their own through `appendEvent`). */
+export const STORE_EVENT_TYPES = [
+  'task.submitted',
+  'task.claimed',
+  'task.started',
+  'task.completed',
+  'task.failed',
+  'task.blocked',
+  'task.released',
+  'task.cancelled',
+  'task.redriven',
+  'task.unblocked',
+] as const;
+
+/** A store-written event type. */
+export type StoreEventType = (typeof STORE_EVENT_TYPES)[number];
+
+/** An event before the store numbers it. */
+export type NewEvent = Omit<StoredEvent, 'id'>;
+
+function event(type: StoreEventType, at: number, taskId: string, nodeId: string | null, data: Record<string, unknown>): NewEvent {
+  return { at, type, taskId, nodeId, data };
+}
+
+/** The builders, one per {@link StoreEventType}. */
+export const storeEvents = {
+  submitted: (taskId: string, now: number): NewEvent => event('task.submitted', now, taskId, null, {}),
+
+  claimed: (taskId: string, nodeId: string, workerId: string, attempt: number, expiresAt: number, now: number): NewEvent =>
+    event('task.claimed', now, taskId, nodeId, { attempt, worker: workerId, expiresAt }),
+
+  started: (taskId: string, nodeId: string | null, attempt: number, now: number): NewEvent =>
+    event('task.started', now, taskId, nodeId, { attempt }),
+
+  completed: (taskId: string, nodeId: string | null, attempt: number, exitCode: number | null, now: number): NewEvent =>
+    event('task.completed', now, taskId, nodeId, { attempt, exitCode }),
+
+  failed: (
+    taskId: string,
+    nodeId: string | null,
+    attempt: number,
+    failure: Pick<Failure, 'code' | 'message' | 'now'>,
+    outcome: FailOutcome,
+  ): NewEvent =>
+    event('task.failed', failure.now, taskId, nodeId, {
+      attempt,
+      code: failure.code,
+      message: failure.message,
+      status: outcome.status,
+      retryAt: outcome.retryAt,
+    }),
+
+  blocked: (taskId: string, error: TaskError, now: number): NewEvent =>
+    event('task.blocked', now, taskId, null, { code: error.code, message: error.message }),
+
+  released: (taskId: string, nodeId: string | null, attempt: number, now: number): NewEvent =>
+    event('task.released', now, taskId, nodeId, { attempt }),
+
+  cancelled: (taskId: string, now: number): NewEvent => event('task.cancelled', now, taskId, null, {}),
+
+  redriven: (taskId: string, attemptBase: number, now: number): NewEvent =>
+    event('task.redriven', now, taskId, null, { attemptBase }),
+
+  unblocked: (taskId: string, now: number): NewEvent => event('task.unblocked', now, taskId, null, {}),
+};

@@ -1,0 +1,40 @@
+/**
+ * The queue-wide defaults every store applies to what a task spec leaves out, and the
+ * randomness it draws retry jitter from: the same knobs as `TaskQueueOptions`, so all three
+ * backends decide retries identically.
+ */
+import { DEFAULT_BACKOFF, type BackoffPolicy } from '../queue/retry-delay.js';
+
+/** What `openStore` and the store constructors accept. */
+export interface StoreOptions {
+  /** Uniform in [0, 1) for the retry jitter (default `Math.random`); seed it in tests. */
+  random?: () => number;
+  /** Attempts for a task whose spec has no `maxAttempts` (default 1: no retries). */
+  maxAttempts?: number;
+  /** Backoff for a task whose spec has no `backoff` (default 1 s, ×2, at most 60 s). */
+  backoff?: BackoffPolicy;
+  /** SQLite: how often `onChange` polls for other connections' commits, in ms (default 200). */
+  changePollMs?: number;
+  /** PostgreSQL: connections in the pool (default 10), besides the LISTEN and leader connections. */
+  poolSize?: number;
+}
+
+/** {@link StoreOptions} with every default applied. */
+export interface ResolvedStoreOptions {
+  random: () => number;
+  maxAttempts: number;
+  backoff: BackoffPolicy;
+  changePollMs: number;
+  poolSize: number;
+}
+
+/** Applies the defaults. */
+export function resolveStoreOptions(options: StoreOptions = {}): ResolvedStoreOptions {
+  return {
+    random: options.random ?? Math.random,
+    maxAttempts: options.maxAttempts ?? 1,
+    backoff: options.backoff ?? DEFAULT_BACKOFF,
+    changePollMs: options.changePollMs ?? 200,
+    poolSize: options.poolSize ?? 10,
+  };
+}

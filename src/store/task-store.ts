@@ -1,0 +1,139 @@
+/**
+ * The one interface behind which the queue's state lives. Three implementations keep the
+ * same semantics, proved by one contract suite (test/store/contract.ts): in-memory (tests,
+ * embedding), SQLite (the embedded default: one WAL file in the state directory) and
+ * PostgreSQL (several supervisors on several hosts share one queue).
+ *
+ * Every mutation that concerns an attempt is fenced by its lease: a stale lease changes
+ * nothing and answers false/null. Time always comes in as `now` (epoch ms): a store never
+ * reads a clock, so tests control time.
+ *
+ * Every mutation is one transaction, and writes its own lines to the event log in that
+ * transaction (see `STORE_EVENT_TYPES` in store-events.ts), so the log never disagrees with
+ * the records. Records are snapshots: changing one changes nothing in the store.
+ */
+import type { TaskSpec } from '../tasks/spec.js';
+import type { Completion, FailOutcome, Failure } from '../queue/outcomes.js';
+import type { TaskError, TaskRecord, TaskStatus } from '../queue/task-record.js';
+
+export type { Completion, FailOutcome, Failure, TaskError, TaskRecord, TaskStatus };
+
+/** What a worker slot asks for when it claims. */
+export interface ClaimRequest {
+  /** The supervisor (host) claiming; recorded on the attempt. */
+  nodeId: string;
+  workerId: string;
+  /** Capabilities of the worker: only tasks whose `needs` are a subset are claimed. */
+  capabilities: readonly string[];
+  /** Lease length; the claim expires at `now + leaseMs` unless extended. */
+  leaseMs: number;
+  now: number;
+  /** Claim exactly this task (if still ready and servable) rather than the best one. */
+  taskId?: string;
+}
+
+/** A successful claim: the task is `assigned` to the claimer under `lease`. */
+export interface Claim {
+  task: TaskRecord;
+  attempt: number;
+  lease: string;
+  expiresAt: number;
+}
+
+/** A task whose lease expired and was reaped (`nodeId`/`workerId`: the holder that stopped renewing). */
+export interface Reaped {
+  taskId: string;
+  lease: string;
+  nodeId: string;
+  workerId: string;
+  outcome: FailOutcome;
+}
+
+/** One line of the append-only event log. */
+export interface StoredEvent {
+  id: number;
+  at: number;
+  type: string;
+  taskId: string | null;
+  nodeId: string | null;
+  data: Record<string, unknown>;
+}
+
+/** The queue's durable state. All methods are safe to call concurrently from one process. */
+export interface TaskStore {
+  readonly kind: 'memory' | 'sqlite' | 'postgres';
+  /** Applies migrations; refuses (`STORE_TOO_NEW`) a store written by a newer coord. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+
+  /**
+   * Adds a graph atomically (all or none). Identical re-submission of a known id is a
+   * no-op; a different spec under a known id throws `TASK_EXISTS`; graph errors throw as
+   * `validateGraph` does (deps may name stored tasks). Resolves with the ids added.
+   */
+  submit(specs: readonly TaskSpec[], now: number): Promise<string[]>;
+  /**
+   * Claims the best ready task (priority desc, then submission order) that is due and
+   * whose needs the worker has, or `request.taskId` exactly. Never gives one task to two
+   * claimers. Records a new attempt (number = attempts used + 1) with node and worker.
+   */
+  claim(request: ClaimRequest): Promise<Claim | null>;
+  /** Ready tasks in dispatch order without claiming them (at most `limit`). */
+  peekReady(now: number, limit: number): Promise<TaskRecord[]>;
+  markRunning(taskId: string, lease: string, now: number): Promise<boolean>;
+  /** Extends every lease in `leases` that is still current to `now + leaseMs`; resolves with how many. */
+  extendLeases(leases: readonly string[], leaseMs: number, now: number): Promise<number>;
+  complete(taskId: string, lease: string, completion: Completion): Promise<boolean>;
+  /** Records a failed attempt: retry after backoff while attempts remain and it is retryable, else dead (dependents blocked). */
+  fail(taskId: string, lease: string, failure: Failure): Promise<FailOutcome | null>;
+  /** Returns an assigned/running task to ready without using an attempt (drain, cancel). */
+  release(taskId: string, lease: string, now: number): Promise<boolean>;
+  /** Releases every in-flight task `nodeId` holds (a supervisor restarting after a crash). Resolves with their ids. */
+  releaseNode(nodeId: string, now: number): Promise<string[]>;
+  /**
+   * Fails every in-flight task whose lease expired with `LEASE_EXPIRED` (retryable: it counts
+   * as an attempt), earliest expiry first. A lease past its expiry stays current until reaped.
+   */
+  reapExpired(now: number): Promise<Reaped[]>;
+  /**
+   * True while this store instance is the one that should reap expired leases. PostgreSQL: a
+   * session-level advisory lock held on a dedicated connection, so when that supervisor dies
+   * (or its connection drops) the lock goes with it and the next caller takes over; calling
+   * again while leading stays true. SQLite and memory: always true (reaping is fenced, so
+   * several reapers are merely redundant).
+   */
+  tryLeadReaper(nodeId: string): Promise<boolean>;
+  /** Blocks a task that is not terminal (and its dependents); resolves with the ids changed. */
+  block(taskId: string, error: TaskError, now: number): Promise<string[]>;
+  /** Cancels a task that is not terminal (dependents blocked); resolves with the ids changed. */
+  cancel(taskId: string, now: number): Promise<string[]>;
+  /**
+   * Puts a dead task back to ready with a fresh attempt budget, and its blocked dependents
+   * back to pending/ready; resolves with the ids changed (empty when the task is not dead).
+   * The history stays: `attempts` keeps every attempt and `attemptBase` says how many of them
+   * no longer count; the dead-letter entry (`error`, `exitCode`, `finishedAt`) is cleared.
+   */
+  redrive(taskId: string, now: number): Promise<string[]>;
+
+  get(taskId: string): Promise<TaskRecord | undefined>;
+  /** Every task in submission order. */
+  list(): Promise<TaskRecord[]>;
+  counts(): Promise<Record<TaskStatus, number>>;
+  /** True when no task is pending, ready, failed-awaiting-retry, assigned or running. */
+  isSettled(): Promise<boolean>;
+  /** Assigned or running tasks (all nodes when `nodeId` is omitted). */
+  inFlight(nodeId?: string): Promise<Array<{ taskId: string; lease: string; nodeId: string; workerId: string; expiresAt: number }>>;
+  /** Ms until the next retry backoff or lease expiry is due (0 if due), or null. */
+  nextDueMs(now: number): Promise<number | null>;
+
+  appendEvent(event: Omit<StoredEvent, 'id'>): Promise<void>;
+  events(afterId: number, limit: number): Promise<StoredEvent[]>;
+  /**
+   * Calls `listener` when another store instance (usually another process) changed the queue;
+   * returns an unsubscribe. PostgreSQL: LISTEN/NOTIFY on a dedicated connection, reconnected
+   * on error (with one call after reconnecting, since notifications may have been missed).
+   * SQLite: `PRAGMA data_version` polled while someone listens. Memory: never (nobody else
+   * shares it).
+   */
+  onChange(listener: () => void): () => void;
+}

@@ -1,0 +1,63 @@
+/**
+ * Task counts per status, kept fresh from the store after every task event, so `status()`
+ * and the progress line can read them synchronously without a query each time.
+ */
+import type { TaskStatus, TaskStore } from '../store/task-store.js';
+import type { SupervisorEventBus } from './events.js';
+
+const TASK_EVENTS = ['coord:assigned', 'coord:started', 'coord:complete', 'coord:failed', 'coord:dead', 'coord:blocked', 'coord:released'] as const;
+
+export class CountsCache {
+  private counts: Partial<Record<TaskStatus, number>> = {};
+  private queued = false;
+
+  constructor(private readonly store: () => TaskStore | undefined) {}
+
+  current(): Partial<Record<TaskStatus, number>> {
+    return this.counts;
+  }
+
+  async refresh(): Promise<void> {
+    const store = this.store();
+    if (store) this.counts = await store.counts();
+  }
+
+  /** Refreshes (coalesced) after every task event. */
+  watch(events: SupervisorEventBus): void {
+    const later = (): void => {
+      if (this.queued) return;
+      this.queued = true;
+      setImmediate(() => {
+        this.queued = false;
+        void this.refresh().catch(() => undefined);
+      });
+    };
+    for (const name of TASK_EVENTS) events.on(name, later);
+  }
+}
+
+/** Resolves once `check()` is true, checking now and after every task event. */
+export function whenTrue(check: () => Promise<boolean>, events: SupervisorEventBus): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let busy = false;
+    const names = [...TASK_EVENTS, 'coord:settled', 'coord:state'] as const;
+    const test = (): void => {
+      if (busy) return;
+      busy = true;
+      check().then(
+        (ok) => {
+          busy = false;
+          if (!ok) return;
+          for (const name of names) events.off(name, test);
+          resolve();
+        },
+        (error: unknown) => {
+          for (const name of names) events.off(name, test);
+          reject(error);
+        },
+      );
+    };
+    for (const name of names) events.on(name, test);
+    test();
+  });
+}

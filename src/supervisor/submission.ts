@@ -1,0 +1,39 @@
+/**
+ * Checking a submission before anything is stored: every spec parses, no task would take
+ * over a branch that already exists in the repository (unless the store already knows the
+ * task: a resumed run reuses its branches), and some worker can run every task.
+ */
+import { CoordError } from '../errors.js';
+import { canEverRun, type WorkerSlot } from '../pool/assign.js';
+import type { TaskStore } from '../store/task-store.js';
+import { TaskSpecSchema, type TaskSpec, type TaskSpecInput } from '../tasks/spec.js';
+import { existingTaskBranches, type Repository } from '../worktrees/repository.js';
+
+/** Parses every task, throwing `TASK_UNSAFE_ID` or `TASK_INVALID` for the first bad one. */
+export function parseSpecs(tasks: readonly TaskSpecInput[]): TaskSpec[] {
+  return tasks.map((task, index) => {
+    const parsed = TaskSpecSchema.safeParse(task);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    const unsafe = issue?.path[0] === 'id' || (issue?.path[0] === 'deps' && issue.code === 'custom');
+    throw new CoordError(unsafe ? 'TASK_UNSAFE_ID' : 'TASK_INVALID', `tasks[${index}]${issue?.path.length ? '.' + issue.path.join('.') : ''}: ${issue?.message}`, {
+      details: { index, issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+    });
+  });
+}
+
+/** Throws `BRANCH_EXISTS` or `TASK_UNSATISFIABLE` when the submission cannot be taken. */
+export async function checkSubmission(specs: readonly TaskSpec[], repo: Repository, store: TaskStore, slots: readonly WorkerSlot[]): Promise<void> {
+  const branches = await existingTaskBranches(repo);
+  const taken: string[] = [];
+  for (const spec of specs) {
+    if (branches.has(`coord/${spec.id}`) && (await store.get(spec.id)) === undefined) taken.push(`coord/${spec.id}`);
+  }
+  if (taken.length > 0) {
+    throw new CoordError('BRANCH_EXISTS', `branch ${taken.slice(0, 5).join(', ')} already exists: delete it or rename the task`, { details: { branches: taken } });
+  }
+  const unrunnable = specs.find((spec) => !canEverRun(spec, slots));
+  if (unrunnable) {
+    throw new CoordError('TASK_UNSATISFIABLE', `no worker has the capabilities task "${unrunnable.id}" needs (${unrunnable.needs.join(', ')})`);
+  }
+}
