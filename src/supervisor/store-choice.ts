@@ -1,6 +1,6 @@
 /**
  * Which store a supervisor uses: one it was handed, or one opened from a URL
- * (`sqlite:PATH`, `postgres://…`, `memory:`), by default the embedded SQLite file
+ * (`sqlite:PATH` or `memory:`; PostgreSQL is not wired in yet), by default the embedded SQLite file
  * `<state-dir>/coord.db`.
  */
 import path from 'node:path';
