@@ -52,7 +52,11 @@ describe('resilience', () => {
     const ids = Array.from({ length: 200 }, (_, i) => `t${i}`);
     await s.submit(ids.map((id) => ({ id, run: ['true'], maxAttempts: 50, backoff: noBackoff })));
     let kills = 0;
+    // Kills for a fixed window, not until the end: on a slow machine a fixed kill rate could
+    // otherwise outpace the work and the run would never finish.
+    const chaosEnds = Date.now() + 6_000;
     const chaos = setInterval(() => {
+      if (Date.now() > chaosEnds) return;
       const live = s.status().workers.filter((w) => w.pid !== null && w.state !== 'restarting');
       const victim = live[Math.floor(Math.random() * live.length)];
       if (victim?.pid) {
