@@ -2,7 +2,7 @@
  * The programmatic API with real forked workers: events, status, summary, protocol
  * refusals, and stop.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSupervisor, isCoordError, type Supervisor } from '../../src/index.js';
@@ -126,3 +126,27 @@ describe('createSupervisor', () => {
 async function waitForFile(file: string): Promise<void> {
   for (let i = 0; i < 200 && !existsSync(file); i += 1) await new Promise((r) => setTimeout(r, 25));
 }
+
+describe('dead-letter queue', () => {
+  it('redrive puts a dead task and its blocked dependents back in play', async () => {
+    repo = makeRepo();
+    const flag = path.join(repo.dir, 'fixed');
+    const s = create({ workers: 1 });
+    await s.start();
+    await s.submit([
+      { id: 'needs-fix', run: ['sh', '-c', `test -f ${flag}`], maxAttempts: 1 },
+      { id: 'after', deps: ['needs-fix'], run: ['true'] },
+    ]);
+    await s.settled();
+    expect((await s.summary()).tasks.map((t) => t.status)).toEqual(['dead', 'blocked']);
+    writeFileSync(flag, 'now it passes');
+    expect(await s.redrive('needs-fix')).toEqual(expect.arrayContaining(['needs-fix', 'after']));
+    await s.settled();
+    const tasks = (await s.summary()).tasks;
+    expect(tasks.map((t) => t.status)).toEqual(['complete', 'complete']);
+    // The history keeps the dead attempt.
+    expect(tasks[0]?.history.map((a) => a.code)).toEqual(['TASK_EXIT_NONZERO', null]);
+    await expect(s.redrive('after')).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
+    await s.drain();
+  });
+});
