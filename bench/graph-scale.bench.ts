@@ -4,16 +4,18 @@
  * dispatcher's path (peekReady → assign → markRunning → complete), and compares the cost
  * per task at 100k with that at 10k, measured in the same run. A ratio near 1 means linear.
  *
- * Run: npx tsx bench/graph-scale.bench.ts
+ * Run: npm run bench -- graph-scale
  */
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { TaskQueue } from '../src/queue/task-queue.js';
 import type { TaskSpec } from '../src/tasks/spec.js';
+import { Report } from './lib/report.js';
+import { fmt as fmtCell, range, summarize } from './lib/stats.js';
 
 const SIZES = [10_000, 100_000] as const;
-const REPETITIONS = 3;
+const REPETITIONS = 5;
 const EDGES_PER_TASK = 2;
 
 // Collect garbage before each timed run, so one run does not pay for the previous run's
@@ -77,11 +79,12 @@ function runOnce(specs: TaskSpec[]): Run {
 }
 
 function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
+  return summarize(values).median;
 }
 
 const fmt = (value: number, digits = 1): string => value.toFixed(digits);
+
+const report = new Report('graph-scale', '3. Graph scale');
 
 // Warm-up so the first measured row is not paying for JIT compilation.
 runOnce(buildGraph('random DAG', 10_000));
@@ -98,20 +101,21 @@ for (const shape of ['chain', 'fan-out', 'random DAG'] as const) {
     const total = median(runs.map((r) => r.submitMs + r.drainMs));
     const edges = specs.reduce((sum, s) => sum + s.deps.length, 0);
     perTask.set(n, (total * 1000) / n);
-    rows.push([shape, String(n), String(edges), fmt(submit), fmt(drain), fmt(total), fmt((total * 1000) / n, 2)]);
+    const totals = summarize(runs.map((r) => r.submitMs + r.drainMs));
+    rows.push([shape, n.toLocaleString('en-US'), edges.toLocaleString('en-US'), fmt(submit), fmt(drain), fmt(total), range(totals), fmt((total * 1000) / n, 2)]);
   }
   const small = perTask.get(SIZES[0]) as number;
   const large = perTask.get(SIZES[1]) as number;
-  ratios.push([shape, fmt(large / small, 2)]);
+  ratios.push([shape, fmtCell(small, 2), fmtCell(large, 2), `${fmt(large / small, 2)}×`]);
 }
 
-function table(header: string[], body: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padStart(widths[i] as number)).join(' | ')} |`;
-  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
-}
-
-console.log(`task queue: submit + drain, median of ${REPETITIONS} runs (node ${process.version})\n`);
-console.log(table(['shape', 'tasks', 'edges', 'submit ms', 'drain ms', 'total ms', 'µs/task'], rows));
-console.log(`\nper-task cost at ${SIZES[1]} ÷ at ${SIZES[0]} (≈1 means linear)\n`);
-console.log(table(['shape', 'ratio'], ratios));
+report.text(
+  'The task queue alone (in memory, no processes): no-op graphs of 10k and 100k tasks in three shapes, submitted (graph '
+  + 'validation included) and drained through the dispatcher\'s path (`peekReady` → `assign` → `markRunning` → `complete`). '
+  + `Median of ${REPETITIONS} runs, garbage collected before each. The baseline is the same shape at ${SIZES[0].toLocaleString('en-US')} `
+  + 'tasks: the ratio is the per-task cost at 100k divided by that at 10k (≈1 means linear).',
+);
+report.table(null, ['shape', 'tasks', 'edges', 'submit ms', 'drain ms', 'total ms (median)', 'total min–max', 'µs/task'], rows);
+report.table(`Per-task cost at ${SIZES[1].toLocaleString('en-US')} ÷ at ${SIZES[0].toLocaleString('en-US')} (≈1 means linear):`,
+  ['shape', `µs/task at ${SIZES[0].toLocaleString('en-US')}`, `µs/task at ${SIZES[1].toLocaleString('en-US')}`, 'ratio'], ratios);
+report.write();

@@ -22,7 +22,9 @@ export async function prepareBranch(worktree: string, branch: string, startCommi
   await removeStaleIndexLock(worktree);
   // One command resets tracked files (-f) and moves to the branch (-B creates or resets it);
   // `clean` then removes what an earlier, interrupted attempt left untracked.
-  await runGit(['checkout', '--quiet', '--force', '--no-guess', '-B', branch, startCommit], { cwd: worktree });
+  // --ignore-other-worktrees: after a crash the branch may still be checked out in the dead
+  // worker's worktree; newer git refuses that without the flag.
+  await runGit(['checkout', '--quiet', '--force', '--no-guess', '--ignore-other-worktrees', '-B', branch, startCommit], { cwd: worktree });
   await runGit(['clean', '-fd', '--quiet'], { cwd: worktree });
 }
 

@@ -1,0 +1,142 @@
+/**
+ * 4. Worker start: how long until 4 workers are ready on a 2000-file repository — first
+ * start (no worktrees yet: `git worktree add` checks out 2000 files four times) and restart
+ * (the worktrees exist and are reused) — against the physical floor done by hand,
+ * sequentially: 4 × raw `git worktree add`, and 4 × raw `fork` of a trivial child until its
+ * first IPC message.
+ *
+ * "Ready" is the fourth `coord:worker-ready` event: each worker was forked in its worktree,
+ * got `coord:hello` and answered `coord:ready`. `start()` itself resolves earlier, once the
+ * worktrees exist and the workers are forked; both times are shown.
+ *
+ * Run: npm run bench -- worker-start
+ */
+import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { loadCoord } from './lib/coord.js';
+import { forkToFirstMessage } from './lib/proc.js';
+import { makeRepo } from './lib/repo.js';
+import { Report } from './lib/report.js';
+import { fmt, range, ratio, summarize, type Summary } from './lib/stats.js';
+
+const WORKERS = 4;
+const FILES = 2_000;
+const REPETITIONS = 3;
+
+const run = promisify(execFile);
+const coord = await loadCoord();
+const report = new Report('worker-start', '4. Worker start');
+const scratch = makeRepo(FILES);
+const base = scratch.git('rev-parse', 'HEAD');
+
+interface StartTimes {
+  /** `start()` resolved: repository opened, worktrees ready, workers forked. */
+  started: number;
+  /** The last of the workers said `coord:ready`. */
+  ready: number;
+}
+
+/** Starts a supervisor on `worktreeRoot`, times it, and stops it again (untimed). */
+async function timeCoordStart(worktreeRoot: string): Promise<StartTimes> {
+  const supervisor = coord.createSupervisor({ repo: scratch.repo, workers: WORKERS, worktreeRoot, stateDir: scratch.stateDir });
+  let readyCount = 0;
+  let allReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    allReady = resolve;
+  });
+  supervisor.events.on('coord:worker-ready', () => {
+    readyCount += 1;
+    if (readyCount === WORKERS) allReady();
+  });
+  const t0 = performance.now();
+  try {
+    await supervisor.start();
+    const started = performance.now() - t0;
+    await ready;
+    return { started, ready: performance.now() - t0 };
+  } finally {
+    await supervisor.stop();
+  }
+}
+
+/** 4 × `git worktree add` (2000 files each), one after the other, as coord serializes them. */
+async function rawWorktreeAdds(root: string): Promise<number> {
+  const t0 = performance.now();
+  for (let w = 1; w <= WORKERS; w += 1) {
+    await run('git', ['worktree', 'add', '--quiet', '--detach', path.join(root, `w${w}`), base], { cwd: scratch.repo });
+  }
+  return performance.now() - t0;
+}
+
+/** 4 × fork of a trivial child until its first message, one after the other. */
+async function rawForks(): Promise<number> {
+  let total = 0;
+  for (let w = 0; w < WORKERS; w += 1) total += await forkToFirstMessage();
+  return total;
+}
+
+function removeWorktrees(root: string): void {
+  rmSync(root, { recursive: true, force: true });
+  scratch.git('worktree', 'prune');
+}
+
+const samples = {
+  firstStarted: [] as number[], firstReady: [] as number[],
+  restartStarted: [] as number[], restartReady: [] as number[],
+  rawAdds: [] as number[], rawForks: [] as number[],
+};
+try {
+  // Warm-up (file cache, git, node): one of each, untimed.
+  await timeCoordStart(path.join(scratch.dir, 'warm'));
+  removeWorktrees(path.join(scratch.dir, 'warm'));
+  await rawForks();
+  for (let rep = 0; rep < REPETITIONS; rep += 1) {
+    const coordRoot = path.join(scratch.dir, `coord-${rep}`);
+    const first = await timeCoordStart(coordRoot);
+    const restart = await timeCoordStart(coordRoot);
+    removeWorktrees(coordRoot);
+    const rawRoot = path.join(scratch.dir, `raw-${rep}`);
+    const adds = await rawWorktreeAdds(rawRoot);
+    removeWorktrees(rawRoot);
+    const forks = await rawForks();
+    samples.firstStarted.push(first.started);
+    samples.firstReady.push(first.ready);
+    samples.restartStarted.push(restart.started);
+    samples.restartReady.push(restart.ready);
+    samples.rawAdds.push(adds);
+    samples.rawForks.push(forks);
+  }
+} finally {
+  scratch.cleanup();
+}
+
+const s = Object.fromEntries(Object.entries(samples).map(([key, values]) => [key, summarize(values)])) as Record<keyof typeof samples, Summary>;
+const rawFirst = summarize(samples.rawAdds.map((adds, i) => adds + (samples.rawForks[i] as number)));
+const row = (what: string, summary: Summary, baseline: Summary | null): string[] => [
+  what, fmt(summary.median), range(summary), baseline === null ? '' : ratio(summary.median, baseline.median),
+];
+
+report.text(
+  `${WORKERS} workers on a ${FILES.toLocaleString('en-US')}-file repository, median of ${REPETITIONS} repetitions (each: a first start on `
+  + 'a fresh worktree root, then a restart on the same root, then the raw baseline). The baseline is done sequentially by hand: '
+  + `${WORKERS} × \`git worktree add --detach\`, and ${WORKERS} × \`fork()\` of \`bench/fixtures/first-message.mjs\` until its first IPC message. `
+  + '"coord ÷ raw" divides coord\'s time to all workers ready by the baseline (above 1 = coord is slower).',
+);
+report.table(null, ['what', 'ms (median)', 'min–max', 'coord ÷ raw'], [
+  row('coord first start: `start()` resolved', s.firstStarted, null),
+  row(`coord first start: ${WORKERS} workers ready`, s.firstReady, rawFirst),
+  row(`raw: ${WORKERS} × worktree add + ${WORKERS} × fork`, rawFirst, null),
+  row('coord restart (worktrees exist): `start()` resolved', s.restartStarted, null),
+  row(`coord restart: ${WORKERS} workers ready`, s.restartReady, s.rawForks),
+  row(`raw: ${WORKERS} × fork to first message`, s.rawForks, null),
+  row(`raw: ${WORKERS} × git worktree add alone`, s.rawAdds, null),
+]);
+report.text(
+  'coord adds `git worktree add` to the same sequential cost (it must: parallel adds race inside git), then forks all workers '
+  + 'at once; each worker loads the built orchestrator (zod schemas, the protocol, node-pty) before it can answer `coord:hello`. '
+  + 'A restart skips the checkouts but still lists the registered worktrees and opens the repository (`git status` on 2000 files).',
+);
+report.write();
