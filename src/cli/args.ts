@@ -39,7 +39,7 @@ Runs a graph of tasks on N forked workers, each in its own git worktree.
   --summary FILE        write the run summary JSON to FILE
   --state-dir DIR       logs and state (default: <repo>/.git/coord)
   --worktree-root DIR   where worker worktrees live (default: <repo>/../<name>.coord-worktrees)
-  --store URL           sqlite:PATH (default sqlite:<state-dir>/coord.db) or memory:
+  --store URL           sqlite:PATH (default sqlite:<state-dir>/coord.db), postgres://…, memory:
   --node-id ID          this supervisor's name in a shared store (default: the host name)
   --lease-ms MS         claim lease length; a dead supervisor's tasks return after it (default 15000)
   --log-level LEVEL     ${LOG_LEVELS.join(', ')} (default info)

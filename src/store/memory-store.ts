@@ -4,12 +4,13 @@
  * the event log and snapshots, behind the {@link TaskStore} interface. Nothing survives the
  * process; use it for tests and for embedding coord where durability does not matter.
  */
+import { CoordError } from '../errors.js';
+import { TASK_STATUSES } from '../queue/task-record.js';
 import { TaskQueue } from '../queue/task-queue.js';
 import type { TaskSpec } from '../tasks/spec.js';
 import { newLease } from './lease-token.js';
 import { resolveStoreOptions, type StoreOptions } from './store-options.js';
 import { storeEvents, type NewEvent } from './store-events.js';
-import { TASK_STATUSES } from '../queue/task-record.js';
 import type {
   Claim,
   ClaimRequest,
@@ -117,7 +118,8 @@ export class MemoryStore implements TaskStore {
   }
 
   async releaseNode(nodeId: string, now: number): Promise<string[]> {
-    const attempts = new Map(this.heldBy(nodeId).map((entry) => [entry.taskId, this.record(entry.taskId).attempts.length]));
+    // The attempt numbers as they were, for the events: releasing removes the open attempt.
+    const attempts = new Map(this.inFlightRecords().map((r) => [r.spec.id, r.attempts.length]));
     const released = this.queue.releaseNode(nodeId);
     for (const id of released) this.write(storeEvents.released(id, nodeId, attempts.get(id) ?? 0, now));
     return released;
@@ -177,12 +179,15 @@ export class MemoryStore implements TaskStore {
   }
 
   async inFlight(nodeId?: string): Promise<InFlightEntry[]> {
-    const all = this.queue
-      .inFlight()
-      .map((id) => this.record(id))
-      .sort((a, b) => a.seq - b.seq)
-      .map((r) => ({ taskId: r.spec.id, lease: r.lease ?? '', nodeId: r.node ?? '', workerId: r.worker ?? '', expiresAt: r.leaseExpiresAt ?? Number.MAX_SAFE_INTEGER }));
-    return nodeId === undefined ? all : all.filter((entry) => entry.nodeId === nodeId);
+    return this.inFlightRecords()
+      .filter((r) => nodeId === undefined || r.node === nodeId)
+      .map((r) => ({
+        taskId: r.spec.id,
+        lease: r.lease ?? '',
+        nodeId: r.node ?? '',
+        workerId: r.worker ?? '',
+        expiresAt: r.leaseExpiresAt ?? Number.MAX_SAFE_INTEGER,
+      }));
   }
 
   async nextDueMs(now: number): Promise<number | null> {
@@ -207,12 +212,12 @@ export class MemoryStore implements TaskStore {
     return () => {};
   }
 
-  private heldBy(nodeId: string): InFlightEntry[] {
+  /** In-flight records in submission order (as the SQL stores list them). */
+  private inFlightRecords(): TaskRecord[] {
     return this.queue
       .inFlight()
       .map((id) => this.record(id))
-      .filter((r) => r.node === nodeId)
-      .map((r) => ({ taskId: r.spec.id, lease: r.lease ?? '', nodeId, workerId: r.worker ?? '', expiresAt: r.leaseExpiresAt ?? 0 }));
+      .sort((a, b) => a.seq - b.seq);
   }
 
   private logFailure(taskId: string, node: string | null, failure: Pick<Failure, 'code' | 'message' | 'now'>, outcome: FailOutcome): void {
@@ -230,7 +235,7 @@ export class MemoryStore implements TaskStore {
 
   private record(taskId: string): TaskRecord {
     const record = this.queue.get(taskId);
-    if (record === undefined) throw new Error(`memory store lost task "${taskId}"`);
+    if (record === undefined) throw new CoordError('INTERNAL', `memory store lost task "${taskId}"`);
     return record;
   }
 

@@ -11,12 +11,13 @@ import { leaseExpiredFailure } from '../queue/leases.js';
 import { decideRetry } from '../queue/retry-decision.js';
 import { TERMINAL_STATUSES, isoTime, type TaskStatus } from '../queue/task-record.js';
 import type { TaskSpec } from '../tasks/spec.js';
-import { decodeTask, jsonOrNull } from './sqlite-rows.js';
+import { decodeTask } from './sqlite-rows.js';
+import { jsonOrNull } from './task-rows.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import type { ResolvedStoreOptions } from './store-options.js';
 import { storeEvents, type NewEvent } from './store-events.js';
 import { namedIds, planSubmission, type KnownTask } from './submit-plan.js';
-import type { Completion, FailOutcome, Failure, Reaped, TaskError } from './task-store.js';
+import type { ClaimRequest, Completion, FailOutcome, Failure, Reaped, TaskError } from './task-store.js';
 
 /** A claim before the store reads the claimed record back. */
 export interface SqliteClaim {
@@ -53,7 +54,7 @@ export class SqliteLifecycle {
     return plan.map((task) => task.spec.id);
   }
 
-  claim(request: { nodeId: string; workerId: string; capabilities: readonly string[]; taskId?: string; now: number }, lease: string, expiresAt: number): SqliteClaim | null {
+  claim(request: ClaimRequest, lease: string, expiresAt: number): SqliteClaim | null {
     const { nodeId, workerId, now, taskId } = request;
     this.stmts.promoteDue.run(now);
     const caps = JSON.stringify(normalizeNeeds(request.capabilities));

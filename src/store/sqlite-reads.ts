@@ -3,9 +3,9 @@
  * attempts, assembled as the in-memory queue shapes them.
  */
 import type { TaskRecord } from '../queue/task-record.js';
-import { decodeAttempt, decodeTask, type RawTaskRow } from './sqlite-rows.js';
+import { decodeTask, type RawTaskRow } from './sqlite-rows.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import { groupBy, toTaskRecord } from './task-rows.js';
+import { decodeAttempt, groupBy, toTaskRecord } from './task-rows.js';
 
 /** The record built from `raw` (dependents and attempts read per task: for a few records). */
 export function recordOfRow(stmts: SqliteStatements, raw: RawTaskRow): TaskRecord {

@@ -5,7 +5,7 @@
 import type { TaskError, TaskStatus } from '../queue/task-record.js';
 import type { TaskSpec } from '../tasks/spec.js';
 import type { StoredEvent } from './task-store.js';
-import type { AttemptRow, TaskRow } from './task-rows.js';
+import { parseJson, type TaskRow } from './task-rows.js';
 
 /** `SELECT * FROM tasks`. */
 export interface RawTaskRow {
@@ -32,21 +32,6 @@ export interface RawTaskRow {
   error: string | null;
 }
 
-/** `SELECT * FROM attempts`. */
-export interface RawAttemptRow {
-  task_id: string;
-  attempt: number;
-  node: string | null;
-  worker: string;
-  lease: string;
-  assigned_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  exit_code: number | null;
-  code: string | null;
-  message: string | null;
-}
-
 /** `SELECT * FROM events`. */
 export interface RawEventRow {
   id: number;
@@ -55,16 +40,6 @@ export interface RawEventRow {
   task_id: string | null;
   node_id: string | null;
   data: string;
-}
-
-/** JSON text → value; SQL NULL → null. */
-export function parseJson(text: string | null): unknown {
-  return text === null ? null : (JSON.parse(text) as unknown);
-}
-
-/** Value → JSON text; null/undefined → SQL NULL. */
-export function jsonOrNull(value: unknown): string | null {
-  return value === null || value === undefined ? null : JSON.stringify(value);
 }
 
 /** Decodes a `tasks` row. */
@@ -89,23 +64,6 @@ export function decodeTask(raw: RawTaskRow): TaskRow {
     result: parseJson(raw.result),
     commit: raw.commit_sha,
     error: parseJson(raw.error) as TaskError | null,
-  };
-}
-
-/** Decodes an `attempts` row. */
-export function decodeAttempt(raw: RawAttemptRow): AttemptRow {
-  return {
-    taskId: raw.task_id,
-    attempt: raw.attempt,
-    node: raw.node,
-    worker: raw.worker,
-    lease: raw.lease,
-    assignedAt: raw.assigned_at,
-    startedAt: raw.started_at,
-    finishedAt: raw.finished_at,
-    exitCode: raw.exit_code,
-    code: raw.code,
-    message: raw.message,
   };
 }
 

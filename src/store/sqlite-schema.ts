@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { CoordError } from '../errors.js';
+import { CoordError, isCoordError } from '../errors.js';
 import {
   SCHEMA_VERSION_KEY,
   STORE_SCHEMA_VERSION,
@@ -126,7 +126,11 @@ export function openSqliteDatabase(path: string): Database.Database {
     return db;
   } catch (error) {
     db.close();
-    throw error;
+    if (isCoordError(error)) throw error;
+    throw new CoordError('STORE_UNAVAILABLE', `cannot use the SQLite store at ${path}: ${String(error)}`, {
+      cause: error,
+      details: { path },
+    });
   }
 }
 

@@ -44,6 +44,48 @@ export interface AttemptRow {
   message: string | null;
 }
 
+/** Value → JSON text; null/undefined → SQL NULL. */
+export function jsonOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
+}
+
+/** JSON text → value; SQL NULL → null. */
+export function parseJson(text: string | null): unknown {
+  return text === null ? null : (JSON.parse(text) as unknown);
+}
+
+/** `SELECT * FROM attempts`, as both SQL backends return it. */
+export interface RawAttemptRow {
+  task_id: string;
+  attempt: number;
+  node: string | null;
+  worker: string;
+  lease: string;
+  assigned_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  exit_code: number | null;
+  code: string | null;
+  message: string | null;
+}
+
+/** Decodes an `attempts` row. */
+export function decodeAttempt(raw: RawAttemptRow): AttemptRow {
+  return {
+    taskId: raw.task_id,
+    attempt: raw.attempt,
+    node: raw.node,
+    worker: raw.worker,
+    lease: raw.lease,
+    assignedAt: raw.assigned_at,
+    startedAt: raw.started_at,
+    finishedAt: raw.finished_at,
+    exitCode: raw.exit_code,
+    code: raw.code,
+    message: raw.message,
+  };
+}
+
 /** The attempt as the queue records it (`node` omitted when unknown, as the queue does). */
 export function toAttemptRecord(row: AttemptRow): AttemptRecord {
   return {

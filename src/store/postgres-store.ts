@@ -1,0 +1,251 @@
+/**
+ * The PostgreSQL store: several supervisors on several hosts share one queue. All tables live
+ * in one schema (the URL's `?schema=`, default `coord`).
+ *
+ * - Claims select the best ready task `FOR UPDATE SKIP LOCKED` and assign it in the same
+ *   statement, inside a transaction that also records the attempt: concurrent claimers skip
+ *   each other's rows instead of queueing, and never both take one task.
+ * - Every other mutation locks the rows it decides on (`FOR UPDATE`), so fencing by lease
+ *   holds across hosts; multi-row updates lock in id order (no deadlocks between walks).
+ * - A committed change NOTIFYs the channel `<schema>_changes`; `onChange` LISTENs on a
+ *   dedicated connection (see postgres-listen.ts).
+ * - `tryLeadReaper` is a session advisory lock on another dedicated connection (see
+ *   postgres-leader.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { TASK_STATUSES, type TaskStatus } from '../queue/task-record.js';
+import type { TaskSpec } from '../tasks/spec.js';
+import { newLease } from './lease-token.js';
+import { ReaperLeader } from './postgres-leader.js';
+import { PostgresLifecycle } from './postgres-lifecycle.js';
+import { ChangeListener } from './postgres-listen.js';
+import { readAllRecords, readRecords } from './postgres-reads.js';
+import { decodePgEvent, toNumber, type PgEventRow, type PgInFlightRow } from './postgres-rows.js';
+import { migratePostgres } from './postgres-schema.js';
+import { postgresSql, type PostgresSql } from './postgres-sql.js';
+import { READ_SNAPSHOT, connectClient, inTransaction, mapPgError, queryRows } from './postgres-tx.js';
+import { resolveStoreOptions, type ResolvedStoreOptions, type StoreOptions } from './store-options.js';
+import { storeNotOpen } from './store-state.js';
+import type { Claim, ClaimRequest, Completion, FailOutcome, Failure, Reaped, StoredEvent, TaskError, TaskRecord, TaskStore } from './task-store.js';
+
+/** Submissions at least this large refresh the planner's statistics (autovacuum may take a minute). */
+const ANALYZE_AFTER = 500;
+
+/** Where a {@link PostgresStore} lives. */
+export interface PostgresLocation {
+  /** A `postgres://` connection string without coord's own parameters. */
+  connectionString: string;
+  schema: string;
+  /** The URL to show in messages (password masked). */
+  display: string;
+}
+
+/**
+ * A {@link TaskStore} in a PostgreSQL schema.
+ *
+ * @example
+ * const store = new PostgresStore({ connectionString: 'postgres://coord@db/coord', schema: 'coord', display: 'db' });
+ * await store.open();
+ * if (await store.tryLeadReaper('host-a')) await store.reapExpired(Date.now());
+ */
+export class PostgresStore implements TaskStore {
+  readonly kind = 'postgres';
+  private readonly options: ResolvedStoreOptions;
+  private readonly sql: PostgresSql;
+  private readonly lifecycle: PostgresLifecycle;
+  private readonly listener: ChangeListener;
+  private readonly leader: ReaperLeader;
+  private pool: pg.Pool | undefined;
+
+  constructor(
+    private readonly location: PostgresLocation,
+    options: StoreOptions = {},
+  ) {
+    this.options = resolveStoreOptions(options);
+    this.sql = postgresSql(location.schema);
+    const channel = `${location.schema}_changes`;
+    const instanceId = randomUUID();
+    this.lifecycle = new PostgresLifecycle(this.sql, this.options, location.schema, { channel, instanceId });
+    const clientConfig: pg.ClientConfig = { connectionString: location.connectionString, connectionTimeoutMillis: 10_000 };
+    this.listener = new ChangeListener(clientConfig, channel, instanceId);
+    this.leader = new ReaperLeader(clientConfig, `coord-reaper:${location.schema}`, location.display);
+  }
+
+  async open(): Promise<void> {
+    if (this.pool !== undefined) return;
+    const pool = new pg.Pool({
+      connectionString: this.location.connectionString,
+      max: this.options.poolSize,
+      connectionTimeoutMillis: 10_000,
+    });
+    // An idle pooled connection that dies emits here; the next query reports the problem.
+    pool.on('error', () => undefined);
+    try {
+      const client = await connectClient(pool, this.location.display);
+      try {
+        await migratePostgres(client, this.location.schema, this.location.display);
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw mapPgError(error, this.location.display);
+    }
+    this.pool = pool;
+  }
+
+  async close(): Promise<void> {
+    await this.listener.close();
+    await this.leader.close();
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end();
+  }
+
+  async submit(specs: readonly TaskSpec[], now: number): Promise<string[]> {
+    const added = await this.tx((c) => this.lifecycle.submit(c, specs, now));
+    if (added.length >= ANALYZE_AFTER) await this.query(this.sql.analyze).catch(() => undefined);
+    return added;
+  }
+
+  async claim(request: ClaimRequest): Promise<Claim | null> {
+    const lease = newLease();
+    const expiresAt = request.now + request.leaseMs;
+    return this.tx(async (c) => {
+      const claimed = await this.lifecycle.claim(c, request, lease, expiresAt);
+      if (claimed === null) return null;
+      const [task] = await readRecords(c, this.sql.recordsByIds, [[claimed.taskId]]);
+      return task === undefined ? null : { task, attempt: claimed.attempt, lease, expiresAt };
+    });
+  }
+
+  async peekReady(now: number, limit: number): Promise<TaskRecord[]> {
+    return this.tx(async (c) => {
+      await c.query(this.sql.promoteDue, [now]);
+      return readRecords(c, this.sql.readyRecords, [Math.max(0, limit)]);
+    });
+  }
+
+  async markRunning(taskId: string, lease: string, now: number): Promise<boolean> {
+    return this.tx((c) => this.lifecycle.markRunning(c, taskId, lease, now));
+  }
+
+  async extendLeases(leases: readonly string[], leaseMs: number, now: number): Promise<number> {
+    if (leases.length === 0) return 0;
+    return this.tx((c) => this.lifecycle.extendLeases(c, leases, now + leaseMs));
+  }
+
+  async complete(taskId: string, lease: string, completion: Completion): Promise<boolean> {
+    return this.tx((c) => this.lifecycle.complete(c, taskId, lease, completion));
+  }
+
+  async fail(taskId: string, lease: string, failure: Failure): Promise<FailOutcome | null> {
+    return this.tx((c) => this.lifecycle.fail(c, taskId, lease, failure));
+  }
+
+  async release(taskId: string, lease: string, now: number): Promise<boolean> {
+    return this.tx((c) => this.lifecycle.release(c, taskId, lease, now));
+  }
+
+  async releaseNode(nodeId: string, now: number): Promise<string[]> {
+    return this.tx((c) => this.lifecycle.releaseNode(c, nodeId, now));
+  }
+
+  async reapExpired(now: number): Promise<Reaped[]> {
+    return this.tx((c) => this.lifecycle.reapExpired(c, now));
+  }
+
+  async tryLeadReaper(nodeId: string): Promise<boolean> {
+    this.require();
+    return this.leader.tryLead(nodeId);
+  }
+
+  async block(taskId: string, error: TaskError, now: number): Promise<string[]> {
+    return this.tx((c) => this.lifecycle.block(c, taskId, error, now));
+  }
+
+  async cancel(taskId: string, now: number): Promise<string[]> {
+    return this.tx((c) => this.lifecycle.cancel(c, taskId, now));
+  }
+
+  async redrive(taskId: string, now: number): Promise<string[]> {
+    return this.tx((c) => this.lifecycle.redrive(c, taskId, now));
+  }
+
+  async get(taskId: string): Promise<TaskRecord | undefined> {
+    return this.snapshot(async (c) => (await readRecords(c, this.sql.recordsByIds, [[taskId]]))[0]);
+  }
+
+  async list(): Promise<TaskRecord[]> {
+    return this.snapshot((c) => readAllRecords(c, this.sql));
+  }
+
+  async counts(): Promise<Record<TaskStatus, number>> {
+    const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
+    for (const row of await this.query<{ status: string; n: number }>(this.sql.counts)) counts[row.status as TaskStatus] = row.n;
+    return counts;
+  }
+
+  async isSettled(): Promise<boolean> {
+    const [row] = await this.query<{ busy: boolean }>(this.sql.unsettled);
+    return row?.busy !== true;
+  }
+
+  async inFlight(nodeId?: string): Promise<Awaited<ReturnType<TaskStore['inFlight']>>> {
+    const rows = await this.query<PgInFlightRow>(this.sql.inFlight, [nodeId ?? null]);
+    return rows.map((row) => ({
+      taskId: row.id,
+      lease: row.lease,
+      nodeId: row.node ?? '',
+      workerId: row.worker ?? '',
+      expiresAt: toNumber(row.lease_expires_at) ?? Number.MAX_SAFE_INTEGER,
+    }));
+  }
+
+  async nextDueMs(now: number): Promise<number | null> {
+    const [row] = await this.query<{ retry: string | null; expiry: string | null }>(this.sql.nextDue);
+    const due = [toNumber(row?.retry ?? null), toNumber(row?.expiry ?? null)].filter((t): t is number => t !== null);
+    return due.length === 0 ? null : Math.max(0, Math.min(...due) - now);
+  }
+
+  async appendEvent(event: Omit<StoredEvent, 'id'>): Promise<void> {
+    await this.tx((c) => this.lifecycle.write(c, [event], false));
+  }
+
+  /**
+   * Events after `afterId`. Ids come from a sequence, taken at insert time: a reader polling
+   * while transactions commit may see id n+1 before n commits, so poll with some overlap if
+   * every event matters.
+   */
+  async events(afterId: number, limit: number): Promise<StoredEvent[]> {
+    const rows = await this.query<PgEventRow>(this.sql.eventsAfter, [afterId, Math.max(0, limit)]);
+    return rows.map(decodePgEvent);
+  }
+
+  onChange(listener: () => void): () => void {
+    return this.listener.add(listener);
+  }
+
+  /** Resolves once `onChange` is listening (for tests that must not miss the first change). */
+  async listening(): Promise<void> {
+    await this.listener.ready();
+  }
+
+  private tx<T>(body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.require(), this.location.display, body);
+  }
+
+  private snapshot<T>(body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.require(), this.location.display, body, READ_SNAPSHOT);
+  }
+
+  private query<R extends object>(text: string, values: unknown[] = []): Promise<R[]> {
+    return queryRows<R>(this.require(), this.location.display, text, values);
+  }
+
+  private require(): pg.Pool {
+    if (this.pool === undefined) throw storeNotOpen('postgres', this.location.display);
+    return this.pool;
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The store contract against PostgreSQL: a real server (127.0.0.1:5432, database `test`, or
+ * $COORD_TEST_PG_URL), one fresh schema per test under a prefix unique to this run, all
+ * dropped afterwards. An unreachable server fails these tests; it never skips them.
+ */
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresStore } from '../../src/store/postgres-store.js';
+import { parseStoreUrl } from '../../src/store/store-url.js';
+import { describeStoreContract } from './contract.js';
+
+const BASE_URL = process.env.COORD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const PREFIX = `coord_test_${process.pid}_${Date.now().toString(36)}`;
+let schemas = 0;
+
+async function admin<T>(body: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: BASE_URL, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${BASE_URL} (${String(error)}). These tests need a real server: ` +
+        'start it (.ci/run does: pg_ctlcluster --skip-systemctl-redirect <version> main start) or set COORD_TEST_PG_URL.',
+      { cause: error },
+    );
+  }
+  try {
+    return await body(client);
+  } finally {
+    await client.end();
+  }
+}
+
+function schemaOf(url: string): string {
+  const location = parseStoreUrl(url);
+  if (location.kind !== 'postgres') throw new Error(`not a PostgreSQL URL: ${url}`);
+  return location.schema;
+}
+
+describe('PostgreSQL test server', () => {
+  it(`is reachable at ${BASE_URL}`, async () => {
+    expect(await admin(async (client) => (await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one)).toBe(1);
+  });
+});
+
+describeStoreContract(
+  'postgres',
+  async (options) => {
+    const schema = `${PREFIX}_${++schemas}`;
+    const url = `${BASE_URL}?schema=${schema}`;
+    await admin(async () => undefined); // a clear message when the server is down
+    const location = parseStoreUrl(url);
+    if (location.kind !== 'postgres') throw new Error('unreachable');
+    const store = new PostgresStore(location, options);
+    await store.open();
+    return {
+      store,
+      url,
+      cleanup: async () => {
+        await store.close();
+        await admin((client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+      },
+    };
+  },
+  {
+    shared: true,
+    durable: true,
+    processes: true,
+    exclusiveReaper: true,
+    setSchemaVersion: (url, version) =>
+      admin(async (client) => {
+        await client.query(`UPDATE "${schemaOf(url)}".meta SET value = $1 WHERE key = 'schema_version'`, [String(version)]);
+      }),
+    // Every table of the schema and every row, in a fixed order.
+    fingerprint: (url) =>
+      admin(async (client) => {
+        const schema = schemaOf(url);
+        const hash = createHash('sha256');
+        const tables = await client.query<{ table_name: string }>(
+          `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+          [schema],
+        );
+        for (const { table_name: table } of tables.rows) {
+          const rows = await client.query(`SELECT * FROM "${schema}"."${table}" ORDER BY 1`);
+          hash.update(table).update(JSON.stringify(rows.rows));
+        }
+        return hash.digest('hex');
+      }),
+    listening: async (store) => {
+      if (store instanceof PostgresStore) await store.listening();
+    },
+  },
+);
+
+afterAll(async () => {
+  await admin(async (client) => {
+    const leftovers = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE $1`, [`${PREFIX}%`]);
+    for (const { nspname } of leftovers.rows) await client.query(`DROP SCHEMA IF EXISTS "${nspname}" CASCADE`);
+  });
+});
+
+describe('PostgreSQL store: connections that die', () => {
+  async function openPair(): Promise<{ a: PostgresStore; b: PostgresStore; schema: string; done: () => Promise<void> }> {
+    const schema = `${PREFIX}_${++schemas}`;
+    const location = parseStoreUrl(`${BASE_URL}?schema=${schema}`);
+    if (location.kind !== 'postgres') throw new Error('unreachable');
+    const a = new PostgresStore(location);
+    const b = new PostgresStore(location);
+    await a.open();
+    await b.open();
+    const done = async (): Promise<void> => {
+      await a.close();
+      await b.close();
+      await admin((client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+    };
+    return { a, b, schema, done };
+  }
+
+  const terminate = (applicationName: string) =>
+    admin((client) =>
+      client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [applicationName]),
+    );
+
+  it('re-LISTENs after its listening connection is killed, and says so once', async () => {
+    const { a, b, schema, done } = await openPair();
+    try {
+      let heard = 0;
+      b.onChange(() => {
+        heard += 1;
+      });
+      await b.listening();
+      await terminate(`coord-listen:${schema}_changes`);
+      await expect.poll(() => heard, { timeout: 10_000, interval: 50 }).toBe(1); // the reconnect
+      await b.listening();
+      await a.submit([{ id: 'x', run: ['true'], deps: [], priority: 0, needs: [], env: {} }], 0);
+      await expect.poll(() => heard, { timeout: 10_000, interval: 50 }).toBe(2);
+    } finally {
+      await done();
+    }
+  });
+
+  it('hands the reaper role over when the leader\'s connection dies', async () => {
+    const { a, b, done } = await openPair();
+    try {
+      expect(await a.tryLeadReaper('host-a')).toBe(true);
+      expect(await b.tryLeadReaper('host-b')).toBe(false);
+      await terminate('coord-reaper:host-a');
+      await expect.poll(() => b.tryLeadReaper('host-b'), { timeout: 10_000, interval: 50 }).toBe(true);
+      await expect.poll(() => a.tryLeadReaper('host-a'), { timeout: 10_000, interval: 50 }).toBe(false);
+    } finally {
+      await done();
+    }
+  });
+});
