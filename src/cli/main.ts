@@ -19,7 +19,7 @@ import { renderSummary } from './render-summary.js';
 const USAGE_CODES: ReadonlySet<CoordErrorCode> = new Set<CoordErrorCode>([
   'USAGE', 'CONFIG_INVALID', 'TASK_FILE_UNREADABLE', 'TASK_FILE_SYNTAX', 'TASK_INVALID', 'TASK_UNSAFE_ID',
   'TASK_DUPLICATE_ID', 'TASK_UNKNOWN_DEP', 'TASK_CYCLE', 'TASK_EXISTS', 'TASK_UNSATISFIABLE',
-  'REPO_NOT_FOUND', 'REPO_DIRTY', 'REPO_NO_COMMITS', 'BRANCH_EXISTS',
+  'REPO_NOT_FOUND', 'REPO_DIRTY', 'REPO_NO_COMMITS', 'BRANCH_EXISTS', 'STORE_URL_INVALID', 'STORE_TOO_NEW',
 ]);
 
 /** Exit code for an error: 2 for bad usage, configuration or input; 1 otherwise. */

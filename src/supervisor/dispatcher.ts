@@ -243,6 +243,20 @@ export class Dispatcher {
     );
   }
 
+  /**
+   * Starts lease upkeep: renewing this node's leases every third of the lease length and
+   * reaping expired ones every half. Returns a function that stops it.
+   */
+  startUpkeep(): () => void {
+    const every = (ms: number, run: () => Promise<void>): NodeJS.Timeout => {
+      const timer = setInterval(() => void run().catch((err: unknown) => this.deps.logger.error({ err }, 'lease upkeep failed')), Math.max(50, ms));
+      timer.unref();
+      return timer;
+    };
+    const timers = [every(this.deps.leaseMs / 3, () => this.renewLeases()), every(this.deps.leaseMs / 2, () => this.reap())];
+    return () => timers.forEach((timer) => clearInterval(timer));
+  }
+
   /** Extends the leases of every task this node holds (called on a timer). */
   async renewLeases(): Promise<void> {
     const held = await this.deps.store.inFlight(this.deps.nodeId);

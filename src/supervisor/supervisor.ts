@@ -96,7 +96,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   let protocolRefusals = 0;
   const usage = new Map<string, TaskUsage>();
   const counts = new CountsCache(() => store);
-  const timers: NodeJS.Timeout[] = [];
+  let stopUpkeep: () => void = () => {};
   const startedAt = new Date().toISOString();
 
   function requireRepo(): Repository {
@@ -192,13 +192,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           const workerId = `w${i}`;
           workers.push({ workerId, worktree: await worktrees.ensure(workerId), capabilities: config.workerCapabilities, restartPolicy, random });
         }
-        const every = (ms: number, run: () => Promise<void>): void => {
-          const timer = setInterval(() => void run().catch((err: unknown) => logger.error({ err }, 'lease upkeep failed')), ms);
-          timer.unref();
-          timers.push(timer);
-        };
-        every(Math.max(50, Math.floor(config.leaseMs / 3)), () => dispatcher.renewLeases());
-        every(Math.max(50, Math.floor(config.leaseMs / 2)), () => dispatcher.reap());
+        stopUpkeep = dispatcher.startUpkeep();
         unsubscribeStore = store.onChange(() => dispatcher.schedule());
         logger.info({ repo: opened.root, baseCommit: opened.baseCommit, stateDir, store: store.kind, nodeId: config.nodeId, workers: workers.length }, 'initialized');
         return { workers };
@@ -209,7 +203,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         await Promise.all(input.workers.map((ref) => waitFor(ref, (s) => s.status === 'done', { timeout: Infinity })));
       }),
       closeResources: fromPromise(async () => {
-        for (const timer of timers) clearInterval(timer);
+        stopUpkeep();
         unsubscribeStore();
         dispatcher.stop();
         await dispatcher.flush();

@@ -45,10 +45,6 @@ export class WorkerRegistry {
     }
   }
 
-  refs(): WorkerRef[] {
-    return [...this.entries.values()].map((entry) => entry.ref);
-  }
-
   /** Assignable workers and their capabilities. */
   slots(): WorkerSlot[] {
     return [...this.entries.entries()].map(([workerId, { ref }]) => {

@@ -22,16 +22,15 @@ export async function startCommitFor(repoRoot: string, baseCommit: string, taskI
   if (first === undefined) return { ok: true, commit: baseCommit };
   let commit = first.commit;
   const merged = [first.taskId];
+  // Asked once per task, not once per merge: it reads git config.
+  const env = rest.length > 0 ? await identityEnv(repoRoot) : {};
   for (const dep of rest) {
     const result = await runGit(['merge-tree', '--write-tree', '--name-only', commit, dep.commit], { cwd: repoRoot, okExitCodes: [0, 1] });
     const tree = result.stdout.split('\n', 1)[0] ?? '';
     if (result.exitCode === 1) {
       return { ok: false, conflict: { between: [merged.join('+'), dep.taskId], files: conflictedFiles(result.stdout) } };
     }
-    commit = await gitOutput(['commit-tree', tree.trim(), '-p', commit, '-p', dep.commit, '-m', `coord: merge ${dep.taskId} for ${taskId}`], {
-      cwd: repoRoot,
-      env: await identityEnv(repoRoot),
-    });
+    commit = await gitOutput(['commit-tree', tree.trim(), '-p', commit, '-p', dep.commit, '-m', `coord: merge ${dep.taskId} for ${taskId}`], { cwd: repoRoot, env });
     merged.push(dep.taskId);
   }
   return { ok: true, commit };
