@@ -2,7 +2,7 @@
  * Live progress on stderr. On a TTY: one line of counts per status, redrawn in place, with
  * task events printed above it. Elsewhere (CI logs, pipes): plain lines, one per event.
  */
-import type { SupervisorEventBus } from '../supervisor/events.js';
+import type { SupervisorEventBus, SupervisorEventName, SupervisorEvents } from '../supervisor/events.js';
 
 export interface ProgressSource {
   events: SupervisorEventBus;
@@ -34,25 +34,28 @@ export function reportProgress(source: ProgressSource, out: NodeJS.WriteStream =
     redraw();
   };
   const time = (): string => new Date().toISOString().slice(11, 19);
-  const handlers = {
-    'coord:started': (e: { taskId: string; workerId: string; attempt: number }) =>
+  const on = <K extends SupervisorEventName>(name: K, listener: (e: SupervisorEvents[K]) => void): (() => void) => {
+    source.events.on(name, listener);
+    return () => source.events.off(name, listener);
+  };
+  const unsubscribe = [
+    on('coord:started', (e) =>
       line(`${time()} ▶ ${e.taskId} started on ${e.workerId}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`),
-    'coord:complete': (e: { taskId: string; workerId: string }) => line(`${time()} ✔ ${e.taskId} complete on ${e.workerId}`),
-    'coord:failed': (e: { taskId: string; error: { code: string; message: string }; willRetry: boolean }) =>
+    ),
+    on('coord:complete', (e) => line(`${time()} ✔ ${e.taskId} complete on ${e.workerId}`)),
+    on('coord:failed', (e) =>
       line(`${time()} ✖ ${e.taskId} failed: ${e.error.code} ${e.error.message}${e.willRetry ? ' (will retry)' : ''}`),
-    'coord:dead': (e: { taskId: string; error: { code: string } }) => line(`${time()} ☠ ${e.taskId} dead (${e.error.code})`),
-    'coord:blocked': (e: { taskId: string; error: { code: string; message: string } }) =>
-      line(`${time()} ⊘ ${e.taskId} blocked: ${e.error.message}`),
-    'coord:worker-failed': (e: { workerId: string; code: number | null; signal: string | null }) =>
-      line(`${time()} ! worker ${e.workerId} failed (exit ${e.code ?? e.signal})`),
-    'coord:state': () => (tty ? redraw() : line(formatCounts(source.state(), source.counts()))),
-  } as const;
-  for (const [name, handler] of Object.entries(handlers)) source.events.on(name as keyof typeof handlers, handler as never);
+    ),
+    on('coord:dead', (e) => line(`${time()} ☠ ${e.taskId} dead (${e.error.code})`)),
+    on('coord:blocked', (e) => line(`${time()} ⊘ ${e.taskId} blocked: ${e.error.message}`)),
+    on('coord:worker-failed', (e) => line(`${time()} ! worker ${e.workerId} failed (exit ${e.code ?? e.signal})`)),
+    on('coord:state', () => (tty ? redraw() : line(formatCounts(source.state(), source.counts())))),
+  ];
   const timer = tty ? setInterval(redraw, 250) : undefined;
   timer?.unref();
   return () => {
     if (timer) clearInterval(timer);
-    for (const [name, handler] of Object.entries(handlers)) source.events.off(name as keyof typeof handlers, handler as never);
+    for (const off of unsubscribe) off();
     if (tty && drawn) out.write(`\r\x1b[2K${formatCounts(source.state(), source.counts())}\n`);
   };
 }

@@ -1,10 +1,11 @@
 /**
- * The in-flight side of the task table: opening an attempt under a lease, renewing leases,
- * and finding the attempts a crashed holder left behind. In-flight tasks are bounded by the
- * number of workers, so walking them (rather than keeping another index) is the cheap choice.
+ * The in-flight side of the task table: opening an attempt under a lease, starting it,
+ * handing it back uncounted, renewing leases, and finding the attempts a crashed holder left
+ * behind. In-flight tasks are bounded by the number of workers, so walking them (rather than
+ * keeping another index) is the cheap choice.
  */
 import type { TaskTable } from './task-table.js';
-import { isoTime, type MutableTaskRecord } from './task-record.js';
+import { currentAttempt, isoTime, type MutableTaskRecord } from './task-record.js';
 
 /** Who takes an attempt, and until when. */
 export interface AttemptHolder {
@@ -38,6 +39,33 @@ export function openAttempt(table: TaskTable, record: MutableTaskRecord, holder:
   record.node = holder.nodeId ?? null;
   table.setStatus(record, 'assigned');
   return attempt;
+}
+
+/** assigned → running (the worker started it); false, changing nothing, in any other status. */
+export function startAttempt(table: TaskTable, record: MutableTaskRecord, now: number): boolean {
+  if (record.status !== 'assigned') return false;
+  const at = isoTime(now);
+  currentAttempt(record).startedAt = at;
+  record.startedAt ??= at;
+  table.setStatus(record, 'running');
+  return true;
+}
+
+/**
+ * assigned/running → ready without using up an attempt. The open attempt record is removed
+ * (and `releases` counted), so `attempts` holds only attempts that count and the next run gets
+ * the same attempt number the released one had. Ready at once, in its old place.
+ */
+export function releaseAttempt(table: TaskTable, record: MutableTaskRecord): void {
+  record.attempts.pop();
+  record.releases += 1;
+  record.startedAt = record.attempts[0]?.startedAt ?? null; // the first counted run's start
+  record.lease = null;
+  record.leaseExpiresAt = null;
+  record.worker = null;
+  record.node = null;
+  record.readyAt = 0;
+  table.setStatus(record, 'ready');
 }
 
 /** The in-flight records, in submission order. */

@@ -1,40 +1,33 @@
 /**
- * The task queue: the lifecycle rules of task records (submit, dispatch, outcomes, retries,
- * blocking) over a {@link TaskTable}, which keeps the indexes in step. Synchronous and free
- * of I/O: time comes in as `now` (epoch ms) arguments, randomness through the constructor,
- * and nothing is emitted — the supervisor calls these methods and reads the records (and
- * {@link TaskQueue.takeChanged}) to persist and announce what happened.
+ * The task queue: the lifecycle of task records (submit, dispatch, outcomes, retries,
+ * blocking) as one public API. Each transition is checked here (status, lease fencing) and
+ * carried out by the module for its concern — `submission`, `in-flight`, `verdicts`,
+ * `dependents`, `redrive` — over a `TaskTable`, which keeps the indexes in step; the queries
+ * live in `TaskQueueView`. Synchronous and free of I/O: time comes in as `now` (epoch ms)
+ * arguments, randomness through the constructor, and nothing is emitted — the supervisor
+ * calls these methods and reads the records (and `takeChanged`) to persist and announce
+ * what happened.
  *
  * Cost: every operation is O(log n) for the task it touches plus O(1) per dependency edge it
  * follows; nothing rescans the graph.
  */
-import { CoordError } from '../errors.js';
 import type { TaskSpec } from '../tasks/spec.js';
-import { validateGraph } from '../tasks/validate-graph.js';
 import { canServeWith } from './capabilities.js';
-import { blockDependents, endTask, unlockDependents, wireDependencies } from './dependents.js';
-import { expiredRecords, extendLeases, inFlightRecords, nextLeaseExpiry, openAttempt } from './in-flight.js';
+import { blockDependents, endTask } from './dependents.js';
+import { expiredRecords, extendLeases, inFlightRecords, openAttempt, releaseAttempt, startAttempt } from './in-flight.js';
 import { leaseExpiredFailure } from './leases.js';
 import type { Completion, FailOutcome, Failure } from './outcomes.js';
 import type { NeedsFilter } from './ready-set.js';
 import { redriveTask } from './redrive.js';
-import { decideRetry } from './retry-decision.js';
+import { decideRetry, type RetryDecision } from './retry-decision.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './retry-delay.js';
-import { isSameSpec } from './same-spec.js';
-import { TaskTable } from './task-table.js';
-import {
-  TASK_STATUSES,
-  TERMINAL_STATUSES,
-  currentAttempt,
-  isLeaseCurrent,
-  isoTime,
-  type MutableTaskRecord,
-  type TaskError,
-  type TaskRecord,
-  type TaskStatus,
-} from './task-record.js';
+import { submitSpecs } from './submission.js';
+import { TaskQueueView } from './task-queue-view.js';
+import { TASK_STATUSES, TERMINAL_STATUSES, isLeaseCurrent } from './task-record.js';
+import type { MutableTaskRecord, TaskError, TaskRecord } from './task-record.js';
+import { completeAttempt, failAttempt } from './verdicts.js';
 
-export { TASK_STATUSES, TERMINAL_STATUSES, isLeaseCurrent };
+export { TASK_STATUSES, TERMINAL_STATUSES, TaskQueueView, isLeaseCurrent };
 export type { AttemptRecord, TaskError, TaskRecord, TaskStatus } from './task-record.js';
 export type { Completion, FailOutcome, Failure } from './outcomes.js';
 export type { NeedsFilter } from './ready-set.js';
@@ -93,13 +86,13 @@ export interface TaskQueueOptions {
  * queue.markRunning(id, lease, Date.now());
  * queue.complete(id, lease, { exitCode: 0, result: null, commit, now: Date.now() });
  */
-export class TaskQueue {
-  private readonly table = new TaskTable();
+export class TaskQueue extends TaskQueueView {
   private readonly defaultMaxAttempts: number;
   private readonly defaultBackoff: BackoffPolicy;
   private readonly random: () => number;
 
   constructor(options: TaskQueueOptions = {}) {
+    super();
     this.defaultMaxAttempts = options.maxAttempts ?? 1;
     this.defaultBackoff = options.backoff ?? DEFAULT_BACKOFF;
     this.random = options.random ?? Math.random;
@@ -114,28 +107,7 @@ export class TaskQueue {
    * `now` is given).
    */
   submit(specs: readonly TaskSpec[], now?: number): string[] {
-    const fresh: TaskSpec[] = [];
-    for (const spec of specs) {
-      const known = this.table.records.get(spec.id);
-      if (known === undefined) fresh.push(spec);
-      else if (!isSameSpec(known.spec, spec)) {
-        throw new CoordError('TASK_EXISTS', `task "${spec.id}" already exists with a different spec`, {
-          details: { taskId: spec.id },
-        });
-      }
-    }
-    validateGraph(fresh, this.table.records);
-
-    // The submission is valid: from here on nothing throws, so mutating is safe.
-    const added = fresh.map((spec) => this.table.insert(spec));
-    const deadEnds = added.map((record) => wireDependencies(this.table, record));
-    added.forEach((record, i) => {
-      if (record.status !== 'pending') return; // already blocked through an earlier task of this batch
-      const deadEnd = deadEnds[i];
-      if (deadEnd !== undefined) blockDependents(this.table, [record.spec.id], deadEnd, now);
-      else if (record.unmetDeps === 0) this.table.setStatus(record, 'ready');
-    });
-    return added.map((record) => record.spec.id);
+    return submitSpecs(this.table, specs, now);
   }
 
   /** Moves retries whose backoff has passed from `failed` to `ready`; returns their ids. */
@@ -163,16 +135,6 @@ export class TaskQueue {
   readyTasks(now: number, canServe?: NeedsFilter): IterableIterator<TaskRecord> {
     this.table.promoteDue(now);
     return this.table.readyRecords(canServe);
-  }
-
-  /** Milliseconds until the next retry is due (0 if one is), or null when none waits: the dispatcher's timer. */
-  nextDelayMs(now: number): number | null {
-    return this.table.nextDelayMs(now);
-  }
-
-  /** The earliest expiry (epoch ms) among in-flight leases, or null. O(in flight). */
-  nextLeaseExpiry(): number | null {
-    return nextLeaseExpiry(this.table);
   }
 
   /**
@@ -248,31 +210,14 @@ export class TaskQueue {
   /** assigned → running (the worker started it). False, changing nothing, on a stale lease or a repeat. */
   markRunning(id: string, lease: string, now: number): boolean {
     const record = this.table.fenced(id, lease);
-    if (record?.status !== 'assigned') return false;
-    const at = isoTime(now);
-    currentAttempt(record).startedAt = at;
-    record.startedAt ??= at;
-    this.table.setStatus(record, 'running');
-    return true;
+    return record !== undefined && startAttempt(this.table, record, now);
   }
 
   /** assigned/running → complete; dependents whose last unmet dependency this was become ready. Fenced. */
   complete(id: string, lease: string, outcome: Completion): boolean {
     const record = this.table.fenced(id, lease);
     if (record === undefined) return false;
-    const at = isoTime(outcome.now);
-    const attempt = currentAttempt(record);
-    attempt.finishedAt = at;
-    attempt.exitCode = outcome.exitCode;
-    record.lease = null;
-    record.leaseExpiresAt = null;
-    record.finishedAt = at;
-    record.exitCode = outcome.exitCode;
-    record.result = outcome.result;
-    record.commit = outcome.commit;
-    record.error = null;
-    this.table.setStatus(record, 'complete');
-    unlockDependents(this.table, record);
+    completeAttempt(this.table, record, outcome);
     return true;
   }
 
@@ -286,28 +231,7 @@ export class TaskQueue {
   fail(id: string, lease: string, failure: Failure): FailOutcome | null {
     const record = this.table.fenced(id, lease);
     if (record === undefined) return null;
-    const { code, message } = failure;
-    const attempt = currentAttempt(record);
-    attempt.finishedAt = isoTime(failure.now);
-    attempt.exitCode = failure.exitCode;
-    attempt.code = code;
-    attempt.message = message;
-    record.lease = null;
-    record.exitCode = failure.exitCode;
-    record.error = failure.details === undefined ? { code, message } : { code, message, details: failure.details };
-
-    record.leaseExpiresAt = null;
-    const decision = this.retryDecision(record, failure);
-    if (decision.status !== 'dead') {
-      record.worker = null;
-      record.node = null;
-      record.readyAt = decision.readyAt;
-      this.table.setStatus(record, decision.status);
-      return { status: decision.status, retryAt: record.readyAt, blocked: [] };
-    }
-    record.finishedAt = isoTime(failure.now);
-    this.table.setStatus(record, 'dead');
-    return { status: 'dead', retryAt: null, blocked: blockDependents(this.table, record.dependents, record, failure.now) };
+    return failAttempt(this.table, record, failure, this.retryDecision(record, failure));
   }
 
   /**
@@ -333,15 +257,7 @@ export class TaskQueue {
   release(id: string, lease: string): boolean {
     const record = this.table.fenced(id, lease);
     if (record === undefined) return false;
-    record.attempts.pop();
-    record.releases += 1;
-    record.startedAt = record.attempts[0]?.startedAt ?? null; // the first counted run's start
-    record.lease = null;
-    record.leaseExpiresAt = null;
-    record.worker = null;
-    record.node = null;
-    record.readyAt = 0;
-    this.table.setStatus(record, 'ready');
+    releaseAttempt(this.table, record);
     return true;
   }
 
@@ -358,48 +274,8 @@ export class TaskQueue {
     return [id, ...blockDependents(this.table, record.dependents, record, now)];
   }
 
-  /** The record for `id`, if any: a live view, read it now rather than keep it. */
-  get(id: string): TaskRecord | undefined {
-    return this.table.records.get(id);
-  }
-
-  /** True when a task `id` exists (so the queue can serve as `validateGraph`'s `existing`). */
-  has(id: string): boolean {
-    return this.table.records.has(id);
-  }
-
-  /** Every record, in submission order. O(n). */
-  all(): TaskRecord[] {
-    return [...this.table.records.values()];
-  }
-
-  /** Number of tasks. */
-  get size(): number {
-    return this.table.records.size;
-  }
-
-  /** Tasks per status, maintained on every transition. O(1). */
-  counts(): Readonly<Record<TaskStatus, number>> {
-    return this.table.counts();
-  }
-
-  /** True when no task is pending, ready, in flight or waiting for a retry. */
-  isSettled(): boolean {
-    return this.table.isSettled();
-  }
-
-  /** Ids of assigned and running tasks. O(in flight). */
-  inFlight(): string[] {
-    return this.table.inFlight();
-  }
-
-  /** Ids of records changed since the last call, in order of first change (for incremental persistence). */
-  takeChanged(): string[] {
-    return this.table.takeChanged();
-  }
-
   /** The attempts counted since the last redrive decide; spec settings win over the queue's. */
-  private retryDecision(record: MutableTaskRecord, failure: Failure): ReturnType<typeof decideRetry> {
+  private retryDecision(record: MutableTaskRecord, failure: Failure): RetryDecision {
     return decideRetry({
       attemptsCounted: record.attempts.length - record.attemptBase,
       maxAttempts: record.spec.maxAttempts ?? this.defaultMaxAttempts,

@@ -1,8 +1,8 @@
 /**
  * The task records and every index over them — status counts, the ready set, the delayed
  * (retry backoff) heap, the in-flight set, the changed set — kept in step by one method,
- * {@link TaskTable.setStatus}. The lifecycle rules live in `TaskQueue`; this file only makes
- * sure that whatever the rules do, the indexes agree with the records.
+ * {@link TaskTable.setStatus}. The lifecycle rules live in `TaskQueue` and the modules it
+ * calls; this file only makes sure that whatever the rules do, the indexes agree with the records.
  */
 import { CoordError } from '../errors.js';
 import type { TaskSpec } from '../tasks/spec.js';
