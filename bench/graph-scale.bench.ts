@@ -84,7 +84,7 @@ function median(values: number[]): number {
 
 const fmt = (value: number, digits = 1): string => value.toFixed(digits);
 
-const report = new Report('graph-scale', '3. Graph scale');
+const report = new Report('graph-scale', '4. Graph scale');
 
 // Warm-up so the first measured row is not paying for JIT compilation.
 runOnce(buildGraph('random DAG', 10_000));

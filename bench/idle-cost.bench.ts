@@ -1,5 +1,5 @@
 /**
- * 7. Idle cost: CPU and memory of a supervisor with 4 idle workers, over 10 s, from /proc,
+ * 8. Idle cost: CPU and memory of a supervisor with 4 idle workers, over 10 s, from /proc,
  * against an idle `node -e "setInterval(()=>{},1e9)"` sampled over the same 10 s.
  *
  * The supervisor is the real CLI (`node supervisor.js --workers 4 --repo …`, which without
@@ -28,7 +28,7 @@ const EARLY_MS = 3_000;
 /** … the second this long after the first ended. */
 const GAP_MS = 20_000;
 
-const report = new Report('idle-cost', '7. Idle cost');
+const report = new Report('idle-cost', '8. Idle cost');
 const scratch = makeRepo(1);
 
 /** Output of the started processes, shown only if the benchmark fails. */

@@ -1,5 +1,5 @@
 /**
- * 6. Recovery: from `kill -9` of a busy worker to its task running again on another worker,
+ * 7. Recovery: from `kill -9` of a busy worker to its task running again on another worker,
  * against the time to fork a trivial child until its first IPC message, measured in the
  * same run.
  *
@@ -24,7 +24,7 @@ const KILLS = 25;
 const TASK_ID = 'long-task';
 
 const coord = await loadCoord();
-const report = new Report('recovery', '6. Recovery');
+const report = new Report('recovery', '7. Recovery');
 const scratch = makeRepo(1);
 const supervisor = coord.createSupervisor({
   repo: scratch.repo,

@@ -1,5 +1,5 @@
 /**
- * 5. Task overhead: what coord adds to running one tiny command.
+ * 6. Task overhead: what coord adds to running one tiny command.
  *
  * - End to end: a `run` task of `true`, from `submit()` to its `coord:complete` event,
  *   against a raw node-pty spawn of `true` in this process, from `spawn()` to its exit.
@@ -9,7 +9,7 @@
  *   the `coord:started` event (the worker's report that it spawned the process) is shown too.
  *
  * One worker, one task at a time, so nothing waits in a queue: this is the floor a task
- * pays, not a throughput figure (benchmark 2 is that).
+ * pays, not a throughput figure (the dispatch benchmark is that).
  *
  * Run: npm run bench -- task-overhead
  */
@@ -27,7 +27,7 @@ const WARM_UP = 5;
 const STAMP_COMMAND = 'exec date +%s%N > "$STAMP"';
 
 const coord = await loadCoord();
-const report = new Report('task-overhead', '5. Task overhead');
+const report = new Report('task-overhead', '6. Task overhead');
 const scratch = makeRepo(1);
 
 /** Wall-clock now in ms with sub-ms precision (the clock `date +%s%N` reads). */

@@ -1,5 +1,5 @@
 /**
- * 4. Worker start: how long until 4 workers are ready on a 2000-file repository — first
+ * 5. Worker start: how long until 4 workers are ready on a 2000-file repository — first
  * start (no worktrees yet: `git worktree add` checks out 2000 files four times) and restart
  * (the worktrees exist and are reused) — against the physical floor done by hand,
  * sequentially: 4 × raw `git worktree add`, and 4 × raw `fork` of a trivial child until its
@@ -28,7 +28,7 @@ const REPETITIONS = 3;
 
 const run = promisify(execFile);
 const coord = await loadCoord();
-const report = new Report('worker-start', '4. Worker start');
+const report = new Report('worker-start', '5. Worker start');
 const scratch = makeRepo(FILES);
 const base = scratch.git('rev-parse', 'HEAD');
 

@@ -15,7 +15,7 @@ import { runPty } from './run-pty.js';
 import { buildTaskEnv, type TaskIdentity } from './task-env.js';
 import { openTaskLog } from './task-log.js';
 import { failure, finalMessage, outcomeOfModule, outcomeOfPty, type FinalMessage, type TaskOutcome, type TaskRef } from './task-outcome.js';
-import { finishBranch, prepareBranch } from './workspace.js';
+import type { Workspace } from './workspace.js';
 
 /** A parsed `coord:assign`. */
 export type AssignMessage = ParentMessageOf<'coord:assign'>;
@@ -24,6 +24,8 @@ export type AssignMessage = ParentMessageOf<'coord:assign'>;
 export interface ExecuteContext {
   workerId: string;
   worktree: string;
+  /** Git in `worktree`; one per worker process, since it remembers the worktree's state. */
+  workspace: Workspace;
   killGraceMs: number;
   send: (message: WorkerMessageInput) => void;
   groups: ProcessGroups;
@@ -44,7 +46,7 @@ export async function executeAssign(assign: AssignMessage, signal: AbortSignal, 
   const ref: TaskRef = { taskId: assign.taskId, attempt: assign.attempt, lease: assign.lease };
   const logger = context.logger.with({ taskId: assign.taskId, attempt: assign.attempt });
   try {
-    await prepareBranch(context.worktree, assign.branch, assign.startCommit);
+    await context.workspace.prepare(assign.branch, assign.startCommit);
   } catch (error) {
     logger.log('error', 'could not prepare the task branch', errorFields(error));
     const message = `could not prepare branch ${assign.branch}: ${error instanceof Error ? error.message : String(error)}`;
@@ -58,7 +60,7 @@ export async function executeAssign(assign: AssignMessage, signal: AbortSignal, 
   let commit: string | null = null;
   let gitError: string | null = null;
   try {
-    commit = await finishBranch(context.worktree, assign.branch, assign.taskId, assign.attempt);
+    commit = await context.workspace.finish(assign.branch, assign.taskId, assign.attempt);
   } catch (error) {
     logger.log('error', 'could not commit the task branch', errorFields(error));
     gitError = error instanceof Error ? error.message : String(error);
@@ -97,6 +99,7 @@ async function runExec(assign: AssignMessage, ref: TaskRef, signal: AbortSignal,
   const run = await runModule({
     pool: context.modules,
     task: { modulePath, exportName: exec.export, input: exec.input, context: identity },
+    startCommit: assign.startCommit,
     timeoutMs: assign.timeoutMs,
     signal,
   });

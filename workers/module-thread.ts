@@ -67,8 +67,10 @@ async function loadHandler(modulePath: string, exportName: string): Promise<{ ok
   }
   let namespace: Record<string, unknown>;
   try {
-    // The query makes a module edited since an earlier task in this thread load afresh
-    // instead of coming from the ESM cache (threads are normally not reused; see run-module).
+    // Threads are reused between tasks with the same start commit (see run-module), whose
+    // tracked files are identical. The query also makes a handler file edited since an
+    // earlier task in this thread (one outside the worktree, or ignored) load afresh instead
+    // of coming from the ESM cache; its imports are not re-imported this way.
     namespace = (await import(`${pathToFileURL(modulePath).href}?mtime=${mtimeMs}`)) as Record<string, unknown>;
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;

@@ -15,6 +15,7 @@ import type { ProcessGroups } from './process-group.js';
 import { createModulePool, type ModulePool } from './run-module.js';
 import { RunningTasks } from './running-tasks.js';
 import { failure, finalMessage, type FinalMessage } from './task-outcome.js';
+import { Workspace } from './workspace.js';
 
 /** The lifecycle phase of a worker process. */
 export type WorkerPhase = 'AWAITING_HELLO' | 'RUNNING' | 'DRAINING' | 'STOPPING';
@@ -38,6 +39,7 @@ export class WorkerSession {
   #hello: Hello | null = null;
   #logger: Logger;
   #modules: ModulePool | null = null;
+  #workspace: Workspace | null = null;
   #stopHeartbeat: () => void = () => undefined;
   readonly #running = new RunningTasks();
   readonly #deps: SessionDeps;
@@ -137,6 +139,7 @@ export class WorkerSession {
     this.#phase = 'RUNNING';
     this.#logger = this.#logger.with({ workerId: hello.workerId });
     this.#modules = (this.#deps.createModulePool ?? createModulePool)(hello.moduleThreads);
+    this.#workspace = new Workspace(hello.worktree);
     if (hello.worktree !== process.cwd()) {
       this.#logger.log('warn', 'worktree differs from the process cwd; using the worktree', { worktree: hello.worktree, cwd: process.cwd() });
     }
@@ -155,7 +158,8 @@ export class WorkerSession {
       this.#logger.log('warn', 'assign refused', { taskId: assign.taskId, why });
       this.#deps.channel.send(finalMessage(assign, failure('TASK_CANCELLED', why, true), null, null, 0));
     };
-    if (hello === null || this.#modules === null) return refuse('worker not initialised');
+    const workspace = this.#workspace;
+    if (hello === null || this.#modules === null || workspace === null) return refuse('worker not initialised');
     if (this.#phase !== 'RUNNING') return refuse(`worker is ${this.#phase.toLowerCase()}; not accepting tasks`);
     // The same assign twice (a resend): the attempt in flight will answer it; refusing it
     // would report that very attempt as failed.
@@ -166,7 +170,7 @@ export class WorkerSession {
     if (this.#running.size > 0) return refuse(`worker busy with ${this.#running.ids().join(', ')}`);
     const { workerId, worktree, killGraceMs } = hello;
     const { channel, groups } = this.#deps;
-    const context = { workerId, worktree, killGraceMs, groups, modules: this.#modules, logger: this.#logger,
+    const context = { workerId, worktree, workspace, killGraceMs, groups, modules: this.#modules, logger: this.#logger,
       send: (message: WorkerMessageInput) => channel.send(message) };
     this.#running.start(assign, async (signal) => {
       let final: FinalMessage;

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { WorkerMessageOf } from '../../src/protocol/messages.js';
 import { createTempRepo, git, HANDLERS, moduleAssign, removeTempRepo, WorkerHandle, type TempRepo } from './harness.js';
 
 const echo = path.join(HANDLERS, 'echo.mjs');
@@ -92,7 +93,7 @@ describe('worker orchestrator: module tasks in piscina threads', () => {
     expect(during.length).toBeGreaterThanOrEqual(6);
   });
 
-  it('times out a handler that runs too long, then runs the next task on a fresh thread', async () => {
+  it('times out a handler that runs too long', async () => {
     worker.send(moduleAssign(repo, 'too-long', cpuBound, { ms: 30_000 }, { timeoutMs: 500 }));
     expect(await worker.final('too-long')).toMatchObject({ type: 'coord:failed', code: 'TASK_TIMEOUT', retryable: true });
     worker.send(moduleAssign(repo, 'after', echo, 'next'));
@@ -104,5 +105,81 @@ describe('worker orchestrator: module tasks in piscina threads', () => {
     await worker.waitFor('coord:started', (m) => m.taskId === 'cancel-spin');
     worker.send({ type: 'coord:cancel', taskId: 'cancel-spin', attempt: 1, lease: 'lease-cancel-spin', reason: 'test' });
     expect(await worker.final('cancel-spin', 10_000)).toMatchObject({ type: 'coord:failed', code: 'TASK_CANCELLED', retryable: true });
+  });
+
+  describe('warm threads, one module graph per start commit', () => {
+    // A handler in the repository that reports its thread and a counter kept by a module it
+    // imports: the counter shows whether the module graph is the one an earlier task loaded.
+    let commitA: string;
+    beforeEach(async () => {
+      await mkdir(path.join(repo.repo, 'handlers'));
+      await writeFile(path.join(repo.repo, 'handlers', 'counter.mjs'), [
+        "import { threadId } from 'node:worker_threads';",
+        "import { bump, version } from './state.mjs';",
+        'export default () => ({ threadId, count: bump(), version });',
+        '',
+      ].join('\n'));
+      await writeFile(path.join(repo.repo, 'handlers', 'state.mjs'), stateModule('a'));
+      commitA = await commitAll('add the counter handler');
+    });
+
+    const stateModule = (version: string): string => `let count = 0;\nexport const version = '${version}';\nexport function bump() { count += 1; return count; }\n`;
+    const commitAll = async (message: string): Promise<string> => {
+      await git(repo.repo, 'add', '-A');
+      await git(repo.repo, 'commit', '--quiet', '-m', message);
+      return git(repo.repo, 'rev-parse', 'HEAD');
+    };
+    let tasks = 0;
+    /** Runs the counter handler at `startCommit` and returns what it reported. */
+    const count = async (startCommit: string): Promise<{ threadId: number; count: number; version: string }> => {
+      tasks += 1;
+      const taskId = `count-${tasks}`;
+      worker.send({ ...moduleAssign(repo, taskId, 'handlers/counter.mjs', null), startCommit });
+      const final = await worker.final(taskId);
+      expect(final.type).toBe('coord:complete');
+      return (final as WorkerMessageOf<'coord:complete'>).result as { threadId: number; count: number; version: string };
+    };
+
+    it('runs tasks with the same start commit on the same thread, module state kept', async () => {
+      const first = await count(commitA);
+      const second = await count(commitA);
+      expect(first).toMatchObject({ count: 1, version: 'a' });
+      expect(second).toEqual({ threadId: first.threadId, count: 2, version: 'a' });
+    });
+
+    it('loads the handler and its imports afresh, on a new thread, when the start commit changes', async () => {
+      const atA = await count(commitA);
+      // Only the imported module changes: the handler file itself is the same.
+      await writeFile(path.join(repo.repo, 'handlers', 'state.mjs'), stateModule('b'));
+      const commitB = await commitAll('edit the state module');
+      const atB = await count(commitB);
+      expect(atB).toMatchObject({ count: 1, version: 'b' });
+      expect(atB.threadId).not.toBe(atA.threadId);
+      expect(await count(commitB)).toEqual({ threadId: atB.threadId, count: 2, version: 'b' });
+      // Back to A: A's pool was replaced, so its graph is loaded again rather than remembered.
+      const againA = await count(commitA);
+      expect(againA).toMatchObject({ count: 1, version: 'a' });
+      expect([atA.threadId, atB.threadId]).not.toContain(againA.threadId);
+    });
+
+    it('runs the task after a timeout on a fresh thread, even with the same start commit', async () => {
+      const before = await count(commitA);
+      worker.send({ ...moduleAssign(repo, 'too-long', cpuBound, { ms: 30_000 }, { timeoutMs: 500 }), startCommit: commitA });
+      expect(await worker.final('too-long')).toMatchObject({ type: 'coord:failed', code: 'TASK_TIMEOUT', retryable: true });
+      const after = await count(commitA);
+      expect(after.count).toBe(1);
+      expect(after.threadId).not.toBe(before.threadId);
+    });
+
+    it('runs the task after a cancellation on a fresh thread, even with the same start commit', async () => {
+      const before = await count(commitA);
+      worker.send({ ...moduleAssign(repo, 'cancel-spin', cpuBound, { ms: 30_000 }), startCommit: commitA });
+      await worker.waitFor('coord:started', (m) => m.taskId === 'cancel-spin');
+      worker.send({ type: 'coord:cancel', taskId: 'cancel-spin', attempt: 1, lease: 'lease-cancel-spin', reason: 'test' });
+      expect(await worker.final('cancel-spin', 10_000)).toMatchObject({ type: 'coord:failed', code: 'TASK_CANCELLED', retryable: true });
+      const after = await count(commitA);
+      expect(after.count).toBe(1);
+      expect(after.threadId).not.toBe(before.threadId);
+    });
   });
 });
