@@ -101,30 +101,41 @@ export async function readPostgresSchemaVersion(client: PoolClient, schema: stri
 
 /**
  * Refuses a newer schema (`STORE_TOO_NEW`, before any write), then creates the schema and
- * applies pending migrations in one transaction under an advisory lock.
+ * applies pending migrations in one transaction, under an advisory lock so that supervisors
+ * starting together migrate one after the other.
+ *
+ * The lock is a session lock taken *before* the transaction begins: a backend refreshes its
+ * catalog caches when a transaction starts, not when it gets an advisory lock, so a
+ * transaction that began before another supervisor's migration committed would still see
+ * the schema as missing and create its tables twice.
  */
 export async function migratePostgres(client: PoolClient, schema: string, where: string): Promise<void> {
   assertSchemaNotNewer(await readPostgresSchemaVersion(client, schema, where), where);
-  await client.query('BEGIN');
+  const key = `coord-migrate:${schema}`;
+  await client.query(`SELECT pg_advisory_lock(hashtext($1))`, [key]);
   try {
-    await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`coord-migrate:${schema}`]);
-    const current = await readPostgresSchemaVersion(client, schema, where);
-    assertSchemaNotNewer(current, where);
-    if (current < STORE_SCHEMA_VERSION) {
-      const s = quoteIdent(schema);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${s}.meta (key text PRIMARY KEY, value text NOT NULL)`);
-      for (const migration of pendingMigrations(postgresMigrations(schema), current)) {
-        for (const statement of migration.statements) await client.query(statement);
+    await client.query('BEGIN');
+    try {
+      const current = await readPostgresSchemaVersion(client, schema, where);
+      assertSchemaNotNewer(current, where);
+      if (current < STORE_SCHEMA_VERSION) {
+        const s = quoteIdent(schema);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+        await client.query(`CREATE TABLE IF NOT EXISTS ${s}.meta (key text PRIMARY KEY, value text NOT NULL)`);
+        for (const migration of pendingMigrations(postgresMigrations(schema), current)) {
+          for (const statement of migration.statements) await client.query(statement);
+        }
+        await client.query(
+          `INSERT INTO ${s}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+          [SCHEMA_VERSION_KEY, String(STORE_SCHEMA_VERSION)],
+        );
       }
-      await client.query(
-        `INSERT INTO ${s}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-        [SCHEMA_VERSION_KEY, String(STORE_SCHEMA_VERSION)],
-      );
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
     }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
+  } finally {
+    await client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [key]).catch(() => undefined);
   }
 }

@@ -153,3 +153,22 @@ describe('PostgreSQL store: connections that die', () => {
     }
   });
 });
+
+describe('PostgreSQL store: supervisors starting together', () => {
+  it('migrates a fresh schema once when several stores open it at the same moment', async () => {
+    const schema = `${PREFIX}_${++schemas}`;
+    const location = parseStoreUrl(`${BASE_URL}?schema=${schema}`);
+    if (location.kind !== 'postgres') throw new Error('unreachable');
+    // Each store first looks for the schema (not there yet), then waits for the migration lock.
+    const stores = Array.from({ length: 4 }, () => new PostgresStore(location));
+    try {
+      const opened = await Promise.allSettled(stores.map((store) => store.open()));
+      expect(opened.map((o) => (o.status === 'rejected' ? String(o.reason) : 'opened'))).toEqual(stores.map(() => 'opened'));
+      await stores[0]?.submit([{ id: 'x', run: ['true'], deps: [], priority: 0, needs: [], env: {} }], 0);
+      expect((await stores[3]?.get('x'))?.status).toBe('ready');
+    } finally {
+      for (const store of stores) await store.close();
+      await admin((client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+    }
+  });
+});
