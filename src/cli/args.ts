@@ -25,6 +25,8 @@ export interface CliArgs {
   store: string | undefined;
   nodeId: string | undefined;
   leaseMs: number | undefined;
+  /** A remote name, `false` for `--remote none`, undefined for the default. */
+  remote: string | false | undefined;
 }
 
 export const USAGE = `Usage: coord [options]        (or: node supervisor.js [options])
@@ -42,6 +44,8 @@ Runs a graph of tasks on N forked workers, each in its own git worktree.
   --store URL           sqlite:PATH (default sqlite:<state-dir>/coord.db), postgres://…, memory:
   --node-id ID          this supervisor's name in a shared store (default: the host name)
   --lease-ms MS         claim lease length; a dead supervisor's tasks return after it (default 15000)
+  --remote NAME|none    the git remote hosts share task branches through (default: origin
+                        with a postgres:// store, if the clone has it; none otherwise)
   --log-level LEVEL     ${LOG_LEVELS.join(', ')} (default info)
   --heartbeat-ms MS     worker heartbeat interval (default 2000)
   --drain-deadline-ms MS  how long a drain lets running tasks finish (default 30000)
@@ -83,6 +87,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     store: values.store,
     nodeId: values['node-id'],
     leaseMs: integerFlag('--lease-ms', values['lease-ms'], 200, 3_600_000),
+    remote: values.remote === 'none' ? false : values.remote,
   };
 }
 
@@ -109,6 +114,7 @@ function parse(argv: readonly string[]) {
       store: { type: 'string' },
       'node-id': { type: 'string' },
       'lease-ms': { type: 'string' },
+      remote: { type: 'string' },
     },
   });
 }

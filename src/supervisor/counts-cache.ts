@@ -40,14 +40,24 @@ export class CountsCache {
 export function whenTrue(check: () => Promise<boolean>, events: SupervisorEventBus): Promise<void> {
   return new Promise((resolve, reject) => {
     let busy = false;
+    let again = false;
     const names = [...TASK_EVENTS, 'coord:settled', 'coord:state'] as const;
     const test = (): void => {
-      if (busy) return;
+      // An event during a check may mean the check read the state just before the change:
+      // check again afterwards rather than drop it, or the last change could go unnoticed.
+      if (busy) {
+        again = true;
+        return;
+      }
       busy = true;
+      again = false;
       check().then(
         (ok) => {
           busy = false;
-          if (!ok) return;
+          if (!ok) {
+            if (again) test();
+            return;
+          }
           for (const name of names) events.off(name, test);
           resolve();
         },

@@ -10,7 +10,8 @@ import type { Logger } from '../log/logger.js';
 import type { AssignStrategy, WorkerSlot } from '../pool/assign.js';
 import type { ParentMessageOf, WorkerMessageOf } from '../protocol/messages.js';
 import type { TaskRecord, TaskStore } from '../store/task-store.js';
-import type { DependencyTip, StartCommit } from '../worktrees/start-commit.js';
+import type { DependencyHead } from '../worktrees/shared-branches.js';
+import type { StartCommit } from '../worktrees/start-commit.js';
 import { assignMessage, taskLogFile } from './assign-message.js';
 import type { Admission, BreakerBoard } from './breakers.js';
 import type { SupervisorEventBus } from './events.js';
@@ -36,7 +37,12 @@ export interface DispatcherDeps {
   slots(): WorkerSlot[];
   /** Whether new assignments are allowed (the coordinator is `running`). */
   accepting(): boolean;
-  startCommit(taskId: string, deps: DependencyTip[]): Promise<StartCommit>;
+  /** The start commit of a task whose dependencies finished at `deps` (fetching their work when it is elsewhere). */
+  startCommit(taskId: string, deps: DependencyHead[]): Promise<StartCommit>;
+  /** Whether completed task branches are pushed to a shared remote (several hosts). */
+  publishing(): boolean;
+  /** Pushes a completed task's commit as its branch to the shared remote. */
+  publish(branch: string, commit: string): Promise<void>;
   /** Hands an assign message to the worker's machine; false if the worker cannot take it now. */
   assign(workerId: string, message: ParentMessageOf<'coord:assign'>): boolean;
   /** Asks the worker running `taskId` to cancel it. */
@@ -54,6 +60,7 @@ export class Dispatcher {
   private passing = false;
   private passAgain = false;
   private scheduled = false;
+  private settledCheckQueued = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly failures: FailureRecorder;
@@ -171,12 +178,15 @@ export class Dispatcher {
     const id = task.spec.id;
     let start: StartCommit;
     try {
-      const tips = await Promise.all(task.spec.deps.map(async (dep) => ({ taskId: dep, commit: (await store.get(dep))?.commit ?? '' })));
+      const tips = await Promise.all(task.spec.deps.map(async (dep) => headOf(dep, await store.get(dep))));
       start = await this.deps.startCommit(id, tips);
     } catch (error) {
       const err = toCoordError(error, 'GIT_FAILED');
       logger.error({ taskId: id, err }, 'could not prepare the start commit');
-      await this.failures.failed(workerId, { taskId: id, lease, attempt, code: err.code, message: err.message, retryable: false, exitCode: null, retryAfterMs: null });
+      // Work on another host that cannot be fetched now may be fetchable later (a network
+      // blip, a push still landing); a broken local repository will not mend itself.
+      const retryable = err.code === 'DEP_COMMIT_MISSING';
+      await this.failures.failed(workerId, { taskId: id, lease, attempt, code: err.code, message: err.message, retryable, exitCode: null, retryAfterMs: null });
       return;
     }
     if (!start.ok) {
@@ -213,8 +223,30 @@ export class Dispatcher {
 
   /** A result with the worker's current lease (the store fences it again). */
   result(workerId: string, message: WorkerMessageOf<'coord:complete'> | WorkerMessageOf<'coord:failed'>): void {
-    const apply = message.type === 'coord:complete' ? this.failures.completed(workerId, message) : this.failures.failed(workerId, message);
+    const apply = message.type === 'coord:complete' ? this.completed(workerId, message) : this.failures.failed(workerId, message);
     void this.track(apply.then(() => this.afterChange()));
+  }
+
+  /**
+   * With several hosts, the branch is pushed before the completion is recorded, so any host
+   * that sees the task complete can fetch its work. A push that fails fails the attempt
+   * (retryably): a completion whose work no other host can reach would block its dependents.
+   */
+  private async completed(workerId: string, message: WorkerMessageOf<'coord:complete'>): Promise<void> {
+    if (this.deps.publishing() && message.commit !== null) {
+      const record = await this.deps.store.get(message.taskId);
+      // A stale attempt must not overwrite the branch of the current one.
+      if (!record || record.lease !== message.lease) return this.failures.completed(workerId, message);
+      try {
+        await this.deps.publish(record.branch, message.commit);
+      } catch (error) {
+        const err = toCoordError(error, 'GIT_PUSH_FAILED');
+        this.deps.logger.error({ taskId: message.taskId, err }, 'could not push the task branch');
+        const { taskId, lease, attempt } = message;
+        return this.failures.failed(workerId, { taskId, lease, attempt, code: err.code, message: err.message, retryable: true, exitCode: message.exitCode, retryAfterMs: null });
+      }
+    }
+    return this.failures.completed(workerId, message);
   }
 
   /** The worker holding a task died (or was killed as hung): the attempt failed, retryably. */
@@ -245,7 +277,8 @@ export class Dispatcher {
 
   /**
    * Starts lease upkeep: renewing this node's leases every third of the lease length and
-   * reaping expired ones every half. Returns a function that stops it.
+   * reaping expired ones every quarter, so a dead holder's task waits 0.67 to 1.25 leases.
+   * Returns a function that stops it.
    */
   startUpkeep(): () => void {
     const every = (ms: number, run: () => Promise<void>): NodeJS.Timeout => {
@@ -253,7 +286,7 @@ export class Dispatcher {
       timer.unref();
       return timer;
     };
-    const timers = [every(this.deps.leaseMs / 3, () => this.renewLeases()), every(this.deps.leaseMs / 2, () => this.reap())];
+    const timers = [every(this.deps.leaseMs / 3, () => this.renewLeases()), every(this.deps.leaseMs / 4, () => this.reap())];
     return () => timers.forEach((timer) => clearInterval(timer));
   }
 
@@ -272,8 +305,32 @@ export class Dispatcher {
     await this.afterChange();
   }
 
-  private async afterChange(): Promise<void> {
+  /**
+   * Another supervisor changed the shared queue (PostgreSQL NOTIFY, SQLite data_version):
+   * there may be work for this node, or the run may be over without a task event here.
+   * Checks are coalesced: a burst of changes costs one query.
+   */
+  changedElsewhere(): void {
+    this.schedule();
+    if (this.settledCheckQueued) return;
+    this.settledCheckQueued = true;
+    setTimeout(() => {
+      this.settledCheckQueued = false;
+      void this.track(this.emitIfSettled());
+    }, 20).unref();
+  }
+
+  private async emitIfSettled(): Promise<void> {
     if (await this.deps.store.isSettled()) this.deps.events.emit('coord:settled', { counts: await this.deps.store.counts() });
+  }
+
+  private async afterChange(): Promise<void> {
+    await this.emitIfSettled();
     this.schedule();
   }
+}
+
+/** A finished dependency as the start commit needs it: its tip, branch and the node that made it. */
+function headOf(taskId: string, record: TaskRecord | undefined): DependencyHead {
+  return { taskId, commit: record?.commit ?? '', branch: record?.branch ?? '', node: record?.attempts.at(-1)?.node ?? null };
 }

@@ -56,6 +56,12 @@ const OptionsSchema = z.strictObject({
   nodeId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default(defaultNodeId()),
   /** How long a claim lasts without renewal; a dead supervisor's tasks go back after this. */
   leaseMs: z.number().int().min(200).default(15_000),
+  /**
+   * The git remote every host shares task branches through (pushed on completion, fetched for
+   * dependents that run elsewhere); `false` for none. Default: `origin` when the store is
+   * PostgreSQL and the clone has one, else none.
+   */
+  remote: z.union([z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/), z.literal(false)]).optional(),
   missedHeartbeats: z.number().int().min(1).max(100).default(3),
   restart: z
     .strictObject({

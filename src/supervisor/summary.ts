@@ -13,6 +13,8 @@ export interface TaskSummary {
   id: string;
   status: string;
   worker: string | null;
+  /** The supervisor (node id) that made the latest attempt; each attempt's is in `history`. */
+  node: string | null;
   branch: string;
   attempts: number;
   exitCode: number | null;
@@ -66,6 +68,7 @@ export function buildSummary(input: SummaryInput): RunSummary {
       id: task.spec.id,
       status: task.status,
       worker: task.worker,
+      node: task.attempts.at(-1)?.node ?? null,
       branch: task.branch,
       attempts: task.attempts.length,
       exitCode: task.exitCode,

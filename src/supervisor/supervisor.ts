@@ -16,6 +16,7 @@ import { defaultWorkerEntry } from '../pool/worker-entry.js';
 import type { TaskRecord, TaskStore } from '../store/task-store.js';
 import type { TaskSpecInput } from '../tasks/spec.js';
 import { openRepository, type Repository } from '../worktrees/repository.js';
+import { resolveSharedRemote, SharedBranches } from '../worktrees/shared-branches.js';
 import { startCommitFor } from '../worktrees/start-commit.js';
 import { defaultWorktreeRoot, WorktreeManager } from '../worktrees/worktrees.js';
 import { BreakerBoard } from './breakers.js';
@@ -91,6 +92,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const registry = new WorkerRegistry();
   let repo: Repository | undefined;
   let store: TaskStore | undefined;
+  let shared: SharedBranches | undefined;
   // Until start() knows the state directory, only a caller-supplied logger can be used.
   let logger: Logger = config.logger ?? silentLogger();
   let protocolRefusals = 0;
@@ -139,7 +141,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     defaultTimeoutMs: config.defaultTimeoutMs,
     slots: () => registry.slots(),
     accepting: () => coordinatorStateOf(actor.getSnapshot()) === 'running',
-    startCommit: (taskId, deps) => startCommitFor(requireRepo().root, requireRepo().baseCommit, taskId, deps),
+    startCommit: async (taskId, deps) => {
+      await shared?.ensureLocal(deps);
+      return startCommitFor(requireRepo().root, requireRepo().baseCommit, taskId, deps);
+    },
+    publishing: () => shared?.publishing ?? false,
+    publish: async (branch, commit) => shared?.publish(branch, commit),
     assign: (workerId, message) => registry.assign(workerId, message),
     // Deferred: this can run inside the coordinator's `cancelInFlight` action, and an action
     // must not send events to other actors while its own transition is being computed.
@@ -182,6 +189,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         await mkdir(path.join(stateDir, 'logs', 'tasks'), { recursive: true });
         if (!config.logger) logger = createLogger({ file: path.join(stateDir, 'logs', 'coord.log'), level: config.logLevel, stderrLevel: config.logStderrLevel });
         store = await openConfiguredStore(config, stateDir, random);
+        shared = new SharedBranches(opened.root, await resolveSharedRemote(opened.root, config.remote, store.kind), config.nodeId);
         // Tasks this node held when it last stopped (a crash, kill -9) run again: at-least-once.
         const recovered = await store.releaseNode(config.nodeId, Date.now());
         if (recovered.length > 0) logger.warn({ tasks: recovered }, `recovered ${recovered.length} task(s) in flight at the last stop`);
@@ -193,8 +201,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           workers.push({ workerId, worktree: await worktrees.ensure(workerId), capabilities: config.workerCapabilities, restartPolicy, random });
         }
         stopUpkeep = dispatcher.startUpkeep();
-        unsubscribeStore = store.onChange(() => dispatcher.schedule());
-        logger.info({ repo: opened.root, baseCommit: opened.baseCommit, stateDir, store: store.kind, nodeId: config.nodeId, workers: workers.length }, 'initialized');
+        unsubscribeStore = store.onChange(() => dispatcher.changedElsewhere());
+        logger.info({ repo: opened.root, baseCommit: opened.baseCommit, stateDir, store: store.kind, nodeId: config.nodeId, remote: shared.remote, workers: workers.length }, 'initialized');
         return { workers };
       }),
       awaitIdle: fromPromise(() => whenTrue(async () => (await requireStore().inFlight(config.nodeId)).length === 0, events)),

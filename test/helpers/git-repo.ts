@@ -54,3 +54,29 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** A bare origin and clones of it, each with a local identity: several hosts' repositories. */
+export interface SharedOrigin {
+  dir: string;
+  origin: string;
+  /** Absolute paths of the clones, `host-0`, `host-1`, … */
+  clones: string[];
+  git(cwd: string, ...args: string[]): string;
+  cleanup(): void;
+}
+
+/** A bare repository holding one commit of `files`, cloned `count` times. */
+export function makeSharedOrigin(count: number, files: Record<string, string> = { 'README.md': '# shared\n' }): SharedOrigin {
+  const seed = makeRepo(files);
+  const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
+  const origin = path.join(seed.dir, 'origin.git');
+  git(seed.dir, 'clone', '--quiet', '--bare', seed.repo, origin);
+  const clones = Array.from({ length: count }, (_, i) => {
+    const clone = path.join(seed.dir, `host-${i}`);
+    git(seed.dir, 'clone', '--quiet', origin, clone);
+    git(clone, 'config', 'user.name', `coord test host ${i}`);
+    git(clone, 'config', 'user.email', `host${i}@coord.invalid`);
+    return clone;
+  });
+  return { dir: seed.dir, origin, clones, git, cleanup: seed.cleanup };
+}

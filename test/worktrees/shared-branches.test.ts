@@ -1,0 +1,122 @@
+/**
+ * Task branches shared through a remote, with a real bare origin and two real clones (two
+ * hosts): a branch published by one is fetched by the other when a dependent needs it.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isCoordError } from '../../src/errors.js';
+import { resolveSharedRemote, SharedBranches, type DependencyHead } from '../../src/worktrees/shared-branches.js';
+import { makeSharedOrigin, type SharedOrigin } from '../helpers/git-repo.js';
+
+let shared: SharedOrigin;
+afterEach(() => shared?.cleanup());
+
+/** Commits `file` on a new branch in `clone` and returns the commit; the clone stays on main. */
+function commitOnBranch(clone: string, branch: string, file: string): string {
+  const { git } = shared;
+  git(clone, 'switch', '--quiet', '-c', branch);
+  writeFileSync(path.join(clone, file), `${branch}\n`);
+  git(clone, 'add', file);
+  git(clone, 'commit', '--quiet', '-m', `work on ${branch}`);
+  const commit = git(clone, 'rev-parse', 'HEAD');
+  git(clone, 'switch', '--quiet', 'main');
+  return commit;
+}
+
+function hasCommit(clone: string, commit: string): boolean {
+  return spawnSync('git', ['cat-file', '-e', `${commit}^{commit}`], { cwd: clone, stdio: 'ignore' }).status === 0;
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return isCoordError(error) ? error.code : `not a coord error: ${String(error)}`;
+  }
+  return 'resolved';
+}
+
+describe('SharedBranches', () => {
+  it('publishes a branch from one host and fetches it on another for a dependent', async () => {
+    shared = makeSharedOrigin(2);
+    const [a = '', b = ''] = shared.clones;
+    const commit = commitOnBranch(a, 'coord/build', 'build.txt');
+    await new SharedBranches(a, 'origin', 'host-a').publish('coord/build', commit);
+    expect(shared.git(shared.origin, 'rev-parse', 'refs/heads/coord/build')).toBe(commit);
+
+    expect(hasCommit(b, commit)).toBe(false);
+    const dep: DependencyHead = { taskId: 'build', commit, branch: 'coord/build', node: 'host-a' };
+    await new SharedBranches(b, 'origin', 'host-b').ensureLocal([dep]);
+    expect(hasCommit(b, commit)).toBe(true);
+    expect(shared.git(b, 'rev-parse', 'refs/remotes/origin/coord/build')).toBe(commit);
+  });
+
+  it('rewrites a branch on the remote when a retried task publishes again', async () => {
+    shared = makeSharedOrigin(1);
+    const [a = ''] = shared.clones;
+    const branches = new SharedBranches(a, 'origin', 'host-a');
+    const first = commitOnBranch(a, 'coord/t', 'one.txt');
+    await branches.publish('coord/t', first);
+    shared.git(a, 'branch', '--quiet', '-D', 'coord/t');
+    const second = commitOnBranch(a, 'coord/t', 'two.txt');
+    await branches.publish('coord/t', second);
+    expect(shared.git(shared.origin, 'rev-parse', 'refs/heads/coord/t')).toBe(second);
+  });
+
+  it('runs no git for dependencies made on this node, and queues concurrent fetches of one branch so none fails', async () => {
+    shared = makeSharedOrigin(2);
+    const [a = '', b = ''] = shared.clones;
+    const commit = commitOnBranch(a, 'coord/lib', 'lib.txt');
+    await new SharedBranches(a, 'origin', 'host-a').publish('coord/lib', commit);
+    // A commit that exists nowhere, claimed to be local: no check, no error.
+    const local: DependencyHead = { taskId: 'x', commit: 'f'.repeat(40), branch: 'coord/x', node: 'host-b' };
+    const onB = new SharedBranches(b, 'origin', 'host-b');
+    await onB.ensureLocal([local]);
+    // Several dependents of the same task starting at once: the fetches queue, none fails on a ref lock.
+    const dep: DependencyHead = { taskId: 'lib', commit, branch: 'coord/lib', node: 'host-a' };
+    await Promise.all(Array.from({ length: 5 }, () => onB.ensureLocal([dep])));
+    expect(hasCommit(b, commit)).toBe(true);
+  });
+
+  it('refuses with DEP_COMMIT_MISSING when the work is elsewhere and cannot be fetched', async () => {
+    shared = makeSharedOrigin(2);
+    const [a = '', b = ''] = shared.clones;
+    const commit = commitOnBranch(a, 'coord/unpushed', 'u.txt');
+    const dep: DependencyHead = { taskId: 'unpushed', commit, branch: 'coord/unpushed', node: 'host-a' };
+    // No remote configured on this host.
+    expect(await codeOf(new SharedBranches(b, null, 'host-b').ensureLocal([dep]))).toBe('DEP_COMMIT_MISSING');
+    // A remote, but the branch was never pushed: git fetch itself fails on the missing ref.
+    expect(await codeOf(new SharedBranches(b, 'origin', 'host-b').ensureLocal([dep]))).toBe('DEP_COMMIT_MISSING');
+    // The branch is on the remote but at another commit (a stale push): still missing.
+    const other = commitOnBranch(a, 'coord/other', 'o.txt');
+    await new SharedBranches(a, 'origin', 'host-a').publish('coord/unpushed', other);
+    expect(await codeOf(new SharedBranches(b, 'origin', 'host-b').ensureLocal([dep]))).toBe('DEP_COMMIT_MISSING');
+  });
+
+  it('fails a push to an unreachable remote with GIT_PUSH_FAILED after its retries', async () => {
+    shared = makeSharedOrigin(1);
+    const [a = ''] = shared.clones;
+    shared.git(a, 'remote', 'add', 'gone', path.join(shared.dir, 'no-such-origin.git'));
+    const pauses: number[] = [];
+    const branches = new SharedBranches(a, 'gone', 'host-a', async (ms) => void pauses.push(ms));
+    const commit = shared.git(a, 'rev-parse', 'HEAD');
+    expect(await codeOf(branches.publish('coord/t', commit))).toBe('GIT_PUSH_FAILED');
+    expect(pauses).toHaveLength(2);
+  });
+});
+
+describe('resolveSharedRemote', () => {
+  it('defaults to origin only for a shared (postgres) store, and checks a named remote exists', async () => {
+    shared = makeSharedOrigin(1);
+    const [a = ''] = shared.clones;
+    expect(await resolveSharedRemote(a, undefined, 'postgres')).toBe('origin');
+    expect(await resolveSharedRemote(a, undefined, 'sqlite')).toBeNull();
+    expect(await resolveSharedRemote(a, false, 'postgres')).toBeNull();
+    expect(await resolveSharedRemote(a, 'origin', 'sqlite')).toBe('origin');
+    expect(await codeOf(resolveSharedRemote(a, 'upstream', 'postgres'))).toBe('CONFIG_INVALID');
+    shared.git(a, 'remote', 'remove', 'origin');
+    expect(await resolveSharedRemote(a, undefined, 'postgres')).toBeNull();
+  });
+});
