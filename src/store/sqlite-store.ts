@@ -204,24 +204,33 @@ export class SqliteStore implements TaskStore {
 
   /**
    * `PRAGMA data_version` changes whenever another connection commits, and costs no I/O to
-   * read: polling it is how a SQLite store hears about other processes' changes.
+   * read: polling it is how a SQLite store hears about other processes' changes. The poll
+   * starts every `changePollMs` and slows down, doubling up to ten times that, while nothing
+   * changes; a change brings it back to full speed. So an idle supervisor wakes every 2 s
+   * by default rather than five times a second, and a busy queue is still heard within 200 ms.
    */
   private startPolling(): void {
     if (this.poll !== undefined || this.connection === undefined) return;
     const { db } = this.connection;
+    const fastest = this.options.changePollMs;
+    const slowest = fastest * 10;
     this.dataVersion = Number(db.pragma('data_version', { simple: true }));
-    this.poll = setInterval(() => {
-      if (this.connection === undefined) return;
-      const version = Number(db.pragma('data_version', { simple: true }));
-      if (version === this.dataVersion) return;
-      this.dataVersion = version;
-      for (const listener of [...this.listeners]) listener();
-    }, this.options.changePollMs);
-    this.poll.unref();
+    const tick = (delay: number): void => {
+      this.poll = setTimeout(() => {
+        if (this.connection === undefined || this.poll === undefined) return;
+        const version = Number(db.pragma('data_version', { simple: true }));
+        const changed = version !== this.dataVersion;
+        this.dataVersion = version;
+        tick(changed ? fastest : Math.min(delay * 2, slowest));
+        if (changed) for (const listener of [...this.listeners]) listener();
+      }, delay);
+      this.poll.unref();
+    };
+    tick(fastest);
   }
 
   private stopPolling(): void {
-    if (this.poll !== undefined) clearInterval(this.poll);
+    if (this.poll !== undefined) clearTimeout(this.poll);
     this.poll = undefined;
   }
 

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
 import { parseStoreUrl } from '../../src/store/store-url.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { describeStoreContract } from './contract.js';
@@ -49,3 +50,32 @@ describeStoreContract(
     },
   },
 );
+
+describe('SQLite store: hearing other processes', () => {
+  it('still hears a change after a long quiet spell (the poll slows down while idle, never stops)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'coord-store-'));
+    const path = join(dir, 'coord.db');
+    const writer = new SqliteStore(path);
+    const listener = new SqliteStore(path, { changePollMs: 10 });
+    await writer.open();
+    await listener.open();
+    try {
+      let heard = 0;
+      const off = listener.onChange(() => {
+        heard += 1;
+      });
+      // Quiet for long enough that the poll has slowed to its slowest (10 × 10 ms).
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(heard).toBe(0);
+      await writer.submit([{ id: 'a', run: ['true'], deps: [], priority: 0, needs: [], env: {} }], 0);
+      await expect.poll(() => heard, { timeout: 5000, interval: 10 }).toBe(1);
+      await writer.submit([{ id: 'b', run: ['true'], deps: [], priority: 0, needs: [], env: {} }], 0);
+      await expect.poll(() => heard, { timeout: 5000, interval: 10 }).toBe(2);
+      off();
+    } finally {
+      await listener.close();
+      await writer.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
