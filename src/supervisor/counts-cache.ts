@@ -71,3 +71,8 @@ export function whenTrue(check: () => Promise<boolean>, events: SupervisorEventB
     test();
   });
 }
+
+/** Emits `coord:settled` when no task is left to run. */
+export async function emitIfSettled(store: TaskStore, events: SupervisorEventBus): Promise<void> {
+  if (await store.isSettled()) events.emit('coord:settled', { counts: await store.counts() });
+}

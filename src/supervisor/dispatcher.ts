@@ -10,13 +10,15 @@ import type { Logger } from '../log/logger.js';
 import type { AssignStrategy, WorkerSlot } from '../pool/assign.js';
 import type { ParentMessageOf, WorkerMessageOf } from '../protocol/messages.js';
 import type { TaskRecord, TaskStore } from '../store/task-store.js';
-import type { DependencyHead } from '../worktrees/shared-branches.js';
+import { dependencyHead, type DependencyHead } from '../worktrees/shared-branches.js';
 import type { StartCommit } from '../worktrees/start-commit.js';
 import { assignMessage, taskLogFile } from './assign-message.js';
 import type { Admission, BreakerBoard } from './breakers.js';
+import { emitIfSettled } from './counts-cache.js';
 import type { SupervisorEventBus } from './events.js';
 import type { FallbackBoard } from './fallbacks.js';
-import { FailureRecorder, type FailureReport } from './failures.js';
+import { attemptFailure, FailureRecorder } from './failures.js';
+import { startLeaseUpkeep } from './lease-upkeep.js';
 import { randomBytes } from 'node:crypto';
 
 export { taskLogFile } from './assign-message.js';
@@ -127,7 +129,7 @@ export class Dispatcher {
       // A few candidates per free slot, so tasks held back (placement, an open breaker) do not starve the rest.
       for (const task of await store.peekReady(now, slots.length * 8 + 16)) {
         if (slots.length === 0 || !this.deps.accepting()) break;
-        const slot = strategy(task, this.placeable(task, slots));
+        const slot = strategy(task, this.deps.fallbacks.placeable(task.spec.id, slots, this.deps.workerGone, this.deps.slots().length));
         if (!slot) continue;
         const admission = breakers.admit(task.spec, slot.workerId, randomBytes(6).toString('base64url'));
         if (!admission) continue; // an open breaker on this worker or command: the task waits
@@ -151,19 +153,6 @@ export class Dispatcher {
     await this.armRetryTimer(now);
   }
 
-  /** The slots a task may go to under its fallback placement (same worker, or any other). */
-  private placeable(task: TaskRecord, slots: WorkerSlot[]): WorkerSlot[] {
-    const placement = this.deps.fallbacks.placement(task.spec.id);
-    if (!placement) return slots;
-    if (placement.only !== null) {
-      if (!this.deps.workerGone(placement.only)) return slots.filter((s) => s.workerId === placement.only);
-      this.deps.fallbacks.dropAffinity(task.spec.id);
-    }
-    const others = slots.filter((s) => s.workerId !== placement.avoid);
-    // With a single worker, "elsewhere" can only be that worker's next process.
-    return others.length > 0 || this.deps.slots().length > 1 ? others : slots;
-  }
-
   /** Wakes the dispatcher when the earliest retry backoff or lease expiry is due. */
   private async armRetryTimer(now: number): Promise<void> {
     const delay = await this.deps.store.nextDueMs(now);
@@ -178,7 +167,7 @@ export class Dispatcher {
     const id = task.spec.id;
     let start: StartCommit;
     try {
-      const tips = await Promise.all(task.spec.deps.map(async (dep) => headOf(dep, await store.get(dep))));
+      const tips = await Promise.all(task.spec.deps.map(async (dep) => dependencyHead(dep, await store.get(dep))));
       start = await this.deps.startCommit(id, tips);
     } catch (error) {
       const err = toCoordError(error, 'GIT_FAILED');
@@ -186,7 +175,7 @@ export class Dispatcher {
       // Work on another host that cannot be fetched now may be fetchable later (a network
       // blip, a push still landing); a broken local repository will not mend itself.
       const retryable = err.code === 'DEP_COMMIT_MISSING';
-      await this.failures.failed(workerId, { taskId: id, lease, attempt, code: err.code, message: err.message, retryable, exitCode: null, retryAfterMs: null });
+      await this.failures.failed(workerId, attemptFailure({ taskId: id, lease, attempt }, err.code, err.message, retryable));
       return;
     }
     if (!start.ok) {
@@ -242,8 +231,7 @@ export class Dispatcher {
       } catch (error) {
         const err = toCoordError(error, 'GIT_PUSH_FAILED');
         this.deps.logger.error({ taskId: message.taskId, err }, 'could not push the task branch');
-        const { taskId, lease, attempt } = message;
-        return this.failures.failed(workerId, { taskId, lease, attempt, code: err.code, message: err.message, retryable: true, exitCode: message.exitCode, retryAfterMs: null });
+        return this.failures.failed(workerId, attemptFailure(message, err.code, err.message, true, message.exitCode));
       }
     }
     return this.failures.completed(workerId, message);
@@ -251,16 +239,9 @@ export class Dispatcher {
 
   /** The worker holding a task died (or was killed as hung): the attempt failed, retryably. */
   lost(workerId: string, task: { taskId: string; lease: string; attempt: number }, exit: { code: number | null; signal: string | null; hung: boolean }): void {
-    const report: FailureReport = {
-      ...task,
-      code: exit.hung ? 'WORKER_HUNG' : 'WORKER_CRASHED',
-      message: exit.hung
-        ? `worker ${workerId} stopped heartbeating while running the task and was killed`
-        : `worker ${workerId} exited (code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'}) while running the task`,
-      retryable: true,
-      exitCode: null,
-      retryAfterMs: null,
-    };
+    const report = exit.hung
+      ? attemptFailure(task, 'WORKER_HUNG', `worker ${workerId} stopped heartbeating while running the task and was killed`, true)
+      : attemptFailure(task, 'WORKER_CRASHED', `worker ${workerId} exited (code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'}) while running the task`, true);
     void this.track(this.failures.failed(workerId, report).then(() => this.afterChange()));
   }
 
@@ -275,34 +256,16 @@ export class Dispatcher {
     );
   }
 
-  /**
-   * Starts lease upkeep: renewing this node's leases every third of the lease length and
-   * reaping expired ones every quarter, so a dead holder's task waits 0.67 to 1.25 leases.
-   * Returns a function that stops it.
-   */
+  /** Starts renewing this node's leases and reaping expired ones; returns a function that stops it. */
   startUpkeep(): () => void {
-    const every = (ms: number, run: () => Promise<void>): NodeJS.Timeout => {
-      const timer = setInterval(() => void run().catch((err: unknown) => this.deps.logger.error({ err }, 'lease upkeep failed')), Math.max(50, ms));
-      timer.unref();
-      return timer;
-    };
-    const timers = [every(this.deps.leaseMs / 3, () => this.renewLeases()), every(this.deps.leaseMs / 4, () => this.reap())];
-    return () => timers.forEach((timer) => clearInterval(timer));
-  }
-
-  /** Extends the leases of every task this node holds (called on a timer). */
-  async renewLeases(): Promise<void> {
-    const held = await this.deps.store.inFlight(this.deps.nodeId);
-    if (held.length > 0) await this.deps.store.extendLeases(held.map((h) => h.lease), this.deps.leaseMs, this.now());
-  }
-
-  /** Reaps expired leases of any node (when this node leads the reaping); dead holders' tasks go back. */
-  async reap(): Promise<void> {
-    if (!(await this.deps.store.tryLeadReaper(this.deps.nodeId))) return;
-    const reaped = await this.deps.store.reapExpired(this.now());
-    if (reaped.length === 0) return;
-    for (const r of reaped) this.failures.reaped(r);
-    await this.afterChange();
+    const { nodeId, leaseMs } = this.deps;
+    return startLeaseUpkeep({
+      store: () => this.deps.store, nodeId, leaseMs, logger: () => this.deps.logger, now: this.now,
+      onReaped: async (reaped) => {
+        for (const r of reaped) this.failures.reaped(r);
+        await this.afterChange();
+      },
+    });
   }
 
   /**
@@ -316,21 +279,13 @@ export class Dispatcher {
     this.settledCheckQueued = true;
     setTimeout(() => {
       this.settledCheckQueued = false;
-      void this.track(this.emitIfSettled());
+      void this.track(emitIfSettled(this.deps.store, this.deps.events));
     }, 20).unref();
   }
 
-  private async emitIfSettled(): Promise<void> {
-    if (await this.deps.store.isSettled()) this.deps.events.emit('coord:settled', { counts: await this.deps.store.counts() });
-  }
-
   private async afterChange(): Promise<void> {
-    await this.emitIfSettled();
+    await emitIfSettled(this.deps.store, this.deps.events);
     this.schedule();
   }
 }
 
-/** A finished dependency as the start commit needs it: its tip, branch and the node that made it. */
-function headOf(taskId: string, record: TaskRecord | undefined): DependencyHead {
-  return { taskId, commit: record?.commit ?? '', branch: record?.branch ?? '', node: record?.attempts.at(-1)?.node ?? null };
-}

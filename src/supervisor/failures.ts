@@ -6,6 +6,7 @@
 import type { WorkerMessageOf } from '../protocol/messages.js';
 import type { Reaped, TaskError } from '../store/task-store.js';
 import { taskLogFile } from './assign-message.js';
+import { emitIfSettled } from './counts-cache.js';
 import type { Admission } from './breakers.js';
 import type { DispatcherDeps } from './dispatcher.js';
 
@@ -19,6 +20,17 @@ export interface FailureReport {
   retryable: boolean;
   exitCode: number | null;
   retryAfterMs: number | null;
+}
+
+/** A failure the supervisor itself found in an attempt (not one a worker reported). */
+export function attemptFailure(
+  task: { taskId: string; lease: string; attempt: number },
+  code: string,
+  message: string,
+  retryable: boolean,
+  exitCode: number | null = null,
+): FailureReport {
+  return { taskId: task.taskId, lease: task.lease, attempt: task.attempt, code, message, retryable, exitCode, retryAfterMs: null };
 }
 
 export class FailureRecorder {
@@ -98,7 +110,7 @@ export class FailureRecorder {
 
   async block(taskId: string, error: TaskError): Promise<void> {
     await this.emitBlocked(await this.deps.store.block(taskId, error, this.now()));
-    if (await this.deps.store.isSettled()) this.deps.events.emit('coord:settled', { counts: await this.deps.store.counts() });
+    await emitIfSettled(this.deps.store, this.deps.events);
   }
 
   /** A lease another holder stopped renewing was reaped by this node. */

@@ -7,7 +7,7 @@
  * - `live`: the same worker again;
  * - `resume`: the same worker, with `COORD_RESUME_COUNT` and `COORD_PREVIOUS_LOG` (the earlier
  *   attempt's output) in the task's environment;
- * - `respawn`: any other worker, with `COORD_SUMMARY_FILE` naming a summary of every earlier
+ * - `respawn`: another worker, with `COORD_SUMMARY_FILE` naming a summary of every earlier
  *   attempt and hop;
  * - `exhausted`: no further attempt: the task is dead-lettered.
  *
@@ -102,10 +102,21 @@ export class FallbackBoard {
     return this.placements.get(taskId) ?? null;
   }
 
-  /** Drops an affinity that can no longer be honoured (the worker is gone for good). */
-  dropAffinity(taskId: string): void {
+  /**
+   * The slots the task's next attempt may go to under its placement: only its worker (an
+   * affinity dropped once that worker is gone for good), or any but the one to avoid.
+   * `poolSize` is how many workers there are, idle or not.
+   */
+  placeable<Slot extends { workerId: string }>(taskId: string, slots: Slot[], gone: (workerId: string) => boolean, poolSize: number): Slot[] {
     const placement = this.placements.get(taskId);
-    if (placement) placement.only = null;
+    if (!placement) return slots;
+    if (placement.only !== null) {
+      if (!gone(placement.only)) return slots.filter((s) => s.workerId === placement.only);
+      placement.only = null;
+    }
+    const others = slots.filter((s) => s.workerId !== placement.avoid);
+    // With a single worker, "elsewhere" can only be that worker's next process.
+    return others.length > 0 || poolSize > 1 ? others : slots;
   }
 
   private place(info: AttemptFailureInfo, stage: FallbackStage, snapshot: FallbackChainSnapshot): void {

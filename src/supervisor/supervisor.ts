@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
+import { createActor, fromPromise, waitFor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import { coordinatorMachine, coordinatorStateOf, type CoordinatorState, type InitializeOutput, type StopWorkersInput } from '../../machines/coordinator.js';
 import type { RestartPolicy } from '../../machines/restart-policy.js';
 import { CoordError, isCoordErrorCode } from '../errors.js';
@@ -14,13 +14,12 @@ import { createRoundRobin } from '../pool/assign.js';
 import { createRunProcess } from '../pool/run-process.js';
 import { defaultWorkerEntry } from '../pool/worker-entry.js';
 import type { TaskRecord, TaskStore } from '../store/task-store.js';
-import type { TaskSpecInput } from '../tasks/spec.js';
 import { openRepository, type Repository } from '../worktrees/repository.js';
 import { resolveSharedRemote, SharedBranches } from '../worktrees/shared-branches.js';
 import { startCommitFor } from '../worktrees/start-commit.js';
 import { defaultWorktreeRoot, WorktreeManager } from '../worktrees/worktrees.js';
 import { BreakerBoard } from './breakers.js';
-import { CountsCache, whenTrue } from './counts-cache.js';
+import { CountsCache, emitIfSettled, whenTrue } from './counts-cache.js';
 import { Dispatcher } from './dispatcher.js';
 import { SupervisorEventBus } from './events.js';
 import { FallbackBoard } from './fallbacks.js';
@@ -29,43 +28,11 @@ import { provideBreaker, provideFallback, provideWorker } from './provided-machi
 import { handleServiceMessage, type TaskUsage } from './services.js';
 import { openConfiguredStore } from './store-choice.js';
 import { checkSubmission, parseSpecs } from './submission.js';
-import { buildSummary, type RunSummary } from './summary.js';
+import { buildSummary } from './summary.js';
+import type { CoordinatorActor, Supervisor } from './supervisor-api.js';
 import { WorkerRegistry } from './worker-registry.js';
 
-/** The root actor: the coordinator machine with coord's effects provided. */
-export type CoordinatorActor = Actor<typeof coordinatorMachine>;
-
-/** A point-in-time view of the supervisor. */
-export interface SupervisorStatus {
-  state: CoordinatorState;
-  workers: ReturnType<WorkerRegistry['describe']>;
-  counts: Partial<Record<string, number>>;
-  breakers: Array<{ scope: string; state: string }>;
-  protocolRefusals: number;
-}
-
-/** A running coord supervisor. Create it with {@link createSupervisor}. */
-export interface Supervisor {
-  /** The coordinator actor (root of every machine), for inspection. */
-  readonly actor: CoordinatorActor;
-  /** Typed `coord:*` events. */
-  readonly events: SupervisorEventBus;
-  /** Opens the repository, prepares worktrees, forks workers; resolves when running. */
-  start(): Promise<void>;
-  /** Validates and enqueues tasks, all or nothing. Resolves with the ids added. */
-  submit(tasks: readonly TaskSpecInput[]): Promise<string[]>;
-  status(): SupervisorStatus;
-  /** Resolves when every submitted task is terminal (complete, dead, blocked, cancelled), or the run failed. */
-  settled(): Promise<void>;
-  /** Stops assigning, lets running tasks finish until the deadline, then stops. */
-  drain(deadlineMs?: number): Promise<void>;
-  /** Cancels running tasks (back to ready, no attempt burned) and stops at once. */
-  stop(): Promise<void>;
-  /** The run summary (the `--summary` contract), built from the store. */
-  summary(): Promise<RunSummary>;
-  /** Puts a dead task back to `ready` with a fresh attempt budget, and its blocked dependents back in play. */
-  redrive(taskId: string): Promise<string[]>;
-}
+export type { CoordinatorActor, Supervisor, SupervisorStatus } from './supervisor-api.js';
 
 /**
  * Creates a supervisor for one repository.
@@ -275,7 +242,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       const added = await requireStore().submit(specs, Date.now());
       logger.info({ added: added.length }, 'tasks submitted');
       await counts.refresh();
-      if (await requireStore().isSettled()) events.emit('coord:settled', { counts: counts.current() });
+      await emitIfSettled(requireStore(), events);
       dispatcher.schedule();
       return added;
     },

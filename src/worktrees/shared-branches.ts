@@ -10,6 +10,7 @@
  */
 import { CoordError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
+import type { TaskRecord } from '../queue/task-record.js';
 import type { DependencyTip } from './start-commit.js';
 
 /** A dependency's finished work: its commit, its branch and the node that made it. */
@@ -19,9 +20,14 @@ export interface DependencyHead extends DependencyTip {
   node: string | null;
 }
 
-/** Git must never wait on a hook or a prompt here, and fetches must not start a gc. */
+/** A push or fetch must not start a gc or maintenance run in the user's clone. */
 const QUIET = ['-c', 'gc.auto=0', '-c', 'maintenance.auto=false'];
 const PUSH_TRIES = 3;
+
+/** A finished dependency as the start commit needs it, from its stored record. */
+export function dependencyHead(taskId: string, record: TaskRecord | undefined): DependencyHead {
+  return { taskId, commit: record?.commit ?? '', branch: record?.branch ?? '', node: record?.attempts.at(-1)?.node ?? null };
+}
 
 export class SharedBranches {
   /** Fetches run one at a time: two fetches of the same branch would race for its ref lock. */
@@ -111,12 +117,10 @@ function missingError(missing: readonly DependencyHead[], why: string): CoordErr
  * (PostgreSQL) and the clone has an `origin`, else none.
  */
 export async function resolveSharedRemote(repoRoot: string, option: string | false | undefined, storeKind: string): Promise<string | null> {
-  if (option === false) return null;
+  if (option === false || (option === undefined && storeKind !== 'postgres')) return null;
   const name = option ?? 'origin';
-  if (option === undefined && storeKind !== 'postgres') return null;
   const found = (await runGit(['remote', 'get-url', name], { cwd: repoRoot, okExitCodes: [0, 2, 128] })).exitCode === 0;
-  if (found) return name;
-  if (option === undefined) return null;
+  if (found || option === undefined) return found ? name : null;
   throw new CoordError('CONFIG_INVALID', `remote "${name}" is not configured in ${repoRoot} (git remote add ${name} <url>, or --remote none)`, {
     details: { remote: name, repo: repoRoot },
   });
