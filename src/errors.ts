@@ -15,8 +15,14 @@ export const COORD_ERROR_CODES = [
   // task outcomes (dead-letter and blocked reasons)
   'TASK_EXIT_NONZERO', 'TASK_TIMEOUT', 'TASK_CANCELLED', 'TASK_SPAWN_FAILED', 'MODULE_FAILED', 'MODULE_NOT_FOUND',
   'RESULT_NOT_SERIALIZABLE', 'DEP_DEAD', 'DEP_CONFLICT', 'DEP_COMMIT_MISSING', 'WORKER_CRASHED', 'WORKER_HUNG',
-  // durable state: store URLs, reachability, schema versions, expired leases
-  'STORE_URL_INVALID', 'STORE_UNAVAILABLE', 'STORE_TOO_NEW', 'LEASE_EXPIRED',
+  // durable state: store URLs, reachability, schema versions, expired leases, corruption
+  'STORE_URL_INVALID', 'STORE_UNAVAILABLE', 'STORE_TOO_NEW', 'STORE_CORRUPT', 'LEASE_EXPIRED',
+  // exclusion: one supervisor per state directory / store node, one writer per worktree
+  'STATE_LOCKED', 'WORKTREE_LOCKED',
+  // the machine around coord: a state directory it cannot write, a full disk
+  'STATE_DIR_UNWRITABLE', 'DISK_FULL',
+  // integrity: a task that moved refs outside its branch, or keeps killing its supervisor
+  'TASK_MOVED_REF', 'TASK_KILLS_SUPERVISOR',
   // protocol and lifecycle
   'PROTOCOL_INVALID', 'NOT_RUNNING', 'WORKER_SPAWN_FAILED', 'ALL_WORKERS_FAILED', 'INTERNAL',
 ] as const;
