@@ -32,6 +32,8 @@ export interface CoordinatorInput {
 export interface CoordinatorError {
   code: string;
   message: string;
+  /** Structured facts (the holder of a lock, a path), when the error carried them. */
+  details?: Record<string, unknown>;
 }
 
 /** The coordinator machine's context. */
@@ -80,7 +82,8 @@ export function toCoordinatorError(error: unknown): CoordinatorError {
       ? error.code
       : 'INTERNAL';
   const message = error instanceof Error ? error.message : String(error);
-  return { code, message };
+  const details = typeof error === 'object' && error !== null && 'details' in error ? error.details : undefined;
+  return typeof details === 'object' && details !== null ? { code, message, details: details as Record<string, unknown> } : { code, message };
 }
 
 /** A placeholder promise actor: rejects until `src/` provides the real one. */

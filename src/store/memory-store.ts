@@ -8,6 +8,7 @@ import { CoordError } from '../errors.js';
 import { TASK_STATUSES } from '../queue/task-record.js';
 import { TaskQueue } from '../queue/task-queue.js';
 import type { TaskSpec } from '../tasks/spec.js';
+import { describeHolder, type LockHolder } from '../locks/file-lock.js';
 import { newLease } from './lease-token.js';
 import { resolveStoreOptions, type StoreOptions } from './store-options.js';
 import { storeEvents, type NewEvent } from './store-events.js';
@@ -17,6 +18,7 @@ import type {
   Completion,
   FailOutcome,
   Failure,
+  NodeHold,
   Reaped,
   StoredEvent,
   TaskError,
@@ -40,6 +42,7 @@ export class MemoryStore implements TaskStore {
   readonly kind = 'memory';
   private readonly queue: TaskQueue;
   private readonly log: StoredEvent[] = [];
+  private readonly nodeHolders = new Map<string, LockHolder>();
 
   constructor(options: StoreOptions = {}) {
     const { random, maxAttempts, backoff } = resolveStoreOptions(options);
@@ -48,6 +51,17 @@ export class MemoryStore implements TaskStore {
 
   async open(): Promise<void> {}
   async close(): Promise<void> {}
+
+  async holdNode(holder: LockHolder): Promise<NodeHold> {
+    const current = this.nodeHolders.get(holder.nodeId);
+    if (current !== undefined) {
+      throw new CoordError('STATE_LOCKED', `node ${holder.nodeId} of this in-memory store is in use by another supervisor, ${describeHolder(current)}`, {
+        details: { holderPid: current.pid, holderNodeId: current.nodeId, holderHost: current.host },
+      });
+    }
+    this.nodeHolders.set(holder.nodeId, holder);
+    return { release: async () => void this.nodeHolders.delete(holder.nodeId) };
+  }
 
   async submit(specs: readonly TaskSpec[], now: number): Promise<string[]> {
     const added = this.queue.submit(specs, now);

@@ -17,7 +17,9 @@ import pg from 'pg';
 import { TASK_STATUSES, type TaskStatus } from '../queue/task-record.js';
 import type { TaskSpec } from '../tasks/spec.js';
 import { newLease } from './lease-token.js';
+import type { LockHolder } from '../locks/file-lock.js';
 import { ReaperLeader } from './postgres-leader.js';
+import { holdPostgresNode } from './postgres-node-lock.js';
 import { PostgresLifecycle } from './postgres-lifecycle.js';
 import { ChangeListener } from './postgres-listen.js';
 import { readAllRecords, readRecords } from './postgres-reads.js';
@@ -27,7 +29,7 @@ import { postgresSql, type PostgresSql } from './postgres-sql.js';
 import { READ_SNAPSHOT, connectClient, inTransaction, mapPgError, queryRows } from './postgres-tx.js';
 import { resolveStoreOptions, type ResolvedStoreOptions, type StoreOptions } from './store-options.js';
 import { storeNotOpen } from './store-state.js';
-import type { Claim, ClaimRequest, Completion, FailOutcome, Failure, Reaped, StoredEvent, TaskError, TaskRecord, TaskStore } from './task-store.js';
+import type { Claim, ClaimRequest, Completion, FailOutcome, Failure, NodeHold, Reaped, StoredEvent, TaskError, TaskRecord, TaskStore } from './task-store.js';
 
 /** Submissions at least this large refresh the planner's statistics (autovacuum may take a minute). */
 const ANALYZE_AFTER = 500;
@@ -57,6 +59,8 @@ export class PostgresStore implements TaskStore {
   private readonly listener: ChangeListener;
   private readonly leader: ReaperLeader;
   private pool: pg.Pool | undefined;
+  private readonly clientConfig: pg.ClientConfig;
+  private readonly nodeHolds = new Set<() => Promise<void>>();
 
   constructor(
     private readonly location: PostgresLocation,
@@ -68,6 +72,7 @@ export class PostgresStore implements TaskStore {
     const instanceId = randomUUID();
     this.lifecycle = new PostgresLifecycle(this.sql, this.options, location.schema, { channel, instanceId });
     const clientConfig: pg.ClientConfig = { connectionString: location.connectionString, connectionTimeoutMillis: 10_000 };
+    this.clientConfig = clientConfig;
     this.listener = new ChangeListener(clientConfig, channel, instanceId);
     this.leader = new ReaperLeader(clientConfig, `coord-reaper:${location.schema}`, location.display);
   }
@@ -95,7 +100,19 @@ export class PostgresStore implements TaskStore {
     this.pool = pool;
   }
 
+  async holdNode(holder: LockHolder): Promise<NodeHold> {
+    const release = await holdPostgresNode(this.clientConfig, this.location.schema, holder, this.location.display);
+    this.nodeHolds.add(release);
+    return {
+      release: async () => {
+        if (this.nodeHolds.delete(release)) await release();
+      },
+    };
+  }
+
   async close(): Promise<void> {
+    for (const release of [...this.nodeHolds]) await release();
+    this.nodeHolds.clear();
     await this.listener.close();
     await this.leader.close();
     const pool = this.pool;

@@ -10,6 +10,7 @@
  * snapshot (WAL lets them proceed while another connection writes).
  */
 import type Database from 'better-sqlite3';
+import { lockOrRefuse, type LockHolder } from '../locks/file-lock.js';
 import { TASK_STATUSES } from '../queue/task-record.js';
 import type { TaskSpec } from '../tasks/spec.js';
 import { newLease } from './lease-token.js';
@@ -26,6 +27,7 @@ import type {
   Completion,
   FailOutcome,
   Failure,
+  NodeHold,
   Reaped,
   StoredEvent,
   TaskError,
@@ -75,6 +77,13 @@ export class SqliteStore implements TaskStore {
     this.listeners.clear();
     this.connection?.db.close();
     this.connection = undefined;
+  }
+
+  async holdNode(holder: LockHolder): Promise<NodeHold> {
+    // The lock sits beside the database, not in it: a lock inside would block every reader.
+    const lock = lockOrRefuse(`${this.path}.lock`, { ...holder, what: `the SQLite store ${this.path}` }, 'STATE_LOCKED',
+      'stop that supervisor first (only one may use a SQLite store; several hosts share a PostgreSQL store)');
+    return { release: async () => lock.release() };
   }
 
   async submit(specs: readonly TaskSpec[], now: number): Promise<string[]> {

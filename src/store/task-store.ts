@@ -15,6 +15,7 @@
 import type { TaskSpec } from '../tasks/spec.js';
 import type { Completion, FailOutcome, Failure } from '../queue/outcomes.js';
 import type { TaskError, TaskRecord, TaskStatus } from '../queue/task-record.js';
+import type { LockHolder } from '../locks/file-lock.js';
 
 export type { Completion, FailOutcome, Failure, TaskError, TaskRecord, TaskStatus };
 
@@ -49,6 +50,11 @@ export interface Reaped {
   outcome: FailOutcome;
 }
 
+/** A node held by {@link TaskStore.holdNode}; `release()` lets another supervisor take it. */
+export interface NodeHold {
+  release(): Promise<void>;
+}
+
 /** One line of the append-only event log. */
 export interface StoredEvent {
   id: number;
@@ -65,6 +71,16 @@ export interface TaskStore {
   /** Applies migrations; refuses (`STORE_TOO_NEW`) a store written by a newer coord. */
   open(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Makes `holder` the one live supervisor of its node for as long as the hold lasts (or
+   * the process lives), so that what this node holds in flight after a crash is provably
+   * nobody else's: recovery (`releaseNode`) is safe only under a hold. SQLite: the whole
+   * file (one supervisor per store file, whatever its node id; an OS lock the kernel drops
+   * with the process). PostgreSQL: the node id (a session advisory lock on a dedicated
+   * connection; supervisors with other node ids share the queue). Memory: the node id
+   * within this instance. Throws `STATE_LOCKED` naming the live holder.
+   */
+  holdNode(holder: LockHolder): Promise<NodeHold>;
 
   /**
    * Adds a graph atomically (all or none). Identical re-submission of a known id is a

@@ -9,6 +9,7 @@ import { createActor, fromPromise, waitFor, type AnyActorRef, type SnapshotFrom 
 import { coordinatorMachine, coordinatorStateOf, type CoordinatorState, type InitializeOutput, type StopWorkersInput } from '../../machines/coordinator.js';
 import type { RestartPolicy } from '../../machines/restart-policy.js';
 import { CoordError, isCoordErrorCode } from '../errors.js';
+import { lockOrRefuse, thisProcess } from '../locks/file-lock.js';
 import { createLogger, silentLogger, type Logger } from '../log/logger.js';
 import { createRoundRobin } from '../pool/assign.js';
 import { createRunProcess } from '../pool/run-process.js';
@@ -66,6 +67,11 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const usage = new Map<string, TaskUsage>();
   const counts = new CountsCache(() => store);
   let stopUpkeep: () => void = () => {};
+  /** What this supervisor holds (locks, the store), released last-first at the stop. */
+  const holds: Array<() => unknown> = [];
+  const releaseHolds = async (): Promise<void> => {
+    for (let release = holds.pop(); release; release = holds.pop()) await release();
+  };
   const startedAt = new Date().toISOString();
 
   function requireRepo(): Repository {
@@ -154,23 +160,44 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         repo = opened;
         const stateDir = stateDirOf();
         await mkdir(path.join(stateDir, 'logs', 'tasks'), { recursive: true });
-        if (!config.logger) logger = createLogger({ file: path.join(stateDir, 'logs', 'coord.log'), level: config.logLevel, stderrLevel: config.logStderrLevel });
-        store = await openConfiguredStore(config, stateDir, random);
-        shared = new SharedBranches(opened.root, await resolveSharedRemote(opened.root, config.remote, store.kind), config.nodeId);
-        // Tasks this node held when it last stopped (a crash, kill -9) run again: at-least-once.
-        const recovered = await store.releaseNode(config.nodeId, Date.now());
-        if (recovered.length > 0) logger.warn({ tasks: recovered }, `recovered ${recovered.length} task(s) in flight at the last stop`);
-        await counts.refresh();
-        const worktrees = new WorktreeManager(opened, config.worktreeRoot ? path.resolve(config.worktreeRoot) : defaultWorktreeRoot(opened));
-        const workers: InitializeOutput['workers'] = [];
-        for (let i = 1; i <= config.workers; i += 1) {
-          const workerId = `w${i}`;
-          workers.push({ workerId, worktree: await worktrees.ensure(workerId), capabilities: config.workerCapabilities, restartPolicy, random });
+        // One supervisor per state directory: a second one would "recover" the first one's
+        // tasks in flight and run them again in the same worktrees.
+        const owner = thisProcess(config.nodeId, `the state directory ${stateDir}`);
+        const stateLock = lockOrRefuse(path.join(stateDir, 'supervisor.lock'), owner, 'STATE_LOCKED',
+          'stop it first (SIGTERM drains it), or give this one its own --state-dir');
+        holds.push(() => stateLock.release());
+        try {
+          if (!config.logger) logger = createLogger({ file: path.join(stateDir, 'logs', 'coord.log'), level: config.logLevel, stderrLevel: config.logStderrLevel });
+          store = await openConfiguredStore(config, stateDir, random);
+          const openedStore = store;
+          if (typeof config.store !== 'object') holds.push(() => openedStore.close());
+          // Under this hold nobody else alive is this node, so what it holds in flight is a
+          // dead process's: recovery below can take it without stealing a live claim.
+          const nodeHold = await store.holdNode(owner);
+          holds.push(() => nodeHold.release());
+          shared = new SharedBranches(opened.root, await resolveSharedRemote(opened.root, config.remote, store.kind), config.nodeId);
+          // Tasks this node held when it last stopped (a crash, kill -9) run again: at-least-once.
+          const recovered = await store.releaseNode(config.nodeId, Date.now());
+          if (recovered.length > 0) logger.warn({ tasks: recovered }, `recovered ${recovered.length} task(s) in flight at the last stop`);
+          await counts.refresh();
+          const worktrees = new WorktreeManager(opened, config.worktreeRoot ? path.resolve(config.worktreeRoot) : defaultWorktreeRoot(opened), owner);
+          holds.push(() => worktrees.releaseAll());
+          const workers: InitializeOutput['workers'] = [];
+          for (let i = 1; i <= config.workers; i += 1) {
+            const workerId = `w${i}`;
+            const ensured = await worktrees.ensure(workerId);
+            if (ensured.repaired) logger.warn({ workerId, worktree: ensured.path, found: ensured.repaired }, 'rebuilt a broken worktree');
+            workers.push({ workerId, worktree: ensured.path, capabilities: config.workerCapabilities, restartPolicy, random });
+          }
+          stopUpkeep = dispatcher.startUpkeep();
+          unsubscribeStore = store.onChange(() => dispatcher.changedElsewhere());
+          logger.info({ repo: opened.root, baseCommit: opened.baseCommit, stateDir, store: store.kind, nodeId: config.nodeId, remote: shared.remote, workers: workers.length }, 'initialized');
+          return { workers };
+        } catch (error) {
+          // A refused or failed start leaves nothing held: the next start must not find this one's locks.
+          await releaseHolds();
+          throw error;
         }
-        stopUpkeep = dispatcher.startUpkeep();
-        unsubscribeStore = store.onChange(() => dispatcher.changedElsewhere());
-        logger.info({ repo: opened.root, baseCommit: opened.baseCommit, stateDir, store: store.kind, nodeId: config.nodeId, remote: shared.remote, workers: workers.length }, 'initialized');
-        return { workers };
       }),
       awaitIdle: fromPromise(() => whenTrue(async () => (await requireStore().inFlight(config.nodeId)).length === 0, events)),
       stopWorkers: fromPromise<void, StopWorkersInput>(async ({ input }) => {
@@ -185,7 +212,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         await counts.refresh();
         // The summary outlives the store: keep its last word before closing.
         if (store) finalTasks = await store.list();
-        if (store && typeof config.store !== 'object') await store.close();
+        await releaseHolds();
         logger.flush?.();
       }),
     },
@@ -231,7 +258,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       const snapshot = await waitFor(actor, (s) => coordinatorStateOf(s) !== 'init', { timeout: Infinity });
       if (coordinatorStateOf(snapshot) === 'failed') {
         const error = snapshot.context.error;
-        throw new CoordError(isCoordErrorCode(error?.code) ? error.code : 'INTERNAL', error?.message ?? 'the supervisor failed to start');
+        throw new CoordError(isCoordErrorCode(error?.code) ? error.code : 'INTERNAL', error?.message ?? 'the supervisor failed to start', {
+          ...(error?.details === undefined ? {} : { details: error.details }),
+        });
       }
     },
     async submit(tasks) {

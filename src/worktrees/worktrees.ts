@@ -1,53 +1,81 @@
 /**
- * One persistent worktree per worker. `git worktree add` is serialized: parallel adds race
- * on `.git/worktrees` and on the index lock inside git. An existing worktree registered for
- * this repository is reused as it is (the worker cleans it before each task).
+ * One persistent worktree per worker, owned by this supervisor for its whole life (an OS
+ * lock per worktree, see worktree-lock.ts: a worktree another live supervisor owns is
+ * refused with `WORKTREE_LOCKED`). An existing worktree registered for this repository is
+ * reused as it is (the worker cleans it before each task); one a task broke (its `.git`
+ * deleted, the worktree removed) is rebuilt. `git worktree add` is serialized: parallel adds
+ * race on `.git/worktrees` and on the index lock inside git.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CoordError } from '../errors.js';
-import { gitOutput, runGit } from '../git/run-git.js';
+import { gitOutput } from '../git/run-git.js';
+import type { HeldLock, LockHolder } from '../locks/file-lock.js';
 import type { Repository } from './repository.js';
+import { adminDirOf, commonDirOf, rebuildWorktree, worktreeHealth, type WorktreeHealth } from './worktree-health.js';
+import { clearGitLock, gitLockReason, lockWorktree, setGitLock } from './worktree-lock.js';
 
 /** Where worktrees live by default: beside the repository, never inside its working tree. */
 export function defaultWorktreeRoot(repo: Repository): string {
   return path.join(path.dirname(repo.root), `${path.basename(repo.root)}.coord-worktrees`);
 }
 
-/** Creates or reuses worktrees for workers, one `git worktree add` at a time. */
+/** A worktree made ready for a worker; `repaired` says what was wrong with it, if anything. */
+export interface EnsuredWorktree {
+  path: string;
+  repaired: Exclude<WorktreeHealth, 'ok'> | null;
+}
+
+/** Creates, reuses or rebuilds worktrees for workers, one `git worktree add` at a time. */
 export class WorktreeManager {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly locks = new Map<string, HeldLock>();
 
   constructor(
     private readonly repo: Repository,
     readonly root: string,
+    private readonly owner: LockHolder,
   ) {}
 
-  /** The worktree path of `workerId`, created (detached at the base commit) if missing. */
-  ensure(workerId: string): Promise<string> {
+  /** Locks and readies the worktree of `workerId`, created (detached at the base commit) if missing. */
+  ensure(workerId: string): Promise<EnsuredWorktree> {
     const next = this.queue.then(() => this.ensureNow(workerId));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async ensureNow(workerId: string): Promise<string> {
-    const target = path.join(this.root, workerId);
-    const registered = await this.registered();
-    const exists = await stat(target).then((s) => s.isDirectory(), () => false);
-    if (registered.has(target) && exists) return target;
-    if (exists) {
-      throw new CoordError('WORKTREE_FAILED', `${target} exists but is not a worktree of ${this.repo.root}: move it away or pick another --worktree-root`, {
-        details: { worktree: target },
-      });
+  /** Lifts git's lock on every worktree and drops the OS locks (at a stop). */
+  async releaseAll(): Promise<void> {
+    for (const [worktree, lock] of this.locks) {
+      await clearGitLock(this.repo.root, worktree).catch(() => undefined);
+      lock.release();
     }
-    // Registered but deleted by hand: forget the stale entry before adding it again.
-    if (registered.has(target)) await runGit(['worktree', 'prune'], { cwd: this.repo.root });
+    this.locks.clear();
+  }
+
+  private async ensureNow(workerId: string): Promise<EnsuredWorktree> {
+    const target = path.join(this.root, workerId);
     await mkdir(this.root, { recursive: true });
-    await runGit(['worktree', 'add', '--detach', target, this.repo.baseCommit], {
-      cwd: this.repo.root,
-      errorCode: 'WORKTREE_FAILED',
-    });
-    return target;
+    // Before anything touches the worktree: another live supervisor may be using it.
+    if (!this.locks.has(target)) this.locks.set(target, await lockWorktree(this.root, target, this.owner));
+    const health = await worktreeHealth(target);
+    if (health !== 'ok' || !(await this.registered()).has(target)) {
+      if (health !== 'missing' && !(await this.isOurs(target))) {
+        throw new CoordError('WORKTREE_FAILED', `${target} exists but is not a worktree of ${this.repo.root}: move it away or pick another --worktree-root`, {
+          details: { worktree: target },
+        });
+      }
+      await rebuildWorktree(this.repo.root, target, this.repo.baseCommit);
+    }
+    await setGitLock(this.repo.root, target, gitLockReason(this.owner));
+    return { path: target, repaired: health === 'ok' || health === 'missing' ? null : health };
+  }
+
+  /** A folder that is, or was, a worktree of this repository (registered, or its `.git` points here). */
+  private async isOurs(target: string): Promise<boolean> {
+    if ((await this.registered()).has(target)) return true;
+    const admin = await adminDirOf(target);
+    return admin !== null && admin.startsWith(path.join(await commonDirOf(this.repo.root), 'worktrees') + path.sep);
   }
 
   private async registered(): Promise<Set<string>> {
