@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { isCoordError } from '../src/errors.js';
 import type { ParentMessageOf, WorkerMessageInput } from '../src/protocol/messages.js';
 import { errorFields, type Logger } from './log.js';
 import type { ProcessGroups } from './process-group.js';
@@ -15,6 +16,7 @@ import { runPty } from './run-pty.js';
 import { buildTaskEnv, type TaskIdentity } from './task-env.js';
 import { openTaskLog } from './task-log.js';
 import { failure, finalMessage, outcomeOfModule, outcomeOfPty, type FinalMessage, type TaskOutcome, type TaskRef } from './task-outcome.js';
+import { describeMoved } from './ref-guard.js';
 import type { Workspace } from './workspace.js';
 
 /** A parsed `coord:assign`. */
@@ -49,8 +51,12 @@ export async function executeAssign(assign: AssignMessage, signal: AbortSignal, 
     await context.workspace.prepare(assign.branch, assign.startCommit);
   } catch (error) {
     logger.log('error', 'could not prepare the task branch', errorFields(error));
-    const message = `could not prepare branch ${assign.branch}: ${error instanceof Error ? error.message : String(error)}`;
-    return finalMessage(ref, failure('GIT_FAILED', message, false), null, null, elapsed());
+    const message = `could not prepare branch ${assign.branch} in ${context.worktree}: ${error instanceof Error ? error.message : String(error)}`;
+    // A start commit that does not exist is the task's problem (as before, not retried)...
+    if (isCoordError(error) && error.details.chargedTo === 'task') return finalMessage(ref, failure(error.code, message, false), null, null, elapsed());
+    // ...anything else is the worktree's fault even after a rebuild: the task never ran. The
+    // supervisor gives it back unburnt and takes this worker out of service.
+    return finalMessage(ref, { ...failure('WORKTREE_FAILED', message, true), chargedTo: 'workspace' }, null, null, elapsed());
   }
 
   const outcome = await runExec(assign, ref, signal, { ...context, logger });
@@ -59,13 +65,20 @@ export async function executeAssign(assign: AssignMessage, signal: AbortSignal, 
   // person) needs to look at.
   let commit: string | null = null;
   let gitError: string | null = null;
+  let judged = outcome;
   try {
-    commit = await context.workspace.finish(assign.branch, assign.taskId, assign.attempt);
+    const finished = await context.workspace.finish(assign.branch, assign.taskId, assign.attempt);
+    commit = finished.tip;
+    // Moving anyone else's branch outweighs how the task itself ended.
+    if (finished.movedRefs.length > 0) {
+      logger.log('error', 'the task moved refs outside its branch', { movedRefs: finished.movedRefs });
+      judged = failure('TASK_MOVED_REF', `the task moved ${describeMoved(finished.movedRefs)}; a task may only commit to ${assign.branch}`, true);
+    }
   } catch (error) {
     logger.log('error', 'could not commit the task branch', errorFields(error));
     gitError = error instanceof Error ? error.message : String(error);
   }
-  return finalMessage(ref, outcome, commit, gitError, elapsed());
+  return finalMessage(ref, judged, commit, gitError, elapsed());
 }
 
 async function runExec(assign: AssignMessage, ref: TaskRef, signal: AbortSignal, context: ExecuteContext): Promise<TaskOutcome> {

@@ -17,6 +17,12 @@ export interface TaskFailure {
   exitCode: number | null;
   signal: string | null;
   retryable: boolean;
+  /**
+   * Whose fault it is: `workspace` when the attempt never ran because the worktree could not
+   * be prepared (the supervisor then returns the task unburnt and takes the worker out of
+   * service); `task` otherwise.
+   */
+  chargedTo?: 'task' | 'workspace';
 }
 
 /** How an attempt ended, before git and timing are added. */
@@ -96,5 +102,6 @@ export function finalMessage(ref: TaskRef, outcome: TaskOutcome, commit: string 
     signal: failed.signal,
     retryable: failed.retryable,
     retryAfterMs: null,
+    chargedTo: failed.chargedTo ?? 'task',
   };
 }

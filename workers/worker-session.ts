@@ -139,7 +139,10 @@ export class WorkerSession {
     this.#phase = 'RUNNING';
     this.#logger = this.#logger.with({ workerId: hello.workerId });
     this.#modules = (this.#deps.createModulePool ?? createModulePool)(hello.moduleThreads);
-    this.#workspace = new Workspace(hello.worktree);
+    this.#workspace = new Workspace(hello.worktree, hello.repoRoot, (found) => {
+      this.#logger.log('warn', 'rebuilt a broken worktree', { worktree: hello.worktree, found });
+      channel.send({ type: 'coord:workspace-repaired', workerId: hello.workerId, worktree: hello.worktree, found });
+    });
     if (hello.worktree !== process.cwd()) {
       this.#logger.log('warn', 'worktree differs from the process cwd; using the worktree', { worktree: hello.worktree, cwd: process.cwd() });
     }

@@ -1,9 +1,11 @@
 /**
- * Git in the worker's worktree, around each task attempt: {@link Workspace.prepare} makes
+ * Git in the worker's worktree, around each task attempt: {@link Workspace.prepare} checks
+ * the worktree (rebuilding one a task broke), records the refs the task must not move, makes
  * the worktree clean and puts it on the task's branch; {@link Workspace.finish} commits
- * whatever the task left uncommitted, so nothing a task wrote is lost (failed attempts
- * included), reports the branch tip and leaves the worktree detached and clean for the next
- * task. All git calls go through `runGit`, so a failure is a `GIT_FAILED` CoordError.
+ * whatever the task left uncommitted onto the task's branch and nowhere else, so nothing a
+ * task wrote is lost (failed attempts included), reports the branch tip and the refs the
+ * task moved (put back), and leaves the worktree detached and clean for the next task. All
+ * git calls go through `runGit`, so a failure is a `GIT_FAILED` CoordError.
  *
  * Each `git` process costs 10–20 ms on a loaded machine, as much as a short task itself, so
  * an attempt that changes nothing takes three: a checkout before it, a status and a detach
@@ -12,8 +14,17 @@
  */
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { CoordError } from '../src/errors.js';
 import { identityEnv } from '../src/git/identity.js';
 import { gitOutput, runGit } from '../src/git/run-git.js';
+import { rebuildWorktree, worktreeHealth, type WorktreeHealth } from '../src/worktrees/worktree-health.js';
+import { guardRefs, reflogMark, snapshotRefs, type MovedRef, type RefMap } from './ref-guard.js';
+
+/** What {@link Workspace.finish} found: the branch tip, and refs outside it the task moved. */
+export interface FinishResult {
+  tip: string;
+  movedRefs: MovedRef[];
+}
 
 /**
  * One worker's worktree, used by one task at a time. It remembers what it has learnt about
@@ -41,8 +52,19 @@ export class Workspace {
    * next task's finish commits it, as it would anything that writer produced during that task.
    */
   #cleanAt: string | null = null;
+  /** The refs outside `refs/heads/coord/` and the HEAD reflog's end, as the attempt began. */
+  #guard: { refs: RefMap; mark: number } | null = null;
 
-  constructor(readonly worktree: string) {}
+  /**
+   * @param repoRoot the main checkout, from which a broken worktree is rebuilt (null: never
+   *   rebuild, e.g. a worktree made by hand in a test).
+   * @param onRepaired told what was wrong each time the worktree is rebuilt.
+   */
+  constructor(
+    readonly worktree: string,
+    private readonly repoRoot: string | null = null,
+    private readonly onRepaired: (found: Exclude<WorktreeHealth, 'ok'> | 'unusable') => void = () => {},
+  ) {}
 
   /**
    * Cleans the worktree (tracked changes reset, untracked files removed, ignored files kept)
@@ -54,15 +76,47 @@ export class Workspace {
     // Known clean only when it is left at this very commit: checking out another one can
     // change the .gitignore files, and a file ignored before may be untracked after, which
     // `clean` removes (otherwise this task's finish would commit it).
-    const knownClean = this.#cleanAt === startCommit;
+    let knownClean = this.#cleanAt === startCommit;
     this.#cleanAt = null;
+    this.#guard = null;
+    // Two stats, no git process: a task may have deleted `.git` or removed the worktree.
+    const health = await worktreeHealth(cwd);
+    if (health !== 'ok') {
+      await this.#rebuild(health, startCommit);
+      knownClean = false;
+    }
     await this.#removeStaleIndexLock();
     // One command resets tracked files (-f) and moves to the branch (-B creates or resets it);
     // `clean` then removes what an earlier, interrupted attempt left untracked.
     // --ignore-other-worktrees: after a crash the branch may still be checked out in the dead
     // worker's worktree; newer git refuses that without the flag.
+    try {
+      await this.#checkout(branch, startCommit, knownClean);
+    } catch (error) {
+      // A start commit that does not exist is not the worktree's fault: nothing to rebuild.
+      const found = await runGit(['cat-file', '-e', `${startCommit}^{commit}`], { cwd, okExitCodes: [0, 1, 128] });
+      if (found.exitCode !== 0) {
+        throw new CoordError('GIT_FAILED', `the start commit ${startCommit} does not exist in the repository`, { cause: error, details: { chargedTo: 'task' } });
+      }
+      // Something in the worktree itself (a corrupt index, a stuck lock): rebuild it once.
+      await this.#rebuild('unusable', startCommit);
+      await this.#checkout(branch, startCommit, false);
+    }
+    // After coord's own checkout, so its reflog lines are not taken for the task's.
+    this.#guard = { refs: await snapshotRefs(cwd), mark: await reflogMark(this.#gitDir ?? '') };
+  }
+
+  async #checkout(branch: string, startCommit: string, knownClean: boolean): Promise<void> {
+    const cwd = this.worktree;
     await runGit(['checkout', '--quiet', '--force', '--no-guess', '--ignore-other-worktrees', '-B', branch, startCommit], { cwd });
     if (!knownClean) await runGit(['clean', '-fd', '--quiet'], { cwd });
+  }
+
+  async #rebuild(found: Exclude<WorktreeHealth, 'ok'> | 'unusable', startCommit: string): Promise<void> {
+    if (this.repoRoot === null) throw new Error(`the worktree ${this.worktree} is broken (${found}) and cannot be rebuilt here`);
+    await rebuildWorktree(this.repoRoot, this.worktree, startCommit);
+    this.#gitDir = null;
+    this.onRepaired(found);
   }
 
   /**
@@ -70,32 +124,31 @@ export class Workspace {
    * with the message `coord: <taskId> attempt <n> (uncommitted changes)`, returns the branch
    * tip, and leaves the worktree detached and clean.
    */
-  async finish(branch: string, taskId: string, attempt: number): Promise<string> {
+  async finish(branch: string, taskId: string, attempt: number): Promise<FinishResult> {
     const cwd = this.worktree;
     this.#cleanAt = null;
+    // Without its `.git`, git here would find whatever repository encloses the folder.
+    const health = await worktreeHealth(cwd);
+    if (health !== 'ok') throw new CoordError('GIT_FAILED', `the task broke its worktree ${cwd} (${health}); its work could not be committed`);
+    // Every process of the attempt is gone by now, so an `index.lock` it left is stale and
+    // would make the commit below fail.
+    await this.#removeStaleIndexLock();
     // One status says whether there is anything to commit and where HEAD is, so the clean
     // case (the task committed everything, or changed nothing) takes no add/commit/rev-parse.
     const status = parseStatus(await gitOutput(['status', '--porcelain=v2', '--branch', '--untracked-files=all'], { cwd }));
-    let head = status.head;
-    if (status.dirty) {
-      await runGit(['add', '--all'], { cwd });
-      // `diff --cached --quiet` exits 1 when something is staged. (Porcelain status can list
-      // changes that cannot be staged, such as a dirty submodule, and commit would then fail.)
-      const staged = (await runGit(['diff', '--cached', '--quiet'], { cwd, okExitCodes: [0, 1] })).exitCode === 1;
-      if (staged) {
-        const message = `coord: ${taskId} attempt ${attempt} (uncommitted changes)`;
-        // --no-verify: a hook that rejects the commit would lose the task's work, and the
-        // merge queue's test gate is where the work gets judged.
-        await runGit(['-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', '-m', message], { cwd, env: await identityEnv(cwd) });
-        head = await gitOutput(['rev-parse', 'HEAD'], { cwd });
-      }
-    }
-    const tip = await adoptMovedHead(cwd, branch, head, status.branch);
-    // Detached, so the branch is not checked out here and can be checked out or merged
-    // elsewhere. Everything was committed above, so the worktree is clean (ignored files stay).
-    await runGit(['switch', '--quiet', '--detach'], { cwd });
-    if (!status.dirty) this.#cleanAt = head;
-    return tip;
+    const message = `coord: ${taskId} attempt ${attempt} (uncommitted changes)`;
+    const tip = status.branch === branch
+      ? await commitOnBranch(cwd, status, message)
+      : await commitElsewhere(cwd, branch, status, message);
+    // Detached (at the tip: HEAD may be on a branch that is not the task's), so the branch is
+    // not checked out here and can be checked out or merged elsewhere. Everything was
+    // committed above, so the worktree is clean (ignored files stay).
+    await runGit(['switch', '--quiet', '--detach', tip], { cwd });
+    const guard = this.#guard;
+    this.#guard = null;
+    const movedRefs = guard === null ? [] : await guardRefs(cwd, this.#gitDir ?? '', guard.refs, guard.mark, status.branch === branch ? null : status.branch);
+    if (!status.dirty && status.head === tip) this.#cleanAt = tip;
+    return { tip, movedRefs };
   }
 
   // An agent killed in the middle of a git command leaves `index.lock` behind, and every later
@@ -140,17 +193,39 @@ export function parseStatus(output: string): TreeStatus {
   return status;
 }
 
-// A task that detached HEAD (or switched away) and committed there would lose those
-// commits with the branch report. When HEAD is a descendant of the branch tip, the
-// branch is fast-forwarded to it; otherwise the branch is reported as it stands.
-// Resolves with the branch tip.
-async function adoptMovedHead(cwd: string, branch: string, head: string, headBranch: string | null): Promise<string> {
-  if (headBranch === branch) return head;
+/** The usual case, HEAD on the task's branch: commit what is uncommitted there. Resolves with the tip. */
+async function commitOnBranch(cwd: string, status: TreeStatus, message: string): Promise<string> {
+  if (!status.dirty) return status.head;
+  await runGit(['add', '--all'], { cwd });
+  // `diff --cached --quiet` exits 1 when something is staged. (Porcelain status can list
+  // changes that cannot be staged, such as a dirty submodule, and commit would then fail.)
+  const staged = (await runGit(['diff', '--cached', '--quiet'], { cwd, okExitCodes: [0, 1] })).exitCode === 1;
+  if (!staged) return status.head;
+  // --no-verify: a hook that rejects the commit would lose the task's work, and the merge
+  // queue's test gate is where the work gets judged.
+  await runGit(['-c', 'commit.gpgsign=false', 'commit', '--quiet', '--no-verify', '-m', message], { cwd, env: await identityEnv(cwd) });
+  return gitOutput(['rev-parse', 'HEAD'], { cwd });
+}
+
+/**
+ * HEAD is detached, or on a branch that is not the task's (it ran `git checkout main`): the
+ * worktree's state is committed onto the task's branch, never onto that other branch.
+ * Commits the task made on a detached HEAD that descends from the branch are kept (the
+ * branch moves to them); otherwise the worktree's tree becomes a new commit on top of the
+ * branch. Resolves with the branch's new tip.
+ */
+async function commitElsewhere(cwd: string, branch: string, status: TreeStatus, message: string): Promise<string> {
   const ref = `refs/heads/${branch}`;
-  const descends = await runGit(['merge-base', '--is-ancestor', ref, head], { cwd, okExitCodes: [0, 1] });
-  if (descends.exitCode === 0) {
-    await runGit(['update-ref', ref, head], { cwd });
-    return head;
-  }
-  return gitOutput(['rev-parse', '--verify', `${ref}^{commit}`], { cwd });
+  const tip = await gitOutput(['rev-parse', '--verify', `${ref}^{commit}`], { cwd });
+  const descends = (await runGit(['merge-base', '--is-ancestor', tip, status.head], { cwd, okExitCodes: [0, 1] })).exitCode === 0;
+  const parent = descends ? status.head : tip;
+  if (status.dirty) await runGit(['add', '--all'], { cwd });
+  const tree = await gitOutput(['write-tree'], { cwd });
+  const parentTree = await gitOutput(['rev-parse', `${parent}^{tree}`], { cwd });
+  const next = tree === parentTree
+    ? parent
+    : await gitOutput(['-c', 'commit.gpgsign=false', 'commit-tree', tree, '-p', parent, '-m', message], { cwd, env: await identityEnv(cwd) });
+  // Compare-and-swap on the branch: nothing else should move it, and if something did, fail loudly.
+  if (next !== tip) await runGit(['update-ref', ref, next, tip], { cwd });
+  return next;
 }

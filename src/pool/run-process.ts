@@ -29,6 +29,8 @@ export interface RunProcessOptions {
   onRefused(workerId: string, refusal: Refusal): void;
   /** A parsed message for the supervisor's services; `reply` answers the worker. */
   onServiceMessage(workerId: string, message: ServiceMessage, reply: (message: ParentMessage) => void): void;
+  /** The main checkout (workers rebuild broken worktrees from it). */
+  repoRoot(): string;
 }
 
 /** Builds the `runProcess` callback actor from the supervisor's configuration. */
@@ -72,6 +74,7 @@ export function createRunProcess(options: RunProcessOptions) {
       protocolVersion: PROTOCOL_VERSION,
       workerId,
       worktree,
+      repoRoot: options.repoRoot(),
       heartbeatMs: options.heartbeatMs,
       moduleThreads: options.moduleThreads,
       killGraceMs: options.killGraceMs,

@@ -44,6 +44,8 @@ export const Hello = z.strictObject({
   protocolVersion: z.number().int(),
   workerId: WorkerId,
   worktree: z.string().min(1),
+  /** The main checkout, from which a broken worktree is rebuilt. */
+  repoRoot: z.string().min(1),
   heartbeatMs: z.number().int().positive(),
   moduleThreads: z.number().int().min(1),
   killGraceMs: z.number().int().nonnegative(),
@@ -127,6 +129,16 @@ export const Failed = z.strictObject({
   retryAfterMs: z.number().int().nonnegative().nullable(),
   commit: z.string().regex(/^[0-9a-f]{40,64}$/).nullable(),
   durationMs: z.number().nonnegative(),
+  /** `workspace`: the attempt never ran, the worktree could not be prepared; not the task's fault. */
+  chargedTo: z.enum(['task', 'workspace']).default('task'),
+});
+/** A worker rebuilt its broken worktree before a task (logged and counted by the supervisor). */
+export const WorkspaceRepaired = z.strictObject({
+  type: z.literal('coord:workspace-repaired'),
+  workerId: WorkerId,
+  worktree: z.string().min(1),
+  /** What was wrong: `missing`, `no-git-file`, `not-registered`. */
+  found: z.string().min(1).max(64),
 });
 export const Request = z.strictObject({
   type: z.literal('coord:request'),
@@ -169,7 +181,7 @@ export const ParentMessageSchema = z.discriminatedUnion('type', [
   Hello, Assign, Cancel, Proceed, Wait, RateGrant, RateWait, Conflict, Drain, Shutdown, ProtocolError,
 ]);
 export const WorkerMessageSchema = z.discriminatedUnion('type', [
-  Ready, Heartbeat, Started, Progress, Complete, Failed, Request, RateRequest, Usage, ConflictCheck, ProtocolError,
+  Ready, Heartbeat, Started, Progress, Complete, Failed, WorkspaceRepaired, Request, RateRequest, Usage, ConflictCheck, ProtocolError,
 ]);
 
 /** A message the supervisor sends to a worker. */

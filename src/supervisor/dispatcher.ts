@@ -49,6 +49,8 @@ export interface DispatcherDeps {
   assign(workerId: string, message: ParentMessageOf<'coord:assign'>): boolean;
   /** Asks the worker running `taskId` to cancel it. */
   cancel(workerId: string, taskId: string, reason: string): void;
+  /** Takes a worker whose worktree cannot be prepared out of service. */
+  retire(workerId: string, reason: string): void;
   /** Whether the worker restarts in a loop (for the fallback chain's shortcut). */
   crashLooping(workerId: string): boolean;
   /** Whether the worker is gone for good (failed or exited). */
@@ -212,8 +214,22 @@ export class Dispatcher {
 
   /** A result with the worker's current lease (the store fences it again). */
   result(workerId: string, message: WorkerMessageOf<'coord:complete'> | WorkerMessageOf<'coord:failed'>): void {
-    const apply = message.type === 'coord:complete' ? this.completed(workerId, message) : this.failures.failed(workerId, message);
+    const apply = message.type === 'coord:complete'
+      ? this.completed(workerId, message)
+      : message.chargedTo === 'workspace'
+        ? this.workspaceFailed(workerId, message)
+        : this.failures.failed(workerId, message);
     void this.track(apply.then(() => this.afterChange()));
+  }
+
+  /**
+   * The worker could not prepare its worktree even after rebuilding it: the task never ran,
+   * so it goes back unburnt (to run on another worker), and this worker is out of service.
+   */
+  private async workspaceFailed(workerId: string, message: WorkerMessageOf<'coord:failed'>): Promise<void> {
+    this.deps.logger.error({ workerId, taskId: message.taskId, code: message.code, reason: message.message }, 'worker out of service: its worktree cannot be prepared');
+    await this.failures.release(message.taskId, message.lease, `the worktree of ${workerId} could not be prepared`);
+    this.deps.retire(workerId, `${message.code}: ${message.message}`);
   }
 
   /**

@@ -24,6 +24,8 @@ export interface ServiceDeps {
   logger: Logger;
   repoRoot(): string;
   usage: Map<string, TaskUsage>;
+  /** A worker rebuilt its broken worktree. */
+  onWorkspaceRepaired(workerId: string): void;
 }
 
 /** Handles one parsed service message from `workerId`; `reply` answers that worker. */
@@ -35,6 +37,10 @@ export function handleServiceMessage(deps: ServiceDeps, workerId: string, messag
     case 'coord:progress':
       deps.dispatcher.progress(message.taskId);
       deps.logger.debug({ workerId, taskId: message.taskId, outputBytes: message.outputBytes }, 'task progress');
+      return;
+    case 'coord:workspace-repaired':
+      deps.logger.warn({ workerId, worktree: message.worktree, found: message.found }, 'worker rebuilt its broken worktree before a task');
+      deps.onWorkspaceRepaired(workerId);
       return;
     case 'coord:request':
       reply({ type: 'coord:proceed', requestId: message.requestId });

@@ -38,7 +38,7 @@ export interface RunSummary {
   startedAt: string;
   generatedAt: string;
   counts: Record<string, number>;
-  workers: Array<{ id: string; worktree: string; restarts: number; state: string; pid: number | null }>;
+  workers: Array<{ id: string; worktree: string; restarts: number; state: string; pid: number | null; repairs: number; retired: string | null }>;
   tasks: TaskSummary[];
 }
 
@@ -63,7 +63,7 @@ export function buildSummary(input: SummaryInput): RunSummary {
     startedAt: input.startedAt,
     generatedAt: new Date().toISOString(),
     counts: input.counts,
-    workers: input.workers.map((w) => ({ id: w.id, worktree: w.worktree, restarts: w.restarts, state: w.state, pid: w.pid })),
+    workers: input.workers.map((w) => ({ id: w.id, worktree: w.worktree, restarts: w.restarts, state: w.state, pid: w.pid, repairs: w.repairs, retired: w.retired })),
     tasks: input.tasks.map((task) => ({
       id: task.spec.id,
       status: task.status,

@@ -102,6 +102,11 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     breakers,
     fallbacks,
     crashLooping: (workerId) => registry.crashLooping(workerId),
+    retire: (workerId, reason) => {
+      if (!registry.retire(workerId, reason)) return;
+      events.emit('coord:worker-failed', { workerId, code: null, signal: null });
+      actor.send({ type: 'worker.failed', workerId });
+    },
     workerGone: (workerId) => registry.gone(workerId),
     strategy: config.strategy ?? createRoundRobin(),
     events,
@@ -129,6 +134,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
 
   const runProcess = createRunProcess({
     entry: config.workerEntry ?? defaultWorkerEntry(),
+    repoRoot: () => requireRepo().root,
     heartbeatMs: config.heartbeatMs,
     moduleThreads: config.moduleThreads,
     killGraceMs: config.killGraceMs,
@@ -141,7 +147,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       events.emit('coord:protocol-refused', { workerId, reason: refusal.reason, refusedType: refusal.refusedType });
     },
     onServiceMessage(workerId, message, reply) {
-      handleServiceMessage({ dispatcher, store: requireStore(), logger, repoRoot: () => requireRepo().root, usage }, workerId, message, reply);
+      handleServiceMessage({
+        dispatcher, store: requireStore(), logger, repoRoot: () => requireRepo().root, usage, onWorkspaceRepaired: (id) => registry.countRepair(id),
+      }, workerId, message, reply);
     },
   });
 

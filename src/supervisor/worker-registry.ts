@@ -19,6 +19,10 @@ export interface WorkerDescription {
   restarts: number;
   task: string | null;
   exit: { code: number | null; signal: string | null } | null;
+  /** Times its worktree was found broken and rebuilt. */
+  repairs: number;
+  /** Why it was taken out of service (its worktree could not be prepared), or null. */
+  retired: string | null;
 }
 
 interface Watchers {
@@ -28,6 +32,8 @@ interface Watchers {
 
 export class WorkerRegistry {
   private readonly entries = new Map<string, { ref: WorkerRef; subscription: Subscription; failedReported: boolean }>();
+  private readonly repairs = new Map<string, number>();
+  private readonly retired = new Map<string, string>();
 
   /** Starts watching worker actors that appeared in the coordinator's context. */
   sync(workers: ReadonlyArray<{ workerId: string; ref: WorkerRef }>, watchers: Watchers): void {
@@ -49,7 +55,7 @@ export class WorkerRegistry {
   slots(): WorkerSlot[] {
     return [...this.entries.entries()].map(([workerId, { ref }]) => {
       const snapshot = ref.getSnapshot();
-      return { workerId, capabilities: snapshot.context.capabilities, idle: snapshot.value === 'idle' };
+      return { workerId, capabilities: snapshot.context.capabilities, idle: snapshot.value === 'idle' && !this.retired.has(workerId) };
     });
   }
 
@@ -64,6 +70,23 @@ export class WorkerRegistry {
   cancel(workerId: string, taskId: string, reason: string): void {
     const ref = this.entries.get(workerId)?.ref;
     if (ref?.getSnapshot().context.task?.taskId === taskId) ref.send({ type: 'task.cancel', reason });
+  }
+
+  /** Counts a rebuild of the worker's worktree. */
+  countRepair(workerId: string): void {
+    this.repairs.set(workerId, (this.repairs.get(workerId) ?? 0) + 1);
+  }
+
+  /**
+   * Takes the worker out of service for the rest of the run (its worktree cannot be made
+   * usable): it is stopped and never restarted. Resolves true the first time.
+   */
+  retire(workerId: string, reason: string): boolean {
+    const ref = this.entries.get(workerId)?.ref;
+    if (!ref || this.retired.has(workerId)) return false;
+    this.retired.set(workerId, reason);
+    ref.send({ type: 'worker.stop' });
+    return true;
   }
 
   /** Two or more restarts within the worker's restart period: a crash loop. */
@@ -92,6 +115,8 @@ export class WorkerRegistry {
         restarts: context.restarts,
         task: context.task?.taskId ?? null,
         exit: context.exit,
+        repairs: this.repairs.get(id) ?? 0,
+        retired: this.retired.get(id) ?? null,
       };
     });
   }

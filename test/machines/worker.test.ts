@@ -44,6 +44,7 @@ function failed(task: TaskLease = TASK): WorkerMessageOf<'coord:failed'> {
     ...task,
     code: 'TASK_EXIT',
     message: 'exit 1',
+    chargedTo: 'task',
     exitCode: 1,
     signal: null,
     retryable: true,

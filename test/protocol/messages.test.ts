@@ -12,7 +12,7 @@ const ref = { taskId: 'fix-login', attempt: 2, lease: 'lease-1' };
 
 /** One valid example of every parent → worker message. */
 const parentMessages: ParentMessage[] = [
-  { type: 'coord:hello', protocolVersion: 1, workerId: 'w1', worktree: '/wt/w1', heartbeatMs: 2000, moduleThreads: 2, killGraceMs: 2000 },
+  { type: 'coord:hello', protocolVersion: 1, workerId: 'w1', worktree: '/wt/w1', repoRoot: '/src/app', heartbeatMs: 2000, moduleThreads: 2, killGraceMs: 2000 },
   { type: 'coord:assign', ...ref, exec: { kind: 'run', argv: ['claude', '-p', 'fix it'], env: { A: '1' } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: null, logFile: '/s/a.log' },
   { type: 'coord:assign', ...ref, exec: { kind: 'module', module: 'h.mjs', export: 'default', input: { n: 1 } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: 5000, logFile: '/s/a.log' },
   { type: 'coord:cancel', ...ref, reason: 'drain' },
@@ -34,6 +34,7 @@ const workerMessages: WorkerMessageInput[] = [
   { type: 'coord:progress', ...ref, outputBytes: 10 },
   { type: 'coord:complete', ...ref, exitCode: 0, result: { ok: true }, commit: SHA, durationMs: 5 },
   { type: 'coord:failed', ...ref, code: 'TASK_EXIT_NONZERO', message: 'exit 1', exitCode: 1, signal: null, retryable: true, retryAfterMs: null, commit: null, durationMs: 5 },
+  { type: 'coord:workspace-repaired', workerId: 'w1', worktree: '/wt/w1', found: 'no-git-file' },
   { type: 'coord:request', requestId: 'r', taskId: 'fix-login', action: 'push' },
   { type: 'coord:rate-request', requestId: 'r', key: 'claude', cost: 1 },
   { type: 'coord:usage', ...ref, inputTokens: 10, outputTokens: 20, costUsd: 0.01 },

@@ -31,7 +31,7 @@ describe('worker orchestrator: handshake, heartbeats and garbage', () => {
   });
 
   it('refuses a hello with another protocol version and exits 1', async () => {
-    worker.send({ type: 'coord:hello', protocolVersion: PROTOCOL_VERSION + 1, workerId: 'w1', worktree: repo.worktree,
+    worker.send({ type: 'coord:hello', protocolVersion: PROTOCOL_VERSION + 1, workerId: 'w1', worktree: repo.worktree, repoRoot: repo.repo,
       heartbeatMs: 200, moduleThreads: 1, killGraceMs: 500 });
     const error = await worker.waitFor('coord:protocol-error');
     expect(error.refusedType).toBe('coord:hello');
@@ -68,7 +68,7 @@ describe('worker orchestrator: handshake, heartbeats and garbage', () => {
 
   it('answers a duplicate hello with a protocol error and stays up', async () => {
     await worker.start(repo.worktree);
-    worker.send({ type: 'coord:hello', protocolVersion: PROTOCOL_VERSION, workerId: 'w1', worktree: repo.worktree,
+    worker.send({ type: 'coord:hello', protocolVersion: PROTOCOL_VERSION, workerId: 'w1', worktree: repo.worktree, repoRoot: repo.repo,
       heartbeatMs: 200, moduleThreads: 1, killGraceMs: 500 });
     const error = await worker.waitFor('coord:protocol-error');
     expect(error.message).toMatch(/duplicate/);

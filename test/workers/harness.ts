@@ -69,7 +69,8 @@ export async function removeTempRepo(repo: TempRepo): Promise<void> {
 
 /** A hello for `worktree` with short, test-friendly timings. */
 export function helloFor(worktree: string, overrides: Partial<Extract<ParentMessage, { type: 'coord:hello' }>> = {}): ParentMessage {
-  return { type: 'coord:hello', protocolVersion: PROTOCOL_VERSION, workerId: 'w1', worktree,
+  // createTempRepo puts the main checkout beside the worktree.
+  return { type: 'coord:hello', protocolVersion: PROTOCOL_VERSION, workerId: 'w1', worktree, repoRoot: path.join(path.dirname(worktree), 'repo'),
     heartbeatMs: 200, moduleThreads: 1, killGraceMs: 500, ...overrides };
 }
 

@@ -151,10 +151,10 @@ describe('worker orchestrator: run tasks in a PTY', () => {
     expect(await git(repo.repo, 'ls-tree', '--name-only', final.commit ?? '')).not.toContain('a.txt');
   });
 
-  it('reports a branch that cannot be prepared as GIT_FAILED (not retryable)', async () => {
+  it('reports a start commit that does not exist as GIT_FAILED (not retryable, the task\'s), without running the task', async () => {
     worker.send({ ...runAssign(repo, 'bad-start', [node, FAKE_AGENT]), startCommit: 'f'.repeat(40) });
     const final = await worker.final('bad-start');
-    expect(final).toMatchObject({ type: 'coord:failed', code: 'GIT_FAILED', retryable: false, commit: null });
+    expect(final).toMatchObject({ type: 'coord:failed', code: 'GIT_FAILED', retryable: false, chargedTo: 'task', commit: null });
     expect(worker.all('coord:started')).toEqual([]);
   });
 });

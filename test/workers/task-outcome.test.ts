@@ -39,7 +39,7 @@ describe('task outcomes', () => {
     expect(complete).toEqual({ type: 'coord:complete', ...ref, exitCode: 0, result: null, commit: sha, durationMs: 12 });
     const failed = finalMessage(ref, failure('TASK_TIMEOUT', 'slow', true, null, 'SIGTERM'), sha, null, 12);
     expect(failed).toEqual({ type: 'coord:failed', ...ref, code: 'TASK_TIMEOUT', message: 'slow', exitCode: null,
-      signal: 'SIGTERM', retryable: true, retryAfterMs: null, commit: sha, durationMs: 12 });
+      signal: 'SIGTERM', retryable: true, retryAfterMs: null, commit: sha, durationMs: 12, chargedTo: 'task' });
     for (const message of [complete, failed]) expect(WorkerMessageSchema.safeParse(message).success).toBe(true);
   });
 

@@ -34,7 +34,7 @@ describe('workspace: task branches in the worktree', () => {
     const wt = repo.worktree;
     await workspace.prepare('coord/b', repo.head);
     await writeFile(path.join(wt, 'one.txt'), '1');
-    const first = await workspace.finish('coord/b', 'b', 1);
+    const first = (await workspace.finish('coord/b', 'b', 1)).tip;
     expect(first).not.toBe(repo.head);
     const gitDir = await git(wt, 'rev-parse', '--absolute-git-dir');
     await writeFile(path.join(gitDir, 'index.lock'), '');
@@ -44,7 +44,7 @@ describe('workspace: task branches in the worktree', () => {
 
   it('returns the tip unchanged when nothing is left uncommitted, and leaves HEAD detached', async () => {
     await workspace.prepare('coord/c', repo.head);
-    expect(await workspace.finish('coord/c', 'c', 1)).toBe(repo.head);
+    expect((await workspace.finish('coord/c', 'c', 1)).tip).toBe(repo.head);
     expect(await git(repo.worktree, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('HEAD');
   });
 
@@ -55,10 +55,10 @@ describe('workspace: task branches in the worktree', () => {
     await git(wt, 'add', '-A');
     await git(wt, 'commit', '--quiet', '-m', 'made by the task');
     const taskTip = await git(wt, 'rev-parse', 'HEAD');
-    expect(await workspace.finish('coord/g', 'g', 1)).toBe(taskTip);
+    expect((await workspace.finish('coord/g', 'g', 1)).tip).toBe(taskTip);
     await workspace.prepare('coord/h', repo.head);
     await writeFile(path.join(wt, 'left.txt'), 'y');
-    const tip = await workspace.finish('coord/h', 'h', 2);
+    const tip = (await workspace.finish('coord/h', 'h', 2)).tip;
     expect(await git(wt, 'rev-parse', `${tip}^`)).toBe(repo.head);
     expect(await git(wt, 'rev-parse', 'coord/h')).toBe(tip);
     expect(await git(wt, 'status', '--porcelain', '--untracked-files=all')).toBe('');
@@ -73,7 +73,7 @@ describe('workspace: task branches in the worktree', () => {
     await git(wt, 'commit', '--quiet', '-m', 'made while detached');
     const detachedTip = await git(wt, 'rev-parse', 'HEAD');
     await writeFile(path.join(wt, 'also.txt'), 'y');
-    const tip = await workspace.finish('coord/d', 'd', 1);
+    const tip = (await workspace.finish('coord/d', 'd', 1)).tip;
     expect(await git(wt, 'rev-parse', `${tip}^`)).toBe(detachedTip);
     expect(await git(wt, 'rev-parse', 'coord/d')).toBe(tip);
   });
@@ -87,7 +87,7 @@ describe('workspace: task branches in the worktree', () => {
     it('still cleans what an interrupted attempt left after a known-clean prepare', async () => {
       const wt = repo.worktree;
       await workspace.prepare('coord/k1', repo.head);
-      await workspace.finish('coord/k1', 'k1', 1); // clean at repo.head: the next prepare may skip `clean`
+      (await workspace.finish('coord/k1', 'k1', 1)).tip; // clean at repo.head: the next prepare may skip `clean`
       await workspace.prepare('coord/k2', repo.head);
       // The attempt is interrupted (the task is killed, the finish never happens) after
       // writing files: the next prepare must not trust the earlier finish.
@@ -96,13 +96,13 @@ describe('workspace: task branches in the worktree', () => {
       await workspace.prepare('coord/k3', repo.head);
       expect(existsSync(path.join(wt, 'stray.txt'))).toBe(false);
       expect(await readFile(path.join(wt, 'README.md'), 'utf8')).toBe('# test repo\n');
-      expect(await workspace.finish('coord/k3', 'k3', 1)).toBe(repo.head);
+      expect((await workspace.finish('coord/k3', 'k3', 1)).tip).toBe(repo.head);
     });
 
     it('cleans after a worker restart (a new Workspace) even when the last finish was clean', async () => {
       const wt = repo.worktree;
       await workspace.prepare('coord/r1', repo.head);
-      await workspace.finish('coord/r1', 'r1', 1);
+      (await workspace.finish('coord/r1', 'r1', 1)).tip;
       await writeFile(path.join(wt, 'stray.txt'), 'left by a crashed attempt\n');
       await new Workspace(wt).prepare('coord/r2', repo.head);
       expect(existsSync(path.join(wt, 'stray.txt'))).toBe(false);
@@ -111,9 +111,9 @@ describe('workspace: task branches in the worktree', () => {
     it('cleans after a finish that failed', async () => {
       const wt = repo.worktree;
       await workspace.prepare('coord/f1', repo.head);
-      // An index.lock the finish cannot get past (prepare removes stale ones, finish does not).
-      const gitDir = await git(wt, 'rev-parse', '--absolute-git-dir');
-      await writeFile(path.join(gitDir, 'index.lock'), '');
+      // A lock on the branch's ref, which the commit cannot get past.
+      const commonDir = path.resolve(wt, await git(wt, 'rev-parse', '--git-common-dir'));
+      await writeFile(path.join(commonDir, 'refs', 'heads', 'coord', 'f1.lock'), '');
       await writeFile(path.join(wt, 'stray.txt'), 'x');
       const error = await workspace.finish('coord/f1', 'f1', 1).catch((caught: unknown) => caught);
       expect(isCoordError(error) && error.code).toBe('GIT_FAILED');
@@ -129,11 +129,11 @@ describe('workspace: task branches in the worktree', () => {
       await git(wt, 'commit', '--quiet', '-am', 'ignore tmp/');
       await mkdir(path.join(wt, 'tmp'));
       await writeFile(path.join(wt, 'tmp', 'scratch.txt'), 'x');
-      await workspace.finish('coord/i1', 'i1', 1);
+      (await workspace.finish('coord/i1', 'i1', 1)).tip;
       // At repo.head tmp/ is not ignored: without the clean, i2's finish would commit it.
       await workspace.prepare('coord/i2', repo.head);
       expect(existsSync(path.join(wt, 'tmp', 'scratch.txt'))).toBe(false);
-      expect(await workspace.finish('coord/i2', 'i2', 1)).toBe(repo.head);
+      expect((await workspace.finish('coord/i2', 'i2', 1)).tip).toBe(repo.head);
     });
   });
 
@@ -153,7 +153,7 @@ describe('workspace: task branches in the worktree', () => {
     it('commits as coord <coord@localhost>', async () => {
       await workspace.prepare('coord/f', repo.head);
       await writeFile(path.join(repo.worktree, 'f.txt'), 'f');
-      const tip = await workspace.finish('coord/f', 'f', 3);
+      const tip = (await workspace.finish('coord/f', 'f', 3)).tip;
       expect(await git(repo.repo, 'log', '-1', '--format=%an <%ae>|%s', tip)).toBe('coord <coord@localhost>|coord: f attempt 3 (uncommitted changes)');
     });
   });
