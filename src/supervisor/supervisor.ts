@@ -25,6 +25,7 @@ import { SupervisorEventBus } from './events.js';
 import { FallbackBoard } from './fallbacks.js';
 import { resolveOptions, type SupervisorOptions } from './options.js';
 import { provideBreaker, provideFallback, provideWorker } from './provided-machines.js';
+import { recoverNode } from './recovery.js';
 import { handleServiceMessage, type TaskUsage } from './services.js';
 import { openConfiguredStore } from './store-choice.js';
 import { checkSubmission, parseSpecs } from './submission.js';
@@ -157,9 +158,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         if (!config.logger) logger = createLogger({ file: path.join(stateDir, 'logs', 'coord.log'), level: config.logLevel, stderrLevel: config.logStderrLevel });
         store = await openConfiguredStore(config, stateDir, random);
         shared = new SharedBranches(opened.root, await resolveSharedRemote(opened.root, config.remote, store.kind), config.nodeId);
-        // Tasks this node held when it last stopped (a crash, kill -9) run again: at-least-once.
-        const recovered = await store.releaseNode(config.nodeId, Date.now());
-        if (recovered.length > 0) logger.warn({ tasks: recovered }, `recovered ${recovered.length} task(s) in flight at the last stop`);
+        // Tasks this node held when it last stopped (a crash, kill -9) run again: at-least-once,
+        // until one has been running at `maxReleases` crashes (then it is dead: it kills us).
+        await recoverNode(store, config.nodeId, Date.now(), events, logger);
         await counts.refresh();
         const worktrees = new WorktreeManager(opened, config.worktreeRoot ? path.resolve(config.worktreeRoot) : defaultWorktreeRoot(opened));
         const workers: InitializeOutput['workers'] = [];
