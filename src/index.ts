@@ -15,7 +15,7 @@ export { createSupervisor } from './supervisor/supervisor.js';
 export type { Supervisor, SupervisorStatus, CoordinatorActor } from './supervisor/supervisor.js';
 export type { SupervisorOptions } from './supervisor/options.js';
 export type { SupervisorEvents, SupervisorEventName, SupervisorEventBus, TaskErrorInfo } from './supervisor/events.js';
-export type { RunSummary, TaskSummary } from './supervisor/summary.js';
+export type { HistoryEntry, RunSummary, TaskSummary } from './supervisor/summary.js';
 export { CoordError, isCoordError, isCoordErrorCode, COORD_ERROR_CODES, type CoordErrorCode } from './errors.js';
 export { TaskSpecSchema, isSafeTaskId, type TaskSpec, type TaskSpecInput } from './tasks/spec.js';
 export { loadTaskFile, parseTaskFileText } from './tasks/load.js';

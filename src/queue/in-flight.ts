@@ -51,19 +51,47 @@ export function startAttempt(table: TaskTable, record: MutableTaskRecord, now: n
   return true;
 }
 
+/** Why and when a start is taken back, and whether a supervisor crash did it. */
+export interface ReleaseNote {
+  now: number;
+  reason: string;
+  /** Recovery after a crash (`releaseNode`): counts towards `maxReleases`. */
+  crash: boolean;
+}
+
 /**
- * assigned/running → ready without using up an attempt. The open attempt record is removed
- * (and `releases` counted), so `attempts` holds only attempts that count and the next run gets
- * the same attempt number the released one had. Ready at once, in its old place.
+ * Takes the open attempt back without a verdict, leaving the status to the caller: the attempt
+ * moves from `attempts` to `released` (with its reason), `releases` (and, for a crash,
+ * `crashReleases`) is counted, and the holder is cleared. So `attempts` holds only attempts
+ * that count and the next run gets the same attempt number the released one had.
  */
-export function releaseAttempt(table: TaskTable, record: MutableTaskRecord): void {
-  record.attempts.pop();
+export function takeBackAttempt(record: MutableTaskRecord, note: ReleaseNote): void {
+  const open = record.attempts.pop();
+  if (open !== undefined) {
+    record.released.push({
+      attempt: open.attempt,
+      ...(open.node === undefined ? {} : { node: open.node }),
+      worker: open.worker,
+      lease: open.lease,
+      assignedAt: open.assignedAt,
+      startedAt: open.startedAt,
+      releasedAt: isoTime(note.now),
+      reason: note.reason,
+      crash: note.crash,
+    });
+  }
   record.releases += 1;
+  if (note.crash) record.crashReleases += 1;
   record.startedAt = record.attempts[0]?.startedAt ?? null; // the first counted run's start
   record.lease = null;
   record.leaseExpiresAt = null;
   record.worker = null;
   record.node = null;
+}
+
+/** assigned/running → ready without using up an attempt ({@link takeBackAttempt}); ready at once, in its old place. */
+export function releaseAttempt(table: TaskTable, record: MutableTaskRecord, note: ReleaseNote): void {
+  takeBackAttempt(record, note);
   record.readyAt = 0;
   table.setStatus(record, 'ready');
 }

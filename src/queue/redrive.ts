@@ -2,7 +2,7 @@
  * Redriving a dead task: it goes back to `ready` with a fresh attempt budget, and the tasks
  * its death blocked come back to `pending`/`ready`. The history stays: earlier attempts remain
  * in `attempts` (attempt numbers keep counting up) and `attemptBase` marks where the new
- * budget starts.
+ * budget starts; released starts stay in `released`, and the crash-release count starts over.
  */
 import { unblockOrder, type UnblockView } from './graph-walk.js';
 import type { TaskTable } from './task-table.js';
@@ -11,6 +11,8 @@ import type { MutableTaskRecord } from './task-record.js';
 /** Revives `record` (dead) and the tasks it blocked; returns their ids, this task first. */
 export function redriveTask(table: TaskTable, record: MutableTaskRecord): string[] {
   record.attemptBase = record.attempts.length;
+  // A fresh release budget too: the released starts stay in the history.
+  record.crashReleases = 0;
   record.error = null;
   record.exitCode = null;
   record.finishedAt = null;

@@ -14,11 +14,13 @@
 import type { TaskSpec } from '../tasks/spec.js';
 import { canServeWith } from './capabilities.js';
 import { blockDependents, endTask } from './dependents.js';
+import { crashRelease, type NodeRelease } from './crash-release.js';
 import { expiredRecords, extendLeases, inFlightRecords, openAttempt, releaseAttempt, startAttempt } from './in-flight.js';
 import { leaseExpiredFailure } from './leases.js';
 import type { Completion, FailOutcome, Failure } from './outcomes.js';
 import type { NeedsFilter } from './ready-set.js';
 import { redriveTask } from './redrive.js';
+import { DEFAULT_MAX_RELEASES } from './release-budget.js';
 import { decideRetry, type RetryDecision } from './retry-decision.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './retry-delay.js';
 import { submitSpecs } from './submission.js';
@@ -31,6 +33,7 @@ export { TASK_STATUSES, TERMINAL_STATUSES, TaskQueueView, isLeaseCurrent };
 export type { AttemptRecord, TaskError, TaskRecord, TaskStatus } from './task-record.js';
 export type { Completion, FailOutcome, Failure } from './outcomes.js';
 export type { NeedsFilter } from './ready-set.js';
+export type { NodeRelease } from './crash-release.js';
 
 /** A claim on the queue: {@link TaskQueue.claim}. */
 export interface QueueClaim {
@@ -63,6 +66,8 @@ export interface TaskQueueOptions {
   backoff?: BackoffPolicy;
   /** Uniform in [0, 1); injected so tests can pin the retry jitter (default `Math.random`). */
   random?: () => number;
+  /** Crash-releases (`releaseNode`) before a task is dead with `TASK_KILLS_SUPERVISOR` (default 3). */
+  maxReleases?: number;
 }
 
 /**
@@ -90,9 +95,11 @@ export class TaskQueue extends TaskQueueView {
   private readonly defaultMaxAttempts: number;
   private readonly defaultBackoff: BackoffPolicy;
   private readonly random: () => number;
+  private readonly maxReleases: number;
 
   constructor(options: TaskQueueOptions = {}) {
     super();
+    this.maxReleases = options.maxReleases ?? DEFAULT_MAX_RELEASES;
     this.defaultMaxAttempts = options.maxAttempts ?? 1;
     this.defaultBackoff = options.backoff ?? DEFAULT_BACKOFF;
     this.random = options.random ?? Math.random;
@@ -190,10 +197,15 @@ export class TaskQueue extends TaskQueueView {
     });
   }
 
-  /** {@link release}s every in-flight task claimed by `nodeId` (a supervisor restarting after a crash); returns their ids. */
-  releaseNode(nodeId: string): string[] {
+  /**
+   * Takes back every in-flight task claimed by `nodeId` (a supervisor restarting after a
+   * crash), in submission order, each as a crash-release (reason `supervisor restarted`): no
+   * attempt burnt, the start kept in `released`. A task whose crash-releases reach
+   * `maxReleases` is dead with `TASK_KILLS_SUPERVISOR` instead of ready, its dependents blocked.
+   */
+  releaseNode(nodeId: string, now: number): NodeRelease[] {
     const held = inFlightRecords(this.table).filter((record) => record.node === nodeId);
-    return held.filter((record) => this.release(record.spec.id, record.lease as string)).map((r) => r.spec.id);
+    return held.map((record) => crashRelease(this.table, record, now, this.maxReleases));
   }
 
   /**
@@ -249,15 +261,16 @@ export class TaskQueue extends TaskQueueView {
 
   /**
    * assigned/running → ready without using up an attempt (drain; a worker taken away). The
-   * open attempt record is removed (and `releases` counted), so `attempts` holds only attempts
-   * that count and the next run gets the same attempt number the released one had — the
-   * protocol's `attempt`, `COORD_ATTEMPT` and per-attempt log names stay consistent. The
-   * task keeps its place (priority, submission order) and is ready at once. Fenced.
+   * open attempt moves to `released` with `reason` (and `releases` is counted), so `attempts`
+   * holds only attempts that count and the next run gets the same attempt number the
+   * released one had — the protocol's `attempt`, `COORD_ATTEMPT` and per-attempt log names
+   * stay consistent. An orderly release does not count towards `maxReleases`. The task keeps
+   * its place (priority, submission order) and is ready at once. Fenced.
    */
-  release(id: string, lease: string): boolean {
+  release(id: string, lease: string, now: number, reason: string): boolean {
     const record = this.table.fenced(id, lease);
     if (record === undefined) return false;
-    releaseAttempt(this.table, record);
+    releaseAttempt(this.table, record, { now, reason, crash: false });
     return true;
   }
 

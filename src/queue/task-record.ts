@@ -59,6 +59,27 @@ export interface AttemptRecord {
   readonly message: string | null;
 }
 
+/**
+ * One start that was taken back without a verdict (a drain, a stop, a worker that could not
+ * take it, a supervisor that crashed while it ran): it burnt no attempt, so it is not in
+ * `attempts`, but it did run, and the history must say so (execution is at-least-once).
+ */
+export interface ReleasedStart {
+  /** The attempt number it ran under; the next counted run reuses it. */
+  readonly attempt: number;
+  /** The supervisor (host) that made the start, when the claim named one. */
+  readonly node?: string;
+  readonly worker: string;
+  readonly lease: string;
+  readonly assignedAt: string;
+  readonly startedAt: string | null;
+  readonly releasedAt: string;
+  /** Why it was taken back, e.g. `supervisor restarted`, `drain deadline reached`, `stop requested`, `worker unavailable`. */
+  readonly reason: string;
+  /** True when recovery took it back after its supervisor crashed: it counts towards `maxReleases`. */
+  readonly crash: boolean;
+}
+
 /** Everything the queue knows about one task. Records handed out are live views: read, don't keep. */
 export interface TaskRecord {
   readonly spec: TaskSpec;
@@ -71,12 +92,22 @@ export interface TaskRecord {
   readonly dependents: readonly string[];
   /**
    * Attempts that count towards `maxAttempts`, oldest first. A released attempt (drain, worker
-   * taken away) is removed, so `attempts.length` is the number used and the next run is
-   * attempt `attempts.length + 1`.
+   * taken away, supervisor crash) moves to `released`, so `attempts.length` is the number used
+   * and the next run is attempt `attempts.length + 1`.
    */
   readonly attempts: readonly AttemptRecord[];
   /** How many times the task was taken back without a verdict (see `attempts`). */
   readonly releases: number;
+  /**
+   * The starts taken back without a verdict, oldest first (as far back as the store keeps
+   * them: a store written before schema version 2 kept only the `releases` count).
+   */
+  readonly released: readonly ReleasedStart[];
+  /**
+   * Crash-releases since the last `redrive` (or ever): the starts recovery took back after a
+   * supervisor crash. When it reaches `maxReleases` the task is dead with `TASK_KILLS_SUPERVISOR`.
+   */
+  readonly crashReleases: number;
   /**
    * Attempts made before the last `redrive`: they stay in `attempts` (the history, and
    * attempt numbers keep counting up) but no longer count towards `maxAttempts`, so the
@@ -110,9 +141,10 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] };
 export type MutableAttempt = Writable<AttemptRecord>;
 
 /** The queue's own mutable view of a record. */
-export type MutableTaskRecord = Writable<Omit<TaskRecord, 'attempts' | 'dependents'>> & {
+export type MutableTaskRecord = Writable<Omit<TaskRecord, 'attempts' | 'dependents' | 'released'>> & {
   attempts: MutableAttempt[];
   dependents: string[];
+  released: ReleasedStart[];
 };
 
 /** A fresh `pending` record for `spec`. */
@@ -125,6 +157,8 @@ export function createTaskRecord(spec: TaskSpec, seq: number): MutableTaskRecord
     dependents: [],
     attempts: [],
     releases: 0,
+    released: [],
+    crashReleases: 0,
     attemptBase: 0,
     lease: null,
     leaseExpiresAt: null,

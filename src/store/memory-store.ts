@@ -5,6 +5,7 @@
  * process; use it for tests and for embedding coord where durability does not matter.
  */
 import { CoordError } from '../errors.js';
+import { CRASH_RELEASE_REASON } from '../queue/release-budget.js';
 import { TASK_STATUSES } from '../queue/task-record.js';
 import { TaskQueue } from '../queue/task-queue.js';
 import type { TaskSpec } from '../tasks/spec.js';
@@ -45,8 +46,8 @@ export class MemoryStore implements TaskStore {
   private readonly nodeHolders = new Map<string, LockHolder>();
 
   constructor(options: StoreOptions = {}) {
-    const { random, maxAttempts, backoff } = resolveStoreOptions(options);
-    this.queue = new TaskQueue({ random, maxAttempts, backoff });
+    const { random, maxAttempts, backoff, maxReleases } = resolveStoreOptions(options);
+    this.queue = new TaskQueue({ random, maxAttempts, backoff, maxReleases });
   }
 
   async open(): Promise<void> {}
@@ -122,21 +123,25 @@ export class MemoryStore implements TaskStore {
     return outcome;
   }
 
-  async release(taskId: string, lease: string, now: number): Promise<boolean> {
+  async release(taskId: string, lease: string, now: number, reason: string): Promise<boolean> {
     const before = this.queue.get(taskId);
     const node = before?.node ?? null;
     const attempt = before?.attempts.length ?? 0;
-    const ok = this.queue.release(taskId, lease);
-    if (ok) this.write(storeEvents.released(taskId, node, attempt, now));
+    const ok = this.queue.release(taskId, lease, now, reason);
+    if (ok) this.write(storeEvents.released(taskId, node, attempt, reason, false, now));
     return ok;
   }
 
   async releaseNode(nodeId: string, now: number): Promise<string[]> {
-    // The attempt numbers as they were, for the events: releasing removes the open attempt.
-    const attempts = new Map(this.inFlightRecords().map((r) => [r.spec.id, r.attempts.length]));
-    const released = this.queue.releaseNode(nodeId);
-    for (const id of released) this.write(storeEvents.released(id, nodeId, attempts.get(id) ?? 0, now));
-    return released;
+    const taken = this.queue.releaseNode(nodeId, now);
+    for (const { taskId, attempt, dead, blocked } of taken) {
+      this.write(storeEvents.released(taskId, nodeId, attempt, CRASH_RELEASE_REASON, true, now));
+      const { error } = this.record(taskId);
+      if (!dead || error === null) continue;
+      this.write(storeEvents.releasedDead(taskId, nodeId, attempt, error, now));
+      this.logBlocked(blocked, now);
+    }
+    return taken.map((t) => t.taskId);
   }
 
   async reapExpired(now: number): Promise<Reaped[]> {

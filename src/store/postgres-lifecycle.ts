@@ -11,6 +11,7 @@ import { normalizeNeeds } from '../queue/capabilities.js';
 import { depDeadError } from '../queue/dependents.js';
 import { blockOrder, unblockOrder } from '../queue/graph-walk.js';
 import { leaseExpiredFailure } from '../queue/leases.js';
+import { CRASH_RELEASE_REASON, crashReleaseVerdict, killsSupervisorError } from '../queue/release-budget.js';
 import { decideRetry } from '../queue/retry-decision.js';
 import { TERMINAL_STATUSES, isoTime, type TaskStatus } from '../queue/task-record.js';
 import type { TaskSpec } from '../tasks/spec.js';
@@ -21,7 +22,7 @@ import type { ResolvedStoreOptions } from './store-options.js';
 import { storeEvents, type NewEvent } from './store-events.js';
 import { namedIds, planSubmission, type KnownTask } from './submit-plan.js';
 import type { ClaimRequest, Completion, FailOutcome, Failure, Reaped, TaskError } from './task-store.js';
-import { jsonOrNull } from './task-rows.js';
+import { jsonOrNull, parseTaskStatus } from './task-rows.js';
 
 /** Where NOTIFYs go and who sends them (so an instance can ignore its own). */
 export interface NotifyTarget {
@@ -43,7 +44,7 @@ export class PostgresLifecycle {
     await c.query(this.sql.submitLock, [`coord-submit:${this.schema}`]);
     const known = new Map<string, KnownTask>();
     for (const row of (await c.query<{ id: string; spec: TaskSpec; status: string }>(this.sql.knownTasks, [namedIds(specs)])).rows) {
-      known.set(row.id, { spec: row.spec, status: row.status as TaskStatus });
+      known.set(row.id, { spec: row.spec, status: parseTaskStatus(row.status, row.id) });
     }
     const plan = planSubmission(specs, known);
     if (plan.length === 0) return [];
@@ -121,26 +122,38 @@ export class PostgresLifecycle {
     return outcome;
   }
 
-  async release(c: PoolClient, id: string, lease: string, now: number): Promise<boolean> {
+  async release(c: PoolClient, id: string, lease: string, now: number, reason: string): Promise<boolean> {
     const row = await this.fenced(c, id, lease);
     if (row === undefined) return false;
-    await this.releaseLocked(c, row);
-    await this.write(c, [storeEvents.released(id, row.node, row.attempt_count, now)], true);
+    await this.takeBack(c, row, reason, false, now);
+    await c.query(this.sql.releaseTask, [id, 0]);
+    await this.write(c, [storeEvents.released(id, row.node, row.attempt_count, reason, false, now)], true);
     return true;
   }
 
+  /** As the queue's `releaseNode`: each held task is a crash-release; one that spends the budget goes dead. */
   async releaseNode(c: PoolClient, nodeId: string, now: number): Promise<string[]> {
-    const released: string[] = [];
+    const taken: string[] = [];
     const events: NewEvent[] = [];
     for (const held of (await c.query<PgInFlightRow>(this.sql.inFlight, [nodeId])).rows) {
       const row = await this.fenced(c, held.id, held.lease);
       if (row === undefined) continue;
-      await this.releaseLocked(c, row);
-      events.push(storeEvents.released(held.id, row.node, row.attempt_count, now));
-      released.push(held.id);
+      const { id } = row;
+      const verdict = crashReleaseVerdict(row.crash_releases, this.options.maxReleases);
+      await this.takeBack(c, row, CRASH_RELEASE_REASON, true, now);
+      events.push(storeEvents.released(id, row.node, row.attempt_count, CRASH_RELEASE_REASON, true, now));
+      taken.push(id);
+      if (!verdict.dead) {
+        await c.query(this.sql.releaseTask, [id, 1]);
+        continue;
+      }
+      const error = killsSupervisorError(id, verdict.crashReleases, this.options.maxReleases);
+      await c.query(this.sql.releaseDead, [id, JSON.stringify(error), isoTime(now)]);
+      events.push(storeEvents.releasedDead(id, row.node, row.attempt_count, error, now));
+      await this.blockDependents(c, id, depDeadError(id, 'dead'), now, events);
     }
-    await this.write(c, events, released.length > 0);
-    return released;
+    await this.write(c, events, taken.length > 0);
+    return taken;
   }
 
   async reapExpired(c: PoolClient, now: number): Promise<Reaped[]> {
@@ -224,9 +237,10 @@ export class PostgresLifecycle {
     return outcome;
   }
 
-  private async releaseLocked(c: PoolClient, row: PgTaskRow): Promise<void> {
+  /** Moves the open attempt of `row` (locked) to `releases`; the caller updates the task row. */
+  private async takeBack(c: PoolClient, row: PgTaskRow, reason: string, crash: boolean, now: number): Promise<void> {
+    await c.query(this.sql.recordRelease, [row.id, row.attempt_count, isoTime(now), reason, crash]);
     await c.query(this.sql.deleteAttempt, [row.id, row.attempt_count]);
-    await c.query(this.sql.releaseTask, [row.id]);
   }
 
   private async endWithDependents(c: PoolClient, id: string, status: TaskStatus, error: TaskError, now: number, first: NewEvent): Promise<string[]> {
@@ -262,7 +276,7 @@ export class PostgresLifecycle {
   private async lockStatus(c: PoolClient, id: string): Promise<TaskStatus> {
     const row = (await c.query<PgTaskRow>(this.sql.lockTask, [id])).rows[0];
     if (row === undefined) throw notFound(id);
-    return row.status as TaskStatus;
+    return parseTaskStatus(row.status, id);
   }
 }
 

@@ -1,41 +1,52 @@
 /**
- * Reading whole task records out of the PostgreSQL store: rows plus their dependents and
- * attempts, in a fixed number of statements however many records are read.
+ * Reading whole task records out of the PostgreSQL store: rows plus their dependents,
+ * attempts and released starts, in a fixed number of statements however many records are read.
  */
 import type { PoolClient } from 'pg';
 import type { TaskRecord } from '../queue/task-record.js';
 import { decodePgTask, type PgAttemptRow, type PgTaskRow } from './postgres-rows.js';
 import type { PostgresSql } from './postgres-sql.js';
-import { decodeAttempt, groupBy, toTaskRecord } from './task-rows.js';
+import { decodeAttempt, decodeRelease, groupBy, toTaskRecord, type RawReleaseRow } from './task-rows.js';
 
-/** A `tasks` row with its attempts and dependents (`recordsByIds`, `readyRecords`). */
+/** A `tasks` row with its attempts, released starts and dependents (`recordsByIds`, `readyRecords`). */
 export interface PgRecordRow extends PgTaskRow {
   attempt_rows: PgAttemptRow[];
+  release_rows: RawReleaseRow[];
   dependent_ids: string[];
 }
 
-/** The records `text` selects (one statement: rows, attempts and dependents together). */
+/** The records `text` selects (one statement: rows, attempts, released starts and dependents together). */
 export async function readRecords(c: PoolClient, text: string, values: unknown[]): Promise<TaskRecord[]> {
   const rows = (await c.query<PgRecordRow>(text, values)).rows;
-  return rows.map((row) => toTaskRecord(decodePgTask(row), row.dependent_ids, row.attempt_rows.map(decodeAttempt)));
+  return rows.map((row) =>
+    toTaskRecord(decodePgTask(row), row.dependent_ids, row.attempt_rows.map(decodeAttempt), row.release_rows.map(decodeRelease)),
+  );
 }
 
-/** Every record, in submission order: three scans, whatever the number of tasks. */
+/** Every record, in submission order: four scans, whatever the number of tasks. */
 export async function readAllRecords(c: PoolClient, sql: PostgresSql): Promise<TaskRecord[]> {
   const rows = (await c.query<PgTaskRow>(sql.allTasks)).rows;
   const edges = (await c.query<{ dep_id: string; task_id: string }>(sql.allEdges)).rows;
   const attempts = (await c.query<PgAttemptRow>(sql.allAttempts)).rows;
-  return assemble(rows, edges, attempts);
+  const releases = (await c.query<RawReleaseRow>(sql.allReleases)).rows;
+  return assemble(rows, edges, attempts, releases);
 }
 
 function assemble(
   rows: readonly PgTaskRow[],
   edges: ReadonlyArray<{ dep_id: string; task_id: string }>,
   attemptRows: readonly PgAttemptRow[],
+  releaseRows: readonly RawReleaseRow[],
 ): TaskRecord[] {
   const dependents = groupBy(edges, (edge) => edge.dep_id);
   const attempts = groupBy(attemptRows.map(decodeAttempt), (attempt) => attempt.taskId);
+  const releases = groupBy(releaseRows.map(decodeRelease), (release) => release.taskId);
   return rows.map((raw) =>
-    toTaskRecord(decodePgTask(raw), (dependents.get(raw.id) ?? []).map((edge) => edge.task_id), attempts.get(raw.id) ?? []),
+    toTaskRecord(
+      decodePgTask(raw),
+      (dependents.get(raw.id) ?? []).map((edge) => edge.task_id),
+      attempts.get(raw.id) ?? [],
+      releases.get(raw.id) ?? [],
+    ),
   );
 }

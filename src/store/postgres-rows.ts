@@ -2,10 +2,10 @@
  * The PostgreSQL store's raw rows (`pg` hands `bigint` back as strings, `json` parsed) and
  * their decoding into the backend-neutral rows of task-rows.ts.
  */
-import type { TaskError, TaskStatus } from '../queue/task-record.js';
+import type { TaskError } from '../queue/task-record.js';
 import type { TaskSpec } from '../tasks/spec.js';
 import type { StoredEvent } from './task-store.js';
-import type { RawAttemptRow, TaskRow } from './task-rows.js';
+import { parseTaskStatus, type RawAttemptRow, type TaskRow } from './task-rows.js';
 
 /** `SELECT * FROM tasks`. */
 export interface PgTaskRow {
@@ -18,6 +18,7 @@ export interface PgTaskRow {
   unmet_deps: number;
   ready_at: string;
   releases: number;
+  crash_releases: number;
   attempt_count: number;
   attempt_base: number;
   lease: string | null;
@@ -65,10 +66,11 @@ export function decodePgTask(raw: PgTaskRow): TaskRow {
     id: raw.id,
     seq: Number(raw.seq),
     spec: raw.spec,
-    status: raw.status as TaskStatus,
+    status: parseTaskStatus(raw.status, raw.id),
     unmetDeps: raw.unmet_deps,
     readyAt: Number(raw.ready_at),
     releases: raw.releases,
+    crashReleases: raw.crash_releases,
     attemptCount: raw.attempt_count,
     attemptBase: raw.attempt_base,
     lease: raw.lease,

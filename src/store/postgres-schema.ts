@@ -20,7 +20,7 @@ export function quoteIdent(name: string): string {
 }
 
 /**
- * Version 1, as for SQLite, with PostgreSQL types: `needs` is `text[]` (claims test
+ * Version 1 (then 2), as for SQLite, with PostgreSQL types: `needs` is `text[]` (claims test
  * `needs <@ capabilities`), JSON columns are `json` (kept as written, `\u0000` included),
  * epoch-ms times `bigint`. A task is in flight exactly when `lease IS NOT NULL`.
  */
@@ -84,6 +84,27 @@ export function postgresMigrations(schema: string): Migration[] {
           data json NOT NULL
         )`,
         `CREATE INDEX events_task ON ${s}.events (task_id)`,
+      ],
+    },
+    {
+      // As SQLite's version 2: released starts in their own table, and the crash-release count.
+      version: 2,
+      statements: [
+        `CREATE TABLE ${s}.releases (
+          task_id text NOT NULL,
+          seq integer NOT NULL,
+          attempt integer NOT NULL,
+          node text,
+          worker text NOT NULL,
+          lease text NOT NULL,
+          assigned_at text NOT NULL,
+          started_at text,
+          released_at text NOT NULL,
+          reason text NOT NULL,
+          crash boolean NOT NULL,
+          PRIMARY KEY (task_id, seq)
+        )`,
+        `ALTER TABLE ${s}.tasks ADD COLUMN crash_releases integer NOT NULL DEFAULT 0`,
       ],
     },
   ];

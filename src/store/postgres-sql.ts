@@ -16,6 +16,7 @@ export function postgresSql(schema: string) {
   const tasks = `${s}.tasks`;
   const deps = `${s}.deps`;
   const attempts = `${s}.attempts`;
+  const releases = `${s}.releases`;
   const events = `${s}.events`;
   /** Assigns the task `pick` selects: $1 capabilities, $2 lease, $3 expiry, $4 worker, $5 node. */
   const claim = (pick: string): string => `WITH picked AS (${pick})
@@ -68,6 +69,10 @@ export function postgresSql(schema: string) {
     closeAttempt: `UPDATE ${attempts} SET finished_at = $3, exit_code = $4, code = $5, message = $6
       WHERE task_id = $1 AND attempt = $2`,
     deleteAttempt: `DELETE FROM ${attempts} WHERE task_id = $1 AND attempt = $2`,
+    // Before the task's `releases` is counted: the new row's seq is the count after it.
+    recordRelease: `INSERT INTO ${releases} (task_id, seq, attempt, node, worker, lease, assigned_at, started_at, released_at, reason, crash)
+      SELECT a.task_id, t.releases + 1, a.attempt, a.node, a.worker, a.lease, a.assigned_at, a.started_at, $3, $4, $5
+      FROM ${attempts} a JOIN ${tasks} t ON t.id = a.task_id WHERE a.task_id = $1 AND a.attempt = $2`,
     completeTask: `UPDATE ${tasks} SET status = 'complete', lease = NULL, lease_expires_at = NULL, finished_at = $2,
       exit_code = $3, result = $4::json, commit_sha = $5, error = NULL WHERE id = $1`,
     // SET expressions read the old row: old unmet_deps 1 means the last one just completed.
@@ -90,9 +95,15 @@ export function postgresSql(schema: string) {
       UPDATE ${tasks} t SET status = $2, error = $3::json, finished_at = $4, lease = NULL, lease_expires_at = NULL
       FROM locked l WHERE t.id = l.id RETURNING t.id`,
     releaseTask: `UPDATE ${tasks} SET status = 'ready', attempt_count = attempt_count - 1, releases = releases + 1,
+      crash_releases = crash_releases + $2,
       started_at = (SELECT started_at FROM ${attempts} WHERE task_id = $1 AND attempt = 1),
       lease = NULL, lease_expires_at = NULL, worker = NULL, node = NULL, ready_at = 0 WHERE id = $1`,
-    redriveTask: `UPDATE ${tasks} SET status = 'ready', attempt_base = attempt_count, error = NULL, exit_code = NULL,
+    // A crash-release that spent the budget: taken back as releaseTask does, but dead.
+    releaseDead: `UPDATE ${tasks} SET status = 'dead', attempt_count = attempt_count - 1, releases = releases + 1,
+      crash_releases = crash_releases + 1,
+      started_at = (SELECT started_at FROM ${attempts} WHERE task_id = $1 AND attempt = 1),
+      lease = NULL, lease_expires_at = NULL, worker = NULL, node = NULL, error = $2::json, finished_at = $3 WHERE id = $1`,
+    redriveTask: `UPDATE ${tasks} SET status = 'ready', attempt_base = attempt_count, crash_releases = 0, error = NULL, exit_code = NULL,
       finished_at = NULL, ready_at = 0 WHERE id = $1`,
     reviveTasks: `WITH locked AS (
         SELECT id FROM ${tasks} WHERE id = ANY($1::text[]) AND status = 'blocked' ORDER BY id FOR UPDATE)
@@ -123,20 +134,23 @@ export function postgresSql(schema: string) {
     inFlight: `SELECT id, lease, node, worker, lease_expires_at FROM ${tasks}
       WHERE lease IS NOT NULL AND ($1::text IS NULL OR node = $1) ORDER BY seq`,
 
-    // Whole records in one statement: the row, its attempts and its dependents (seq order).
+    // Whole records in one statement: the row, its attempts, released starts and dependents (seq order).
     recordsByIds: `SELECT t.*,
         COALESCE((SELECT json_agg(a ORDER BY a.attempt) FROM ${attempts} a WHERE a.task_id = t.id), '[]'::json) AS attempt_rows,
+        COALESCE((SELECT json_agg(r ORDER BY r.seq) FROM ${releases} r WHERE r.task_id = t.id), '[]'::json) AS release_rows,
         ARRAY(SELECT d.task_id FROM ${deps} d JOIN ${tasks} t2 ON t2.id = d.task_id WHERE d.dep_id = t.id ORDER BY t2.seq)
           AS dependent_ids
       FROM ${tasks} t WHERE t.id = ANY($1::text[]) ORDER BY t.seq`,
     readyRecords: `SELECT t.*,
         COALESCE((SELECT json_agg(a ORDER BY a.attempt) FROM ${attempts} a WHERE a.task_id = t.id), '[]'::json) AS attempt_rows,
+        COALESCE((SELECT json_agg(r ORDER BY r.seq) FROM ${releases} r WHERE r.task_id = t.id), '[]'::json) AS release_rows,
         ARRAY(SELECT d.task_id FROM ${deps} d JOIN ${tasks} t2 ON t2.id = d.task_id WHERE d.dep_id = t.id ORDER BY t2.seq)
           AS dependent_ids
       FROM ${tasks} t WHERE t.status = 'ready' ORDER BY t.priority DESC, t.seq LIMIT $1`,
     allTasks: `SELECT * FROM ${tasks} ORDER BY seq`,
     allEdges: `SELECT d.dep_id, d.task_id FROM ${deps} d JOIN ${tasks} t ON t.id = d.task_id ORDER BY t.seq`,
     allAttempts: `SELECT * FROM ${attempts} ORDER BY task_id, attempt`,
+    allReleases: `SELECT * FROM ${releases} ORDER BY task_id, seq`,
     counts: `SELECT status, COUNT(*)::int AS n FROM ${tasks} GROUP BY status`,
     unsettled: `SELECT EXISTS (SELECT 1 FROM ${tasks} WHERE status IN ('pending', 'ready', 'assigned', 'running', 'failed')) AS busy`,
     nextDue: `SELECT (SELECT MIN(ready_at) FROM ${tasks} WHERE status = 'failed') AS retry,

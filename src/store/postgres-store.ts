@@ -161,8 +161,8 @@ export class PostgresStore implements TaskStore {
     return this.tx((c) => this.lifecycle.fail(c, taskId, lease, failure));
   }
 
-  async release(taskId: string, lease: string, now: number): Promise<boolean> {
-    return this.tx((c) => this.lifecycle.release(c, taskId, lease, now));
+  async release(taskId: string, lease: string, now: number, reason: string): Promise<boolean> {
+    return this.tx((c) => this.lifecycle.release(c, taskId, lease, now, reason));
   }
 
   async releaseNode(nodeId: string, now: number): Promise<string[]> {

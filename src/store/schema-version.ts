@@ -6,8 +6,12 @@
  */
 import { CoordError } from '../errors.js';
 
-/** The schema version this code writes. Bump it with a new migration, never edit an old one. */
-export const STORE_SCHEMA_VERSION = 1;
+/**
+ * The schema version this code writes. Bump it with a new migration, never edit an old one.
+ * 1: tasks, deps, attempts, events. 2: released starts kept (`releases` table) and the
+ * crash-release count (`tasks.crash_releases`).
+ */
+export const STORE_SCHEMA_VERSION = 2;
 
 /** The `meta` key holding the version. */
 export const SCHEMA_VERSION_KEY = 'schema_version';

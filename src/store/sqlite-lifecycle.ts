@@ -8,11 +8,12 @@ import { normalizeNeeds } from '../queue/capabilities.js';
 import { depDeadError } from '../queue/dependents.js';
 import { blockOrder, unblockOrder } from '../queue/graph-walk.js';
 import { leaseExpiredFailure } from '../queue/leases.js';
+import { CRASH_RELEASE_REASON, crashReleaseVerdict, killsSupervisorError } from '../queue/release-budget.js';
 import { decideRetry } from '../queue/retry-decision.js';
 import { TERMINAL_STATUSES, isoTime, type TaskStatus } from '../queue/task-record.js';
 import type { TaskSpec } from '../tasks/spec.js';
-import { decodeTask } from './sqlite-rows.js';
-import { jsonOrNull } from './task-rows.js';
+import { decodeTask, type RawTaskRow } from './sqlite-rows.js';
+import { jsonOrNull, parseTaskStatus } from './task-rows.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import type { ResolvedStoreOptions } from './store-options.js';
 import { storeEvents, type NewEvent } from './store-events.js';
@@ -35,7 +36,7 @@ export class SqliteLifecycle {
   submit(specs: readonly TaskSpec[], now: number): string[] {
     const known = new Map<string, KnownTask>();
     for (const row of this.stmts.knownTasks.all(JSON.stringify(namedIds(specs)))) {
-      known.set(row.id, { spec: JSON.parse(row.spec) as TaskSpec, status: row.status as TaskStatus });
+      known.set(row.id, { spec: JSON.parse(row.spec) as TaskSpec, status: parseTaskStatus(row.status, row.id) });
     }
     const plan = planSubmission(specs, known);
     let seq = this.stmts.maxSeq.get() ?? 0;
@@ -125,17 +126,36 @@ export class SqliteLifecycle {
     return outcome;
   }
 
-  release(id: string, lease: string, now: number): boolean {
+  release(id: string, lease: string, now: number, reason: string): boolean {
     const row = this.stmts.fenced.get({ id, lease });
     if (row === undefined) return false;
-    this.stmts.deleteAttempt.run({ id, attempt: row.attempt_count });
-    this.stmts.releaseTask.run({ id });
-    this.event(storeEvents.released(id, row.node, row.attempt_count, now));
+    this.takeBack(row, reason, false, now);
+    this.stmts.releaseTask.run({ id, crash: 0 });
+    this.event(storeEvents.released(id, row.node, row.attempt_count, reason, false, now));
     return true;
   }
 
+  /** As the queue's `releaseNode`: each held task is a crash-release; one that spends the budget goes dead. */
   releaseNode(nodeId: string, now: number): string[] {
-    return this.stmts.inFlightOf.all(nodeId).filter((row) => this.release(row.id, row.lease, now)).map((row) => row.id);
+    const taken: string[] = [];
+    for (const held of this.stmts.inFlightOf.all(nodeId)) {
+      const row = this.stmts.fenced.get({ id: held.id, lease: held.lease });
+      if (row === undefined) continue;
+      const { id } = row;
+      const verdict = crashReleaseVerdict(row.crash_releases, this.options.maxReleases);
+      this.takeBack(row, CRASH_RELEASE_REASON, true, now);
+      this.event(storeEvents.released(id, row.node, row.attempt_count, CRASH_RELEASE_REASON, true, now));
+      taken.push(id);
+      if (!verdict.dead) {
+        this.stmts.releaseTask.run({ id, crash: 1 });
+        continue;
+      }
+      const error = killsSupervisorError(id, verdict.crashReleases, this.options.maxReleases);
+      this.stmts.releaseDead.run({ id, error: JSON.stringify(error), at: isoTime(now) });
+      this.event(storeEvents.releasedDead(id, row.node, row.attempt_count, error, now));
+      this.applyBlocks(this.blockOrder(this.stmts.dependentsOf.all(id)), depDeadError(id, 'dead'), now);
+    }
+    return taken;
   }
 
   reapExpired(now: number): Reaped[] {
@@ -195,7 +215,7 @@ export class SqliteLifecycle {
   private statusOf(id: string): TaskStatus {
     const row = this.stmts.graphRow.get(id);
     if (row === undefined) throw notFound(id);
-    return row.status as TaskStatus;
+    return parseTaskStatus(row.status, id);
   }
 
   private blockOrder(startIds: readonly string[]): string[] {
@@ -207,6 +227,13 @@ export class SqliteLifecycle {
       this.endTask(id, 'blocked', error, now);
       this.event(storeEvents.blocked(id, error, now));
     }
+  }
+
+  /** Moves the open attempt of `row` to `releases` (the task row is updated by the caller). */
+  private takeBack(row: RawTaskRow, reason: string, crash: boolean, now: number): void {
+    const attempt = row.attempt_count;
+    this.stmts.recordRelease.run({ id: row.id, attempt, at: isoTime(now), reason, crash: crash ? 1 : 0 });
+    this.stmts.deleteAttempt.run({ id: row.id, attempt });
   }
 
   /** As the queue's `endTask`: an open attempt is closed with the error and its lease revoked. */

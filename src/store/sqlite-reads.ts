@@ -1,16 +1,17 @@
 /**
  * Reading whole task records out of the SQLite store: a row plus its dependents and its
- * attempts, assembled as the in-memory queue shapes them.
+ * attempts and released starts, assembled as the in-memory queue shapes them.
  */
 import type { TaskRecord } from '../queue/task-record.js';
 import { decodeTask, type RawTaskRow } from './sqlite-rows.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import { decodeAttempt, groupBy, toTaskRecord } from './task-rows.js';
+import { decodeAttempt, decodeRelease, groupBy, toTaskRecord } from './task-rows.js';
 
 /** The record built from `raw` (dependents and attempts read per task: for a few records). */
 export function recordOfRow(stmts: SqliteStatements, raw: RawTaskRow): TaskRecord {
   const attempts = stmts.attemptsOf.all(raw.id).map(decodeAttempt);
-  return toTaskRecord(decodeTask(raw), stmts.dependentsOf.all(raw.id), attempts);
+  const releases = stmts.releasesOf.all(raw.id).map(decodeRelease);
+  return toTaskRecord(decodeTask(raw), stmts.dependentsOf.all(raw.id), attempts, releases);
 }
 
 /** The record for `id`, if any. */
@@ -19,11 +20,17 @@ export function readRecord(stmts: SqliteStatements, id: string): TaskRecord | un
   return raw === undefined ? undefined : recordOfRow(stmts, raw);
 }
 
-/** Every record in submission order: three scans, whatever the number of tasks. */
+/** Every record in submission order: four scans, whatever the number of tasks. */
 export function readAllRecords(stmts: SqliteStatements): TaskRecord[] {
   const dependents = groupBy(stmts.allEdges.all(), (edge) => edge.dep_id);
   const attempts = groupBy(stmts.allAttempts.all().map(decodeAttempt), (attempt) => attempt.taskId);
+  const releases = groupBy(stmts.allReleases.all().map(decodeRelease), (release) => release.taskId);
   return stmts.allTasks.all().map((raw) =>
-    toTaskRecord(decodeTask(raw), (dependents.get(raw.id) ?? []).map((edge) => edge.task_id), attempts.get(raw.id) ?? []),
+    toTaskRecord(
+      decodeTask(raw),
+      (dependents.get(raw.id) ?? []).map((edge) => edge.task_id),
+      attempts.get(raw.id) ?? [],
+      releases.get(raw.id) ?? [],
+    ),
   );
 }

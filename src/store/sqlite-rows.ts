@@ -2,10 +2,10 @@
  * The SQLite store's raw rows (JSON in TEXT columns, integers as numbers) and their decoding
  * into the backend-neutral rows of task-rows.ts.
  */
-import type { TaskError, TaskStatus } from '../queue/task-record.js';
+import type { TaskError } from '../queue/task-record.js';
 import type { TaskSpec } from '../tasks/spec.js';
 import type { StoredEvent } from './task-store.js';
-import { parseJson, type TaskRow } from './task-rows.js';
+import { parseJson, parseTaskStatus, type TaskRow } from './task-rows.js';
 
 /** `SELECT * FROM tasks`. */
 export interface RawTaskRow {
@@ -18,6 +18,7 @@ export interface RawTaskRow {
   unmet_deps: number;
   ready_at: number;
   releases: number;
+  crash_releases: number;
   attempt_count: number;
   attempt_base: number;
   lease: string | null;
@@ -48,10 +49,11 @@ export function decodeTask(raw: RawTaskRow): TaskRow {
     id: raw.id,
     seq: raw.seq,
     spec: JSON.parse(raw.spec) as TaskSpec,
-    status: raw.status as TaskStatus,
+    status: parseTaskStatus(raw.status, raw.id),
     unmetDeps: raw.unmet_deps,
     readyAt: raw.ready_at,
     releases: raw.releases,
+    crashReleases: raw.crash_releases,
     attemptCount: raw.attempt_count,
     attemptBase: raw.attempt_base,
     lease: raw.lease,

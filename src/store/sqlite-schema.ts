@@ -22,7 +22,7 @@ import {
 export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 
 /**
- * Version 1. `tasks.needs` is a JSON array (distinct, sorted); a task is in flight exactly
+ * Version 1 (then 2, below). `tasks.needs` is a JSON array (distinct, sorted); a task is in flight exactly
  * when `lease IS NOT NULL`, which the partial indexes rely on. Times shown in records are
  * ISO text (as the records hold them); times the store computes with are epoch ms integers.
  */
@@ -88,6 +88,31 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         data TEXT NOT NULL
       )`,
       `CREATE INDEX events_task ON events (task_id)`,
+    ],
+  },
+  {
+    // Released starts stay in the history (they ran: execution is at-least-once) without
+    // counting as attempts, so they get their own table rather than a flag on `attempts`,
+    // whose (task, attempt) key a released start shares with the next counted run. `seq` is
+    // the task's release count at the time (so it starts above 1 for a store that released
+    // before this version, whose earlier releases were kept only as that count).
+    version: 2,
+    statements: [
+      `CREATE TABLE releases (
+        task_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        node TEXT,
+        worker TEXT NOT NULL,
+        lease TEXT NOT NULL,
+        assigned_at TEXT NOT NULL,
+        started_at TEXT,
+        released_at TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        crash INTEGER NOT NULL,
+        PRIMARY KEY (task_id, seq)
+      ) WITHOUT ROWID`,
+      `ALTER TABLE tasks ADD COLUMN crash_releases INTEGER NOT NULL DEFAULT 0`,
     ],
   },
 ];

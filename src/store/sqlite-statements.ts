@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { RawEventRow, RawTaskRow } from './sqlite-rows.js';
-import type { RawAttemptRow } from './task-rows.js';
+import type { RawAttemptRow, RawReleaseRow } from './task-rows.js';
 
 /** `needs ⊆ @caps`, both JSON arrays; the common no-needs case skips the subquery. */
 const SERVABLE = `(needs = '[]' OR NOT EXISTS (
@@ -94,6 +94,12 @@ export function prepareSqliteStatements(db: Db) {
       `UPDATE attempts SET finished_at = @at, code = @code, message = @message WHERE task_id = @id AND attempt = @attempt`,
     ),
     deleteAttempt: q<{ id: string; attempt: number }>(`DELETE FROM attempts WHERE task_id = @id AND attempt = @attempt`),
+    // Before the task's `releases` is counted: the new row's seq is the count after it.
+    recordRelease: q<{ id: string; attempt: number; at: string; reason: string; crash: number }>(
+      `INSERT INTO releases (task_id, seq, attempt, node, worker, lease, assigned_at, started_at, released_at, reason, crash)
+       SELECT a.task_id, t.releases + 1, a.attempt, a.node, a.worker, a.lease, a.assigned_at, a.started_at, @at, @reason, @crash
+       FROM attempts a JOIN tasks t ON t.id = a.task_id WHERE a.task_id = @id AND a.attempt = @attempt`,
+    ),
 
     completeTask: q<{ id: string; at: string; exitCode: number | null; result: string | null; commit: string | null }>(
       `UPDATE tasks SET status = 'complete', lease = NULL, lease_expires_at = NULL, finished_at = @at,
@@ -120,14 +126,23 @@ export function prepareSqliteStatements(db: Db) {
       `UPDATE tasks SET status = @status, error = @error, finished_at = @at, lease = NULL, lease_expires_at = NULL
        WHERE id = @id`,
     ),
-    releaseTask: q<{ id: string }>(
+    releaseTask: q<{ id: string; crash: number }>(
       `UPDATE tasks SET status = 'ready', attempt_count = attempt_count - 1, releases = releases + 1,
+         crash_releases = crash_releases + @crash,
          started_at = (SELECT started_at FROM attempts WHERE task_id = @id AND attempt = 1),
          lease = NULL, lease_expires_at = NULL, worker = NULL, node = NULL, ready_at = 0
        WHERE id = @id`,
     ),
+    // A crash-release that spent the budget: taken back as releaseTask does, but dead.
+    releaseDead: q<{ id: string; error: string; at: string }>(
+      `UPDATE tasks SET status = 'dead', attempt_count = attempt_count - 1, releases = releases + 1,
+         crash_releases = crash_releases + 1,
+         started_at = (SELECT started_at FROM attempts WHERE task_id = @id AND attempt = 1),
+         lease = NULL, lease_expires_at = NULL, worker = NULL, node = NULL, error = @error, finished_at = @at
+       WHERE id = @id`,
+    ),
     redriveTask: q<[string]>(
-      `UPDATE tasks SET status = 'ready', attempt_base = attempt_count, error = NULL, exit_code = NULL,
+      `UPDATE tasks SET status = 'ready', attempt_base = attempt_count, crash_releases = 0, error = NULL, exit_code = NULL,
          finished_at = NULL, ready_at = 0
        WHERE id = ?`,
     ),
@@ -162,6 +177,8 @@ export function prepareSqliteStatements(db: Db) {
     ),
     allAttempts: q<[], RawAttemptRow>(`SELECT * FROM attempts ORDER BY task_id, attempt`),
     attemptsOf: q<[string], RawAttemptRow>(`SELECT * FROM attempts WHERE task_id = ? ORDER BY attempt`),
+    allReleases: q<[], RawReleaseRow>(`SELECT * FROM releases ORDER BY task_id, seq`),
+    releasesOf: q<[string], RawReleaseRow>(`SELECT * FROM releases WHERE task_id = ? ORDER BY seq`),
     counts: q<[], { status: string; n: number }>(`SELECT status, COUNT(*) AS n FROM tasks GROUP BY status`),
     unsettled: pluck<[], number>(
       `SELECT EXISTS (SELECT 1 FROM tasks WHERE status IN ('pending', 'ready', 'assigned', 'running', 'failed'))`,

@@ -125,8 +125,8 @@ export class SqliteStore implements TaskStore {
     return this.write((c) => c.lifecycle.fail(taskId, lease, failure));
   }
 
-  async release(taskId: string, lease: string, now: number): Promise<boolean> {
-    return this.write((c) => c.lifecycle.release(taskId, lease, now));
+  async release(taskId: string, lease: string, now: number, reason: string): Promise<boolean> {
+    return this.write((c) => c.lifecycle.release(taskId, lease, now, reason));
   }
 
   async releaseNode(nodeId: string, now: number): Promise<string[]> {

@@ -61,8 +61,16 @@ export const storeEvents = {
   blocked: (taskId: string, error: TaskError, now: number): NewEvent =>
     event('task.blocked', now, taskId, null, { code: error.code, message: error.message }),
 
-  released: (taskId: string, nodeId: string | null, attempt: number, now: number): NewEvent =>
-    event('task.released', now, taskId, nodeId, { attempt }),
+  released: (taskId: string, nodeId: string | null, attempt: number, reason: string, crash: boolean, now: number): NewEvent =>
+    event('task.released', now, taskId, nodeId, { attempt, reason, crash }),
+
+  /**
+   * A task whose crash-release budget ran out (`TASK_KILLS_SUPERVISOR`), written after its
+   * `task.released` line. It is a `task.failed` line with status `dead`, as every death is,
+   * so a reader looking for dead tasks finds this one the same way.
+   */
+  releasedDead: (taskId: string, nodeId: string | null, attempt: number, error: TaskError, now: number): NewEvent =>
+    event('task.failed', now, taskId, nodeId, { attempt, code: error.code, message: error.message, status: 'dead', retryAt: null }),
 
   cancelled: (taskId: string, now: number): NewEvent => event('task.cancelled', now, taskId, null, {}),
 

@@ -3,6 +3,7 @@
  * randomness it draws retry jitter from: the same knobs as `TaskQueueOptions`, so all three
  * backends decide retries identically.
  */
+import { DEFAULT_MAX_RELEASES } from '../queue/release-budget.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../queue/retry-delay.js';
 
 /** What `openStore` and the store constructors accept. */
@@ -13,6 +14,8 @@ export interface StoreOptions {
   maxAttempts?: number;
   /** Backoff for a task whose spec has no `backoff` (default 1 s, ×2, at most 60 s). */
   backoff?: BackoffPolicy;
+  /** Crash-releases (`releaseNode`) before a task is dead with `TASK_KILLS_SUPERVISOR` (default 3). */
+  maxReleases?: number;
   /** SQLite: how often `onChange` polls for other connections' commits, in ms (default 200). */
   changePollMs?: number;
   /** PostgreSQL: connections in the pool (default 10), besides the LISTEN and leader connections. */
@@ -24,6 +27,7 @@ export interface ResolvedStoreOptions {
   random: () => number;
   maxAttempts: number;
   backoff: BackoffPolicy;
+  maxReleases: number;
   changePollMs: number;
   poolSize: number;
 }
@@ -34,6 +38,7 @@ export function resolveStoreOptions(options: StoreOptions = {}): ResolvedStoreOp
     random: options.random ?? Math.random,
     maxAttempts: options.maxAttempts ?? 1,
     backoff: options.backoff ?? DEFAULT_BACKOFF,
+    maxReleases: options.maxReleases ?? DEFAULT_MAX_RELEASES,
     changePollMs: options.changePollMs ?? 200,
     poolSize: options.poolSize ?? 10,
   };

@@ -102,9 +102,19 @@ export interface TaskStore {
   complete(taskId: string, lease: string, completion: Completion): Promise<boolean>;
   /** Records a failed attempt: retry after backoff while attempts remain and it is retryable, else dead (dependents blocked). */
   fail(taskId: string, lease: string, failure: Failure): Promise<FailOutcome | null>;
-  /** Returns an assigned/running task to ready without using an attempt (drain, cancel). */
-  release(taskId: string, lease: string, now: number): Promise<boolean>;
-  /** Releases every in-flight task `nodeId` holds (a supervisor restarting after a crash). Resolves with their ids. */
+  /**
+   * Returns an assigned/running task to ready without using an attempt (drain, stop, a worker
+   * that could not take it). The start stays in the record's `released` with `reason`; an
+   * orderly release does not count towards `maxReleases`.
+   */
+  release(taskId: string, lease: string, now: number, reason: string): Promise<boolean>;
+  /**
+   * Takes back every in-flight task `nodeId` holds (a supervisor restarting after a crash),
+   * each as a crash-release: no attempt burnt, the start kept in `released` with reason
+   * `supervisor restarted`, and counted. A task whose crash-releases reach `maxReleases` is
+   * dead with `TASK_KILLS_SUPERVISOR` instead of ready (dependents blocked, as for any dead
+   * task). Resolves with the ids taken back, the dead ones included.
+   */
   releaseNode(nodeId: string, now: number): Promise<string[]>;
   /**
    * Fails every in-flight task whose lease expired with `LEASE_EXPIRED` (retryable: it counts

@@ -100,7 +100,7 @@ export class FailureRecorder {
 
   /** Returns an in-flight task to `ready` without using an attempt; true if the lease was current. */
   async release(taskId: string, lease: string, reason: string): Promise<boolean> {
-    const released = await this.deps.store.release(taskId, lease, this.now());
+    const released = await this.deps.store.release(taskId, lease, this.now(), reason);
     const admission = this.admissions.get(lease);
     this.admissions.delete(lease);
     if (admission) this.deps.breakers.release(admission);

@@ -31,6 +31,12 @@ const OptionsSchema = z.strictObject({
   drainDeadlineMs: z.number().int().min(0).default(30_000),
   defaultTimeoutMs: z.number().int().positive().nullable().default(null),
   maxAttempts: z.number().int().min(1).max(100).default(3),
+  /**
+   * Supervisor crashes a task may be running at (each one releases it at the next start,
+   * burning no attempt) before it is dead with `TASK_KILLS_SUPERVISOR`. Drains, stops and
+   * workers that could not take a task do not count. Applies to stores opened from a URL.
+   */
+  maxReleases: z.number().int().min(1).max(100).default(3),
   breaker: z
     .strictObject({
       failureThreshold: z.number().int().min(1).optional(),

@@ -3,11 +3,14 @@
  * run-summary contract are relied on by users' scripts: never rename or remove them; add.
  */
 import type { CoordinatorState } from '../../machines/coordinator.js';
-import type { AttemptRecord, TaskRecord } from '../queue/task-queue.js';
+import type { TaskRecord } from '../queue/task-queue.js';
 import type { Repository } from '../worktrees/repository.js';
 import type { TaskUsage } from './services.js';
 import type { WorkerDescription } from './worker-registry.js';
 import { taskLogFile } from './dispatcher.js';
+import { taskHistory, type HistoryEntry } from './history.js';
+
+export type { HistoryEntry } from './history.js';
 
 export interface TaskSummary {
   id: string;
@@ -28,7 +31,12 @@ export interface TaskSummary {
   /** The output log of the latest attempt. */
   logFile: string | null;
   usage: TaskUsage | null;
-  history: readonly AttemptRecord[];
+  /** Starts taken back without a verdict (drain, stop, supervisor crash, …): in `history`, not in `attempts`. */
+  releases: number;
+  /** Of those, the crash-releases since the last redrive: at `maxReleases` the task is dead (`TASK_KILLS_SUPERVISOR`). */
+  crashReleases: number;
+  /** Every start, oldest first: the counted attempts and the released starts (`released: true`, with `releaseReason`). */
+  history: readonly HistoryEntry[];
 }
 
 export interface RunSummary {
@@ -79,7 +87,9 @@ export function buildSummary(input: SummaryInput): RunSummary {
       commit: task.commit,
       logFile: input.taskLogDir && task.attempts.length > 0 ? taskLogFile(input.taskLogDir, task.spec.id, task.attempts.length) : null,
       usage: input.usage.get(task.spec.id) ?? null,
-      history: task.attempts,
+      releases: task.releases,
+      crashReleases: task.crashReleases,
+      history: taskHistory(task),
     })),
   };
 }

@@ -26,6 +26,7 @@ import { SupervisorEventBus } from './events.js';
 import { FallbackBoard } from './fallbacks.js';
 import { resolveOptions, type SupervisorOptions } from './options.js';
 import { provideBreaker, provideFallback, provideWorker } from './provided-machines.js';
+import { recoverNode } from './recovery.js';
 import { handleServiceMessage, type TaskUsage } from './services.js';
 import { openConfiguredStore } from './store-choice.js';
 import { checkSubmission, parseSpecs } from './submission.js';
@@ -184,9 +185,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           const nodeHold = await store.holdNode(owner);
           holds.push(() => nodeHold.release());
           shared = new SharedBranches(opened.root, await resolveSharedRemote(opened.root, config.remote, store.kind), config.nodeId);
-          // Tasks this node held when it last stopped (a crash, kill -9) run again: at-least-once.
-          const recovered = await store.releaseNode(config.nodeId, Date.now());
-          if (recovered.length > 0) logger.warn({ tasks: recovered }, `recovered ${recovered.length} task(s) in flight at the last stop`);
+          // Tasks this node held when it last stopped (a crash, kill -9) run again: at-least-once,
+          // until one has been running at `maxReleases` crashes (then it is dead: it kills us).
+          await recoverNode(store, config.nodeId, Date.now(), events, logger);
           await counts.refresh();
           const worktrees = new WorktreeManager(opened, config.worktreeRoot ? path.resolve(config.worktreeRoot) : defaultWorktreeRoot(opened), owner);
           holds.push(() => worktrees.releaseAll());

@@ -94,5 +94,9 @@ describe('recovery after kill -9', () => {
     const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary;
     // maxAttempts 1 and still complete: the drained attempt did not count.
     expect(summary.tasks.map((t) => [t.status, t.attempts])).toEqual([['complete', 1], ['complete', 1], ['complete', 1]]);
+    // …but the drained start is in the history, marked, with the reason it was taken back.
+    for (const task of summary.tasks) {
+      expect(task.history.map((h) => [h.attempt, h.released, h.releaseReason])).toEqual([[1, true, 'drain deadline reached'], [1, false, null]]);
+    }
   });
 });

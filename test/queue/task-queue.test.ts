@@ -217,7 +217,7 @@ describe('TaskQueue: leases and release', () => {
     const queue = new TaskQueue({ maxAttempts: 1 });
     queue.submit([spec('a')]);
     expect(start(queue, 'a', 'L1')).toBe(1);
-    expect(queue.release('a', 'L1')).toBe(true);
+    expect(queue.release('a', 'L1', T0, 'drain deadline reached')).toBe(true);
     const record = queue.get('a');
     expect(record).toMatchObject({ status: 'ready', attempts: [], releases: 1, lease: null, worker: null, startedAt: null });
     expect(start(queue, 'a', 'L2')).toBe(1);
@@ -229,13 +229,13 @@ describe('TaskQueue: leases and release', () => {
     const queue = new TaskQueue({ maxAttempts: 2 });
     queue.submit([spec('a')]);
     start(queue, 'a', 'old');
-    queue.release('a', 'old');
+    queue.release('a', 'old', T0, 'worker unavailable');
     start(queue, 'a', 'new');
     const before = JSON.stringify(queue.get('a'));
     expect(queue.markRunning('a', 'old', T0)).toBe(false);
     expect(queue.complete('a', 'old', { exitCode: 0, result: null, commit: null, now: T0 })).toBe(false);
     expect(queue.fail('a', 'old', failure(T0))).toBeNull();
-    expect(queue.release('a', 'old')).toBe(false);
+    expect(queue.release('a', 'old', T0, 'worker unavailable')).toBe(false);
     expect(queue.complete('nope', 'old', { exitCode: 0, result: null, commit: null, now: T0 })).toBe(false);
     expect(JSON.stringify(queue.get('a'))).toBe(before);
     expect(queue.complete('a', 'new', { exitCode: 0, result: { ok: true }, commit: 'c0ffee', now: T0 })).toBe(true);
@@ -357,7 +357,7 @@ describe('TaskQueue: invariants', () => {
         const op = random();
         if (op < 0.6) queue.complete(id, lease, { exitCode: 0, result: null, commit: null, now });
         else if (op < 0.85) queue.fail(id, lease, failure(now, random() < 0.8));
-        else if (op < 0.95) queue.release(id, lease);
+        else if (op < 0.95) queue.release(id, lease, now, 'drain deadline reached');
         else queue.cancel(id, now);
       } else {
         const task = queue.peekReady(now);

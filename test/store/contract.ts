@@ -14,10 +14,12 @@ import { claimContract } from './contract/claim.js';
 import { concurrencyContract } from './contract/concurrency.js';
 import { durabilityContract } from './contract/durability.js';
 import type { ContractOptions, MakeStore } from './contract/helpers.js';
+import { migrationContract } from './contract/migration.js';
 import { outcomesContract } from './contract/outcomes.js';
 import { readsContract } from './contract/reads.js';
 import { recoveryContract } from './contract/recovery.js';
 import { referenceContract } from './contract/reference.js';
+import { releasesContract } from './contract/releases.js';
 import { submitContract } from './contract/submit.js';
 
 export type { ContractOptions, MakeStore, StoreFixture } from './contract/helpers.js';
@@ -29,9 +31,11 @@ export function describeStoreContract(name: string, makeStore: MakeStore, opts: 
     claimContract(makeStore);
     outcomesContract(makeStore);
     recoveryContract(makeStore);
+    releasesContract(makeStore);
     readsContract(makeStore);
     referenceContract(makeStore);
     concurrencyContract(makeStore, opts);
     durabilityContract(makeStore, opts);
+    migrationContract(makeStore, opts);
   });
 }

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { postgresMigrations } from '../../src/store/postgres-schema.js';
 import { PostgresStore } from '../../src/store/postgres-store.js';
 import { parseStoreUrl } from '../../src/store/store-url.js';
 import { describeStoreContract } from './contract.js';
@@ -30,6 +31,16 @@ async function admin<T>(body: (client: pg.Client) => Promise<T>): Promise<T> {
   } finally {
     await client.end();
   }
+}
+
+/** Every table of `schema` but `meta` with its columns, in order. */
+async function tablesOf(client: pg.Client, schema: string): Promise<unknown> {
+  const columns = await client.query(
+    `SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns
+     WHERE table_schema = $1 AND table_name <> 'meta' ORDER BY table_name, ordinal_position`,
+    [schema],
+  );
+  return columns.rows;
 }
 
 function schemaOf(url: string): string {
@@ -71,6 +82,28 @@ describeStoreContract(
     setSchemaVersion: (url, version) =>
       admin(async (client) => {
         await client.query(`UPDATE "${schemaOf(url)}".meta SET value = $1 WHERE key = 'schema_version'`, [String(version)]);
+      }),
+    downgradeToVersion1: (url) =>
+      admin(async (client) => {
+        const schema = schemaOf(url);
+        await client.query(`DROP TABLE "${schema}".releases`);
+        await client.query(`ALTER TABLE "${schema}".tasks DROP COLUMN crash_releases`);
+        await client.query(`UPDATE "${schema}".meta SET value = '1' WHERE key = 'schema_version'`);
+        const v1 = `${schema}_v1`;
+        await client.query(`CREATE SCHEMA "${v1}"`);
+        try {
+          for (const statement of postgresMigrations(v1).find((m) => m.version === 1)?.statements ?? []) await client.query(statement);
+          // The id column's default names its sequence, which carries the schema's name.
+          const strip = (rows: unknown, name: string) => JSON.parse(JSON.stringify(rows).replaceAll(`"${name}".`, '').replaceAll(`${name}.`, '')) as unknown;
+          expect(strip(await tablesOf(client, schema), schema)).toEqual(strip(await tablesOf(client, v1), v1));
+        } finally {
+          await client.query(`DROP SCHEMA "${v1}" CASCADE`);
+        }
+      }),
+    schemaVersion: (url) =>
+      admin(async (client) => {
+        const row = await client.query<{ value: string }>(`SELECT value FROM "${schemaOf(url)}".meta WHERE key = 'schema_version'`);
+        return Number(row.rows[0]?.value);
       }),
     // Every table of the schema and every row, in a fixed order.
     fingerprint: (url) =>

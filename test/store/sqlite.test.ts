@@ -6,8 +6,15 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { parseStoreUrl } from '../../src/store/store-url.js';
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite-schema.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { describeStoreContract } from './contract.js';
+
+/** Every table but `meta` with its columns (name, type, not null, default, key position). */
+function tablesOf(db: Database.Database): unknown {
+  const names = db.prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('meta', 'sqlite_sequence') ORDER BY name`).all();
+  return names.map(({ name }) => [name, db.prepare(`SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)`).all(name)]);
+}
 
 function pathOf(url: string): string {
   const location = parseStoreUrl(url);
@@ -40,6 +47,21 @@ describeStoreContract(
       const db = new Database(pathOf(url));
       db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(version));
       db.close();
+    },
+    downgradeToVersion1: async (url) => {
+      const db = new Database(pathOf(url));
+      db.exec(`DROP TABLE releases; ALTER TABLE tasks DROP COLUMN crash_releases; UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
+      const v1 = new Database(':memory:');
+      for (const statement of SQLITE_MIGRATIONS.find((m) => m.version === 1)?.statements ?? []) v1.exec(statement);
+      expect(tablesOf(db)).toEqual(tablesOf(v1));
+      v1.close();
+      db.close();
+    },
+    schemaVersion: async (url) => {
+      const db = new Database(pathOf(url), { readonly: true });
+      const row = db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`).get();
+      db.close();
+      return Number(row?.value);
     },
     // Every file in the store's directory, by name and content (the WAL files included).
     fingerprint: async (url) => {

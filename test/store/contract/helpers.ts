@@ -30,6 +30,13 @@ export interface ContractOptions {
   exclusiveReaper: boolean;
   /** Writes `version` into the closed store's meta table. */
   setSchemaVersion?: (url: string, version: number) => Promise<void>;
+  /**
+   * Rewrites the closed store as schema version 1 left it (no `releases` table, no
+   * `tasks.crash_releases`, version 1 in `meta`), checking its tables match version 1's.
+   */
+  downgradeToVersion1?: (url: string) => Promise<void>;
+  /** The closed store's `meta` schema version. */
+  schemaVersion?: (url: string) => Promise<number>;
   /** A digest of everything stored (the store closed), to prove a refused open wrote nothing. */
   fingerprint?: (url: string) => Promise<string>;
   /** Resolves once `store.onChange` listeners are in place (PostgreSQL connects LISTEN asynchronously). */
@@ -131,6 +138,7 @@ export function normalize(records: readonly TaskRecord[]): unknown {
         ...r,
         lease: name(r.lease),
         attempts: r.attempts.map((a) => ({ ...a, lease: name(a.lease) })),
+        released: r.released.map((a) => ({ ...a, lease: name(a.lease) })),
       })),
     ),
   ) as unknown;

@@ -99,7 +99,7 @@ export function outcomesContract(make: MakeStore): void {
         expect(await store.markRunning('a', old.lease, T0 + 2)).toBe(false);
         expect(await store.complete('a', old.lease, completion(T0 + 2))).toBe(false);
         expect(await store.fail('a', old.lease, failure(T0 + 2))).toBeNull();
-        expect(await store.release('a', old.lease, T0 + 2)).toBe(false);
+        expect(await store.release('a', old.lease, T0 + 2, 'stop requested')).toBe(false);
         expect(await store.extendLeases([old.lease, 'garbage'], 5000, T0 + 2)).toBe(0);
         expect(await store.complete('nope', current.lease, completion(T0 + 2))).toBe(false);
         expect(await store.complete('b', current.lease, completion(T0 + 2))).toBe(false);

@@ -50,11 +50,11 @@ export function recoveryContract(make: MakeStore): void {
       withStore(make, async (store) => {
         await store.submit([spec('a', { priority: 1 }), spec('b')], T0);
         const a = await mustClaim(store, T0);
-        expect(await store.release('a', a.lease, T0 + 1)).toBe(true);
-        expect(await store.release('a', a.lease, T0 + 1)).toBe(false);
+        expect(await store.release('a', a.lease, T0 + 1, 'drain deadline reached')).toBe(true);
+        expect(await store.release('a', a.lease, T0 + 1, 'drain deadline reached')).toBe(false);
         expect((await mustClaim(store, T0 + 2)).task.spec.id).toBe('a');
         const released = (await store.events(0, 100)).find((e) => e.type === 'task.released');
-        expect(released).toMatchObject({ taskId: 'a', nodeId: 'n1', at: T0 + 1, data: { attempt: 1 } });
+        expect(released).toMatchObject({ taskId: 'a', nodeId: 'n1', at: T0 + 1, data: { attempt: 1, reason: 'drain deadline reached', crash: false } });
       }));
 
     it('blocks a ready or assigned task and its dependents, revoking the lease', () =>

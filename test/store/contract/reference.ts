@@ -33,7 +33,7 @@ async function script(store: TaskStore): Promise<unknown[]> {
   const e1 = await claim(T0 + 5, { nodeId: 'n2' });
   const g1 = await claim(T0 + 5, { nodeId: 'n1', workerId: 'w9' });
   note('heartbeat', await store.extendLeases([e1.lease, 'x'], 3000, T0 + 500));
-  note('release e', await store.release('e', e1.lease, T0 + 600));
+  note('release e', await store.release('e', e1.lease, T0 + 600, 'drain deadline reached'));
   note('peek', (await store.peekReady(T0 + 600, 2)).map((r) => r.spec.id));
   note('due', await store.nextDueMs(T0 + 600));
   note('reap', await store.reapExpired(T0 + 1005));
