@@ -119,7 +119,10 @@ const coordinatorSetup = setup({
   guards: {
     /** The run already failed (e.g. every worker failed): closing ends in `failed`. */
     hasError: ({ context }) => context.error !== null,
-    /** Counting the failure being reported, every worker has failed (and there is one). */
+    /**
+     * Counting the failure being reported, every worker has failed (and there is one). A
+     * worker cooling down is not failed: only a slot that can never start again counts.
+     */
     allWorkersFailed: ({ context, event }) => {
       if (event.type !== 'worker.failed') return false;
       const failed = new Set([...context.failedWorkers, event.workerId]);

@@ -3,7 +3,7 @@
  * it sends its process, and the params of its named report actions.
  */
 import type { ParentMessage, ParentMessageOf, WorkerMessageOf } from '../src/protocol/messages.js';
-import type { RestartPolicy } from './restart-policy.js';
+import type { DeathCause, RestartPolicy } from './restart-policy.js';
 
 /** What a worker machine is created with. */
 export interface WorkerInput {
@@ -44,14 +44,24 @@ export interface WorkerContext {
   spawnTimedOut: boolean;
   /** Heartbeats stopped: the process was killed as hung. */
   hung: boolean;
-  /** Restarts so far (the summary's `restarts`). */
+  /** Restarts so far, whatever caused them, cool-downs included (the summary's `restarts`). */
   restarts: number;
-  /** Epoch ms of recent restarts, for restart intensity. */
+  /** Epoch ms of recent restarts of any cause (a crash loop, for the fallback chains). */
   restartTimes: number[];
+  /** Epoch ms of recent unstable restarts: restart intensity counts only these. */
+  unstableTimes: number[];
   /** The delay before the pending (or last) restart; null before the first or after a healthy run. */
   restartDelayMs: number | null;
   /** Epoch ms the current process said ready. */
   readyAt: number | null;
+  /** Some process of this slot has said ready: the program can start, so the slot cools down rather than fails. */
+  everReady: boolean;
+  /** The pending (or last) cool-down; null before the first or after a healthy run. */
+  coolDownMs: number | null;
+  /** Cool-downs so far. */
+  coolDowns: number;
+  /** What the last unexpected exit was charged to; null before one. */
+  lastDeathCause: DeathCause | null;
 }
 
 /** A task's final answer as the worker process sent it. */
@@ -87,8 +97,10 @@ export interface WorkerActionParams {
   reportTaskLost: { workerId: string; task: TaskLease; exit: ProcessExit; hung: boolean };
   /** `duringShutdown`: the exit ended a `stopping` state, not a crash. */
   reportExit: { workerId: string; exit: ProcessExit; duringShutdown: boolean };
-  /** The worker will be restarted after `delayMs` (its `restart`-th restart). */
-  reportRestart: { workerId: string; restart: number; delayMs: number; exit: ProcessExit };
+  /** The worker will be restarted after `delayMs` (its `restart`-th restart); `cause`: what its death is charged to. */
+  reportRestart: { workerId: string; restart: number; delayMs: number; exit: ProcessExit; cause: DeathCause };
+  /** Restart intensity ran out: the worker waits `delayMs` (its `coolDown`-th cool-down), then spawns afresh. */
+  reportCoolingDown: { workerId: string; coolDown: number; delayMs: number; exit: ProcessExit };
   /** Heartbeats stopped (the last one at `lastHeartbeatAt`); the process is being killed. */
   reportHung: { workerId: string; lastHeartbeatAt: number | null };
 }

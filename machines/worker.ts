@@ -9,79 +9,17 @@
  * action runs, so `reportTaskLost` and `reportTaskResult` still see the task in `context`.
  *
  * Time comes in on events (`process.ready.at`, `process.exited.at`), never from a clock,
- * so restart intensity and backoff are tested with plain numbers.
+ * so restart intensity and backoff are tested with plain numbers. The setup (effects,
+ * guards, delays) is in worker-setup.ts, what happens when the process dies in worker-exits.ts.
  */
-import { assertEvent, assign, fromCallback, sendTo, setup, spawnChild, stopChild } from 'xstate';
+import { assertEvent, assign, sendTo, spawnChild, stopChild } from 'xstate';
 import type { ParentMessage } from '../src/protocol/messages.js';
-import {
-  DEFAULT_RESTART_POLICY,
-  nextRestartDelay,
-  recentRestarts,
-  wantsRestart,
-  withinIntensity,
-} from './restart-policy.js';
-import {
-  SHUTDOWN_GRACE_MS,
-  type ProcessCommand,
-  type ProcessExit,
-  type RunProcessInput,
-  type WorkerActionParams,
-  type WorkerContext,
-  type WorkerEvent,
-  type WorkerInput,
-} from './worker-types.js';
+import { DEFAULT_RESTART_POLICY } from './restart-policy.js';
+import { onCrash, onStoppedExit } from './worker-exits.js';
+import { workerSetup } from './worker-setup.js';
+import { SHUTDOWN_GRACE_MS, type ProcessCommand } from './worker-types.js';
 
 export * from './worker-types.js';
-
-/** A named effect whose real implementation `src/` supplies with `.provide()`. */
-const notProvided =
-  <P>() =>
-  (_args: unknown, _params: P): void => {};
-
-const workerSetup = setup({
-  types: {
-    input: {} as WorkerInput,
-    context: {} as WorkerContext,
-    events: {} as WorkerEvent,
-  },
-  actors: {
-    /** Forks and watches the child process; a placeholder until `src/` provides it. */
-    runProcess: fromCallback<ProcessCommand, RunProcessInput>(() => {}),
-  },
-  actions: {
-    reportReady: notProvided<WorkerActionParams['reportReady']>(),
-    reportTaskResult: notProvided<WorkerActionParams['reportTaskResult']>(),
-    reportStaleResult: notProvided<WorkerActionParams['reportStaleResult']>(),
-    reportTaskLost: notProvided<WorkerActionParams['reportTaskLost']>(),
-    reportExit: notProvided<WorkerActionParams['reportExit']>(),
-    reportRestart: notProvided<WorkerActionParams['reportRestart']>(),
-    reportHung: notProvided<WorkerActionParams['reportHung']>(),
-  },
-  guards: {
-    isLeaseCurrent: ({ context, event }) => {
-      if (event.type !== 'task.completed' && event.type !== 'task.failed') return false;
-      const { task } = context;
-      const { message } = event;
-      return task !== null && message.taskId === task.taskId && message.attempt === task.attempt && message.lease === task.lease;
-    },
-    /** The restart type wants this exit restarted and restart intensity allows one more. */
-    hasRestartBudget: ({ context, event }) => {
-      if (event.type !== 'process.exited') return false;
-      const exit = { code: event.code, signal: event.signal };
-      // A process killed for hanging is restarted even by a `transient` spec: it did not end normally.
-      const wanted = context.hung ? context.restartPolicy.restart !== 'temporary' : wantsRestart(context.restartPolicy, exit);
-      return wanted && withinIntensity(context.restartTimes, context.restartPolicy, event.at);
-    },
-  },
-  delays: {
-    spawnTimeout: 10_000,
-    shutdownGrace: SHUTDOWN_GRACE_MS,
-    killGrace: 2_000,
-    /** Heartbeat interval × missed beats; `src/` provides it from its configuration. */
-    heartbeatTimeout: 6_000,
-    restartDelay: ({ context }) => context.restartDelayMs ?? 0,
-  },
-});
 
 /** Reports a current result, then drops the task (the report can still read it). */
 const finishTask = workerSetup.enqueueActions(({ context, event, enqueue }) => {
@@ -95,43 +33,6 @@ const reportStale = workerSetup.enqueueActions(({ context, event, enqueue }) => 
   enqueue({ type: 'reportStaleResult', params: { workerId: context.workerId, message: event.message, current: context.task } });
 });
 
-/**
- * The process is gone: report the task it held as lost (first, while `context.task` is
- * still set), record the exit, report it, and only then clear the task.
- */
-const recordExit = (duringShutdown: boolean) =>
-  workerSetup.enqueueActions(({ context, event, enqueue }) => {
-    assertEvent(event, 'process.exited');
-    const exit: ProcessExit = { code: event.code, signal: event.signal };
-    if (context.task !== null) {
-      enqueue({ type: 'reportTaskLost', params: { workerId: context.workerId, task: context.task, exit, hung: context.hung } });
-    }
-    enqueue.assign({ exit, pid: null });
-    enqueue({ type: 'reportExit', params: { workerId: context.workerId, exit, duringShutdown } });
-    enqueue.assign({ task: null });
-  });
-
-/**
- * Plans a restart: the delay grows with decorrelated jitter, and starts over when the process
- * had stayed up for `resetAfterMs` since it said ready.
- */
-const planRestart = workerSetup.enqueueActions(({ context, event, enqueue }) => {
-  assertEvent(event, 'process.exited');
-  const policy = context.restartPolicy;
-  const healthy = context.readyAt !== null && event.at - context.readyAt >= policy.resetAfterMs;
-  const delayMs = nextRestartDelay(healthy ? null : context.restartDelayMs, policy, context.random);
-  const restart = context.restarts + 1;
-  enqueue.assign({
-    restarts: restart,
-    restartTimes: [...recentRestarts(context.restartTimes, policy, event.at), event.at],
-    restartDelayMs: delayMs,
-    readyAt: null,
-    hung: false,
-    spawnTimedOut: false,
-  });
-  enqueue({ type: 'reportRestart', params: { workerId: context.workerId, restart, delayMs, exit: { code: event.code, signal: event.signal } } });
-});
-
 /** Asks the process to cancel the attempt it holds (always set in `busy`). */
 const cancelTask = workerSetup.enqueueActions(({ context, event, enqueue }) => {
   assertEvent(event, 'task.cancel');
@@ -142,12 +43,6 @@ const cancelTask = workerSetup.enqueueActions(({ context, event, enqueue }) => {
 
 const signalProcess = (signal: 'SIGTERM' | 'SIGKILL') =>
   workerSetup.sendTo('process', (): ProcessCommand => ({ type: 'process.signal', signal }));
-
-/** An unexpected exit: restart within budget, otherwise `failed`. */
-const onCrash = [
-  { guard: 'hasRestartBudget' as const, target: 'restarting' as const, actions: [recordExit(false), planRestart] },
-  { target: 'failed' as const, actions: recordExit(false) },
-];
 
 /** Heartbeats stopped: the process is killed, its task reported lost, and it is restarted. */
 const onSilence = {
@@ -160,9 +55,12 @@ const onSilence = {
 /**
  * A worker orchestrator: `spawning → idle ⇄ busy`, then `stopping → exited`. When the
  * process dies on its own it is restarted (`restarting → spawning`) with backoff while its
- * restart policy and intensity allow, else the worker is `failed`. A process whose
- * heartbeats stop for `heartbeatTimeout` is `hung`: killed with SIGKILL, then handled like a
- * crash. `stopping` asks politely (`coord:shutdown`), then sends SIGTERM after
+ * restart policy and intensity allow — intensity counts only unstable deaths, not a task's
+ * (see worker-exits.ts). With intensity used up, a slot that has been ready before waits
+ * (`coolingDown → spawning`); one that never was, or whose restart type wants no restart,
+ * is `failed`. A process whose heartbeats stop for `heartbeatTimeout` is `hung`: killed
+ * with SIGKILL, then handled like a crash; one that does not say ready within
+ * `spawnTimeout` is stopped, and its exit handled like a death before ready. `stopping` asks politely (`coord:shutdown`), then sends SIGTERM after
  * `shutdownGrace` and SIGKILL after a further `killGrace`.
  *
  * Events not listed for a state are ignored. In particular `task.assign` while busy is
@@ -191,8 +89,13 @@ export const workerMachine = workerSetup.createMachine({
     hung: false,
     restarts: 0,
     restartTimes: [],
+    unstableTimes: [],
     restartDelayMs: null,
     readyAt: null,
+    everReady: false,
+    coolDownMs: null,
+    coolDowns: 0,
+    lastDeathCause: null,
   }),
   // Final states end the actor, so a root-level handler covers every non-final state.
   on: { 'process.heartbeat': { actions: assign({ lastHeartbeatAt: ({ event }) => event.at }) } },
@@ -205,13 +108,13 @@ export const workerMachine = workerSetup.createMachine({
         input: ({ context }) => ({ workerId: context.workerId, worktree: context.worktree, capabilities: context.capabilities }),
       }),
       // A worker that never says ready is stopped with the usual escalation, and its exit
-      // then counts as a failure, not an orderly stop.
+      // then counts as an unstable death, not an orderly stop.
       after: { spawnTimeout: { target: 'stopping', actions: assign({ spawnTimedOut: true }) } },
       on: {
         'process.ready': {
           target: 'idle',
           actions: [
-            assign({ pid: ({ event }) => event.pid, readyAt: ({ event }) => event.at, exit: null }),
+            assign({ pid: ({ event }) => event.pid, readyAt: ({ event }) => event.at, everReady: true, exit: null }),
             { type: 'reportReady', params: ({ context, event }) => ({ workerId: context.workerId, pid: event.pid }) },
           ],
         },
@@ -262,19 +165,25 @@ export const workerMachine = workerSetup.createMachine({
       after: { restartDelay: 'spawning' },
       on: { 'worker.stop': 'exited' },
     },
+    // Restart intensity ran out: a longer wait (reported with its delay), then a fresh start.
+    coolingDown: {
+      entry: stopChild('process'),
+      after: { coolDown: 'spawning' },
+      on: { 'worker.stop': 'exited' },
+    },
     stopping: {
       initial: 'asking',
       entry: sendTo('process', (): ProcessCommand => ({ type: 'process.send', message: { type: 'coord:shutdown', graceMs: SHUTDOWN_GRACE_MS } })),
       on: {
         // Results racing the shutdown are still delivered. Targetless, so the current
-        // substate and its escalation timer are kept. `task.cancel` and `worker.stop` are
-        // ignored here: the shutdown already ends the attempt.
+        // substate and its escalation timer are kept. `task.cancel` is ignored here: the
+        // shutdown already ends the attempt.
         'task.completed': [{ guard: 'isLeaseCurrent', actions: finishTask }, { actions: reportStale }],
         'task.failed': [{ guard: 'isLeaseCurrent', actions: finishTask }, { actions: reportStale }],
-        'process.exited': [
-          { guard: ({ context }) => context.spawnTimedOut, target: 'failed', actions: recordExit(false) },
-          { target: 'exited', actions: recordExit(true) },
-        ],
+        // A stop asked for while a spawn timeout is being stopped makes its exit an orderly
+        // one: otherwise it would be restarted, and the drain waiting for it would never end.
+        'worker.stop': { actions: assign({ spawnTimedOut: false }) },
+        'process.exited': onStoppedExit,
       },
       states: {
         asking: { after: { shutdownGrace: 'terminating' } },

@@ -49,6 +49,7 @@ export function reportProgress(source: ProgressSource, out: NodeJS.WriteStream =
     on('coord:dead', (e) => line(`${time()} ☠ ${e.taskId} dead (${e.error.code})`)),
     on('coord:blocked', (e) => line(`${time()} ⊘ ${e.taskId} blocked: ${e.error.message}`)),
     on('coord:worker-failed', (e) => line(`${time()} ! worker ${e.workerId} failed (exit ${e.code ?? e.signal})`)),
+    on('coord:worker-cooling', (e) => line(`${time()} ! worker ${e.workerId} keeps crashing: cooling down for ${Math.round(e.delayMs / 1000)} s`)),
     on('coord:state', () => (tty ? redraw() : line(formatCounts(source.state(), source.counts())))),
   ];
   const timer = tty ? setInterval(redraw, 250) : undefined;

@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { CoordinatorState } from '../../machines/coordinator.js';
+import type { DeathCause } from '../../machines/restart-policy.js';
 
 export interface TaskErrorInfo {
   code: string;
@@ -24,7 +25,10 @@ export interface SupervisorEvents {
   'coord:worker-ready': { workerId: string; pid: number };
   'coord:worker-exited': { workerId: string; code: number | null; signal: string | null };
   'coord:worker-failed': { workerId: string; code: number | null; signal: string | null };
-  'coord:worker-restarting': { workerId: string; restart: number; delayMs: number; code: number | null; signal: string | null };
+  /** `cause`: what the death is charged to (`task`: the task's attempt; only `unstable` counts against restart intensity). */
+  'coord:worker-restarting': { workerId: string; restart: number; delayMs: number; code: number | null; signal: string | null; cause: DeathCause };
+  /** Restart intensity ran out: the worker spawns again after `delayMs` (its `coolDown`-th cool-down). */
+  'coord:worker-cooling': { workerId: string; coolDown: number; delayMs: number; code: number | null; signal: string | null };
   'coord:worker-hung': { workerId: string; lastHeartbeatAt: number | null };
   'coord:protocol-refused': { workerId: string; reason: string; refusedType: string | null };
   'coord:breaker': { scope: string; from: string; to: string; reason: string };

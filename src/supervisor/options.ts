@@ -78,6 +78,11 @@ const OptionsSchema = z.strictObject({
       maxDelayMs: z.number().int().nonnegative().default(30_000),
       factor: z.number().min(1).default(3),
       resetAfterMs: z.number().int().positive().default(60_000),
+      /** An idle worker dying sooner than this after ready is unstable: only such deaths count against maxRestarts. */
+      minUptimeMs: z.number().int().nonnegative().default(1_000),
+      /** A slot out of restart intensity waits this long, doubling each time up to maxCoolDownMs, then spawns again. */
+      initialCoolDownMs: z.number().int().nonnegative().default(10_000),
+      maxCoolDownMs: z.number().int().nonnegative().default(300_000),
     })
     .prefault({}),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -42,9 +42,13 @@ export function provideWorker({ config, runProcess, dispatcher, events, logger }
         logger().warn({ workerId, taskId: message.taskId, lease: message.lease, current }, 'ignored a result with a stale lease');
       },
       reportTaskLost: (_, { workerId, task, exit, hung }) => queueMicrotask(() => dispatcher.lost(workerId, task, { ...exit, hung })),
-      reportRestart: (_, { workerId, restart, delayMs, exit }) => {
-        logger().warn({ workerId, restart, delayMs, ...exit }, 'restarting worker');
-        events.emit('coord:worker-restarting', { workerId, restart, delayMs, code: exit.code, signal: exit.signal });
+      reportRestart: (_, { workerId, restart, delayMs, exit, cause }) => {
+        logger().warn({ workerId, restart, delayMs, cause, ...exit }, `restarting worker (death charged to: ${cause})`);
+        events.emit('coord:worker-restarting', { workerId, restart, delayMs, code: exit.code, signal: exit.signal, cause });
+      },
+      reportCoolingDown: (_, { workerId, coolDown, delayMs, exit }) => {
+        logger().error({ workerId, coolDown, delayMs, ...exit }, `worker out of restart intensity: cooling down for ${delayMs} ms`);
+        events.emit('coord:worker-cooling', { workerId, coolDown, delayMs, code: exit.code, signal: exit.signal });
       },
       reportHung: (_, { workerId, lastHeartbeatAt }) => {
         logger().error({ workerId, lastHeartbeatAt }, 'worker stopped heartbeating: killing it');

@@ -375,7 +375,7 @@ describe('workerMachine: restarts', () => {
     expect(snap.value).toBe('restarting');
     expect(snap.context.restarts).toBe(1);
     expect(snap.context.restartDelayMs).toBe(100);
-    expect(w.reportRestart.mock.calls[0]?.[1]).toEqual({ workerId: 'w1', restart: 1, delayMs: 100, exit: { code: null, signal: 'SIGKILL' } });
+    expect(w.reportRestart.mock.calls[0]?.[1]).toEqual({ workerId: 'w1', restart: 1, delayMs: 100, exit: { code: null, signal: 'SIGKILL' }, cause: 'stable' });
     w.clock.increment(99);
     expect(w.actor.getSnapshot().value).toBe('restarting');
     w.clock.increment(1);
