@@ -67,10 +67,13 @@ export async function removeTempRepo(repo: TempRepo): Promise<void> {
   await rm(repo.root, { recursive: true, force: true });
 }
 
+/** The run id the harness's hellos carry (the prefix of the attempt markers). */
+export const TEST_RUN_ID = 'harness0run0id00';
+
 /** A hello for `worktree` with short, test-friendly timings. */
 export function helloFor(worktree: string, overrides: Partial<Extract<ParentMessage, { type: 'coord:hello' }>> = {}): ParentMessage {
   return { type: 'coord:hello', protocolVersion: PROTOCOL_VERSION, workerId: 'w1', worktree,
-    heartbeatMs: 200, moduleThreads: 1, killGraceMs: 500, ...overrides };
+    heartbeatMs: 200, moduleThreads: 1, killGraceMs: 500, runId: TEST_RUN_ID, ...overrides };
 }
 
 /** An assign of a run task. */
