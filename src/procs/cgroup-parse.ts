@@ -50,7 +50,8 @@ export function ownCgroupDir(mountinfo: string, selfCgroup: string): string | nu
   const mount = cgroup2Mount(mountinfo);
   const own = ownCgroup2Path(selfCgroup);
   if (mount === null || own === null) return null;
-  if (mount.root === '/') return path.join(mount.mountPoint, own);
-  if (own === mount.root || own.startsWith(`${mount.root}/`)) return path.join(mount.mountPoint, own.slice(mount.root.length));
+  // resolve, not join: our cgroup may be the root, and `…/unified/` is not a name to build on.
+  if (mount.root === '/') return path.resolve(mount.mountPoint, `.${own}`);
+  if (own === mount.root || own.startsWith(`${mount.root}/`)) return path.resolve(mount.mountPoint, `.${own.slice(mount.root.length)}`);
   return null;
 }
