@@ -208,7 +208,8 @@ export class WorkerSession {
    */
   #reapLeftoversNow(): Record<string, unknown> {
     if (this.#hello === null) return {};
-    const { result } = reapNow(workerSelector(this.#hello.runId, this.#hello.workerId), { cgroupBase: this.#cgroupBase });
+    // A supervisor that died cannot remove the emptied cgroups later: wait a little for them here.
+    const { result } = reapNow(workerSelector(this.#hello.runId, this.#hello.workerId), { cgroupBase: this.#cgroupBase }, 250);
     return leftoverFields(result);
   }
 

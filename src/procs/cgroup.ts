@@ -125,6 +125,30 @@ export function cgroupEmpty(dir: string): boolean {
   return events === null || /^populated 0$/m.test(events);
 }
 
+function tryRemove(dir: string): boolean {
+  if (!cgroupEmpty(dir)) return false;
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
+/**
+ * {@link removeCgroup} for a process about to exit, which cannot await: blocks for up to
+ * `timeoutMs` (killed processes are usually gone within a millisecond or two).
+ */
+export function removeCgroupSync(dir: string, timeoutMs = 250): boolean {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let delay = 1; ; delay = Math.min(delay * 2, 25)) {
+    if (tryRemove(dir)) return true;
+    if (Date.now() >= deadline) return false;
+    Atomics.wait(pause, 0, 0, delay); // a synchronous sleep
+  }
+}
+
 /**
  * Removes the cgroup at `dir` once its killed processes have gone (the kernel refuses to
  * remove a populated cgroup), waiting up to `timeoutMs`. False when it is still there.
@@ -132,14 +156,7 @@ export function cgroupEmpty(dir: string): boolean {
 export async function removeCgroup(dir: string, timeoutMs = 2_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-    if (cgroupEmpty(dir)) {
-      try {
-        rmdirSync(dir);
-        return true;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
-      }
-    }
+    if (tryRemove(dir)) return true;
     if (Date.now() >= deadline) return false;
     await sleep(delay);
   }

@@ -10,7 +10,7 @@
  * supervisor when it stops.
  */
 import type { MarkerSelector } from './attempt-marker.js';
-import { cgroupPids, killCgroup, listAttemptCgroups, removeCgroup } from './cgroup.js';
+import { cgroupPids, killCgroup, listAttemptCgroups, removeCgroup, removeCgroupSync } from './cgroup.js';
 import { sweepMarked, type SweepDeps, type SweepResult } from './sweep-marked.js';
 
 /** What a reap did. */
@@ -28,8 +28,11 @@ export interface ReapOptions {
   sweep?: SweepDeps;
 }
 
-/** Kills now, without waiting for the cgroups to empty (for a process about to exit). */
-export function reapNow(selector: MarkerSelector, options: ReapOptions): { cgroups: string[]; result: ReapResult } {
+/**
+ * Kills now. With `removeWithinMs`, also removes the emptied cgroups, blocking up to that long
+ * for each (for a process about to exit, which cannot await); without, leaves that to the caller.
+ */
+export function reapNow(selector: MarkerSelector, options: ReapOptions, removeWithinMs = 0): { cgroups: string[]; result: ReapResult } {
   const cgroups = options.cgroupBase === null ? [] : listAttemptCgroups(options.cgroupBase, selector);
   const pids: number[] = [];
   for (const dir of cgroups) {
@@ -37,7 +40,8 @@ export function reapNow(selector: MarkerSelector, options: ReapOptions): { cgrou
     killCgroup(dir);
   }
   const sweep = sweepMarked(selector, options.sweep);
-  return { cgroups, result: { cgroupPids: pids, cgroupsLeft: cgroups, sweep } };
+  const left = removeWithinMs > 0 ? cgroups.filter((dir) => !removeCgroupSync(dir, removeWithinMs)) : cgroups;
+  return { cgroups: left, result: { cgroupPids: pids, cgroupsLeft: left, sweep } };
 }
 
 /**

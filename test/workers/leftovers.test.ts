@@ -2,22 +2,24 @@
  * A worker that exits ends what its tasks left outside their process groups: on SIGTERM or
  * a lost supervisor (abandon: synchronous, nothing awaited) and on coord:shutdown. The task
  * starts a `setsid` daemon and keeps running; the worker's own sweep must get the daemon,
- * by its attempt marker alone (cgroups are turned off here; the cgroup path has its own tests).
+ * by its attempt marker alone (cgroups off), or through the attempt cgroup where this
+ * machine allows one, which must then be gone too.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CGROUPS_VAR } from '../../src/procs/cgroup.js';
+import { CGROUPS_VAR, probeCgroups } from '../../src/procs/cgroup.js';
+import { cgroup2Mount } from '../../src/procs/cgroup-parse.js';
 import { createTempRepo, isGone, removeTempRepo, runAssign, WorkerHandle, type TempRepo } from './harness.js';
+
+const cgroupsHere = probeCgroups().ok;
+const CGROUP2_MOUNT = cgroup2Mount(readFileSync('/proc/self/mountinfo', 'utf8'))?.mountPoint ?? '/nonexistent';
 
 let repo: TempRepo;
 let worker: WorkerHandle;
 let daemon: number | undefined;
 beforeEach(async () => {
-  process.env[CGROUPS_VAR] = 'off'; // inherited by the forked worker
   repo = await createTempRepo();
-  worker = new WorkerHandle(repo.worktree);
-  await worker.start(repo.worktree);
 });
 afterEach(async () => {
   delete process.env[CGROUPS_VAR];
@@ -26,6 +28,12 @@ afterEach(async () => {
   daemon = undefined;
   await removeTempRepo(repo);
 });
+
+async function startWorker(cgroups: boolean): Promise<void> {
+  if (!cgroups) process.env[CGROUPS_VAR] = 'off'; // inherited by the forked worker
+  worker = new WorkerHandle(repo.worktree);
+  await worker.start(repo.worktree);
+}
 
 async function startDaemonTask(): Promise<number> {
   const pidFile = path.join(repo.root, 'daemon.pid');
@@ -39,6 +47,7 @@ async function startDaemonTask(): Promise<number> {
 
 describe('a worker that exits ends its tasks\' leftovers', () => {
   it('on SIGTERM (abandon), before it exits', async () => {
+    await startWorker(false);
     const pid = await startDaemonTask();
     worker.child.kill('SIGTERM');
     expect((await worker.exited).code).toBe(143);
@@ -49,9 +58,22 @@ describe('a worker that exits ends its tasks\' leftovers', () => {
   });
 
   it('on coord:shutdown, after cancelling the task', async () => {
+    await startWorker(false);
     const pid = await startDaemonTask();
     worker.send({ type: 'coord:shutdown', graceMs: 5_000 });
     expect((await worker.exited).code).toBe(0);
     expect(await isGone(pid)).toBe(true);
+  });
+
+  it.runIf(cgroupsHere)('on abandon, through the attempt cgroup, which it then removes', async () => {
+    await startWorker(true);
+    const pid = await startDaemonTask();
+    const cgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((line) => line.startsWith('0::'))?.slice(3) ?? '';
+    expect(cgroup).toMatch(/\/coord-[^/]+\.w1\.daemon\.1\.lease-daemon$/);
+    const dir = path.join(CGROUP2_MOUNT, cgroup);
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(143);
+    expect(await isGone(pid)).toBe(true);
+    expect(existsSync(dir)).toBe(false);
   });
 });
