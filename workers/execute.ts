@@ -13,6 +13,8 @@ import { errorFields, type Logger } from './log.js';
 import type { ProcessGroups } from './process-group.js';
 import { runModule, type ModulePool } from './run-module.js';
 import { runPty } from './run-pty.js';
+import { attemptMarker } from '../src/procs/attempt-marker.js';
+import { containAttempt } from './task-containment.js';
 import { buildTaskEnv, type TaskIdentity } from './task-env.js';
 import { openTaskLog } from './task-log.js';
 import { failure, finalMessage, outcomeOfModule, outcomeOfPty, type FinalMessage, type TaskOutcome, type TaskRef } from './task-outcome.js';
@@ -24,6 +26,10 @@ export type AssignMessage = ParentMessageOf<'coord:assign'>;
 
 /** What an attempt needs from the worker around it. */
 export interface ExecuteContext {
+  /** The supervisor's run id (from `coord:hello`): the first part of every attempt marker. */
+  runId: string;
+  /** Where this worker creates attempt cgroups; null when it cannot (see src/procs/cgroup.ts). */
+  cgroupBase: string | null;
   workerId: string;
   worktree: string;
   /** Git in `worktree`; one per worker process, since it remembers the worktree's state. */
@@ -82,7 +88,9 @@ export async function executeAssign(assign: AssignMessage, signal: AbortSignal, 
 }
 
 async function runExec(assign: AssignMessage, ref: TaskRef, signal: AbortSignal, context: ExecuteContext): Promise<TaskOutcome> {
-  const identity: TaskIdentity = { taskId: assign.taskId, attempt: assign.attempt, workerId: context.workerId, worktree: context.worktree };
+  const marker = attemptMarker({ runId: context.runId, workerId: context.workerId, taskId: assign.taskId, attempt: assign.attempt, lease: assign.lease });
+  const identity: TaskIdentity = { taskId: assign.taskId, attempt: assign.attempt, workerId: context.workerId, worktree: context.worktree, marker };
+  const containment = containAttempt(marker, context.cgroupBase);
   const exec = assign.exec;
   const header = `[coord] ${new Date().toISOString()} task ${assign.taskId} attempt ${assign.attempt} worker ${context.workerId} `;
 
@@ -97,6 +105,7 @@ async function runExec(assign: AssignMessage, ref: TaskRef, signal: AbortSignal,
       killGraceMs: context.killGraceMs,
       signal,
       groups: context.groups,
+      containment,
       logger: context.logger,
       onSpawn: (pid) => context.send({ type: 'coord:started', ...ref, pid }),
       onProgress: (outputBytes) => context.send({ type: 'coord:progress', ...ref, outputBytes }),
@@ -116,6 +125,9 @@ async function runExec(assign: AssignMessage, ref: TaskRef, signal: AbortSignal,
     timeoutMs: assign.timeoutMs,
     signal,
   });
+  // A handler's child processes inherit the thread's environment, marker included: end the
+  // ones it left running.
+  await containment.reap();
   const outcome = outcomeOfModule(run, assign.timeoutMs);
   log.write(`[coord] ended: reason=${run.terminationReason} `
     + `${outcome.ok ? 'ok' : `code=${outcome.code} message=${JSON.stringify(outcome.message)}`} durationMs=${Math.round(run.durationMs)}\n`);

@@ -4,8 +4,9 @@
  * `terminationReason` set once (`??=`) by whichever of exit, timeout, cancellation or spawn
  * failure happened first. Stopping is graceful then forced: SIGTERM to the whole process
  * group, SIGKILL after `killGraceMs`; and whatever is left in the group when the leader
- * exits (a backgrounded `sleep`, a dev server) is killed too, so no task process outlives
- * its task.
+ * exits (a backgrounded `sleep`, a dev server) is killed too. Then the attempt's
+ * containment ends what left the group (a double-forked `setsid` daemon): its cgroup and
+ * every process carrying its marker. No task process outlives its task.
  */
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -13,6 +14,8 @@ import { spawn, type IPty } from 'node-pty';
 import type { Logger } from './log.js';
 import type { ProcessGroups } from './process-group.js';
 import { resolveProgram } from './resolve-program.js';
+import { reapedAnything } from '../src/procs/reap.js';
+import type { AttemptContainment } from './task-containment.js';
 import { openTaskLog } from './task-log.js';
 import { createThrottle } from './throttle.js';
 
@@ -47,6 +50,8 @@ export interface RunPtyOptions {
   killGraceMs: number;
   signal: AbortSignal;
   groups: ProcessGroups;
+  /** The attempt's cgroup and marker: how its processes outside the group are found. */
+  containment: AttemptContainment;
   logger: Logger;
   /** Called once, right after the process was spawned. */
   onSpawn: (pid: number) => void;
@@ -86,8 +91,10 @@ export async function runPty(options: RunPtyOptions): Promise<PtyRunResult> {
 
   let pty: IPty;
   try {
-    pty = spawn(resolved.path, args, { name: 'xterm-256color', cols: 160, rows: 48, cwd: options.cwd, env: options.env });
+    const target = options.containment.wrap({ file: resolved.path, args });
+    pty = spawn(target.file, target.args, { name: 'xterm-256color', cols: 160, rows: 48, cwd: options.cwd, env: options.env });
   } catch (error) {
+    await options.containment.reap(); // removes the cgroup made for it
     const code = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'ESPAWN';
     return notStarted('spawn-error', { code, message: error instanceof Error ? error.message : String(error) });
   }
@@ -140,6 +147,7 @@ function watch(
       // so this can only hit our own leftovers.
       options.groups.signal(pid, 'SIGKILL');
       options.groups.release(pid);
+      const reaped = options.containment.reap();
       progress.flush();
       terminationReason ??= 'exit';
       // node-pty reports a signalled process as exitCode 0 plus a signal number.
@@ -157,7 +165,14 @@ function watch(
       };
       log.write(`\n[coord] ended: reason=${result.terminationReason} exitCode=${result.exitCode} signal=${result.signal} `
         + `durationMs=${Math.round(result.durationMs)}\n`);
-      void log.close().then(() => resolve(result));
+      // The attempt ends only once its leftovers are dead, so a retry never meets them.
+      void reaped.then((reap) => {
+        if (reap !== null && reapedAnything(reap)) {
+          const pids = [...new Set([...reap.cgroupPids, ...reap.sweep.killed])];
+          log.write(`[coord] killed ${pids.length} leftover process(es) of the task outside its process group: ${pids.join(' ')}\n`);
+        }
+        return log.close();
+      }).then(() => resolve(result));
     });
   });
 }

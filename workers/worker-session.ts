@@ -10,6 +10,9 @@ import { parseMessage } from '../src/protocol/parse.js';
 import { executeAssign, type AssignMessage } from './execute.js';
 import { startHeartbeat } from './heartbeat.js';
 import type { Channel } from './ipc.js';
+import { workerSelector } from '../src/procs/attempt-marker.js';
+import { probeCgroupsUnless, type CgroupProbe } from '../src/procs/cgroup.js';
+import { reap, reapedAnything, reapNow, type ReapResult } from '../src/procs/reap.js';
 import { errorFields, type Logger } from './log.js';
 import type { ProcessGroups } from './process-group.js';
 import { createModulePool, type ModulePool } from './run-module.js';
@@ -28,6 +31,8 @@ export interface SessionDeps {
   /** Ends the process (process.exit in production). */
   exit: (code: number) => void;
   createModulePool?: (maxThreads: number) => ModulePool;
+  /** Finds out whether this process may create attempt cgroups (tests may replace it). */
+  probeCgroups?: () => CgroupProbe;
 }
 
 type Hello = ParentMessageOf<'coord:hello'>;
@@ -40,6 +45,7 @@ export class WorkerSession {
   #logger: Logger;
   #modules: ModulePool | null = null;
   #workspace: Workspace | null = null;
+  #cgroupBase: string | null = null;
   #stopHeartbeat: () => void = () => undefined;
   readonly #running = new RunningTasks();
   readonly #deps: SessionDeps;
@@ -71,7 +77,8 @@ export class WorkerSession {
     this.#phase = 'STOPPING';
     this.#stopHeartbeat();
     const killed = this.#deps.groups.signalAll('SIGKILL');
-    this.#logger.log('warn', 'abandoning worker', { why, killedGroups: killed, running: this.#running.ids() });
+    const leftovers = this.#reapLeftoversNow();
+    this.#logger.log('warn', 'abandoning worker', { why, killedGroups: killed, running: this.#running.ids(), ...leftovers });
     this.#deps.exit(exitCode);
   }
 
@@ -143,6 +150,11 @@ export class WorkerSession {
       this.#logger.log('warn', 'rebuilt a broken worktree', { worktree: hello.worktree, found });
       channel.send({ type: 'coord:workspace-repaired', workerId: hello.workerId, worktree: hello.worktree, found });
     });
+    const cgroups = (this.#deps.probeCgroups ?? (() => probeCgroupsUnless(process.env)))();
+    this.#cgroupBase = cgroups.ok ? cgroups.base : null;
+    // Not an error: without cgroups, the attempt marker still finds every task process.
+    this.#logger.log('debug', cgroups.ok ? 'tasks run in their own cgroups' : 'tasks run without cgroups; attempt markers only',
+      cgroups.ok ? { cgroupBase: cgroups.base } : { reason: cgroups.reason });
     if (hello.worktree !== process.cwd()) {
       this.#logger.log('warn', 'worktree differs from the process cwd; using the worktree', { worktree: hello.worktree, cwd: process.cwd() });
     }
@@ -171,9 +183,9 @@ export class WorkerSession {
     }
     // One worktree, one task: a second assign would trample the first one's checkout.
     if (this.#running.size > 0) return refuse(`worker busy with ${this.#running.ids().join(', ')}`);
-    const { workerId, worktree, killGraceMs } = hello;
+    const { workerId, worktree, killGraceMs, runId } = hello;
     const { channel, groups } = this.#deps;
-    const context = { workerId, worktree, workspace, killGraceMs, groups, modules: this.#modules, logger: this.#logger,
+    const context = { runId, cgroupBase: this.#cgroupBase, workerId, worktree, workspace, killGraceMs, groups, modules: this.#modules, logger: this.#logger,
       send: (message: WorkerMessageInput) => channel.send(message) };
     this.#running.start(assign, async (signal) => {
       let final: FinalMessage;
@@ -192,6 +204,29 @@ export class WorkerSession {
     this.#logger.log(result === 'cancelled' ? 'info' : 'warn', `cancel: ${result}`, { taskId: cancel.taskId, reason: cancel.reason });
   }
 
+  /**
+   * Kills every process any attempt of this worker slot left behind (this incarnation's and
+   * earlier ones', which a crash left to the supervisor), synchronously: for a worker that
+   * is about to exit. Returns log fields.
+   */
+  #reapLeftoversNow(): Record<string, unknown> {
+    if (this.#hello === null) return {};
+    // A supervisor that died cannot remove the emptied cgroups later: wait a little for them here.
+    const { result } = reapNow(workerSelector(this.#hello.runId, this.#hello.workerId), { cgroupBase: this.#cgroupBase }, 250);
+    return leftoverFields(result);
+  }
+
+  /** As {@link #reapLeftoversNow}, also removing the emptied cgroups; logs what it killed. */
+  async #reapLeftovers(): Promise<void> {
+    if (this.#hello === null) return;
+    const result = await reap(workerSelector(this.#hello.runId, this.#hello.workerId), { cgroupBase: this.#cgroupBase })
+      .catch((error: unknown) => {
+        this.#logger.log('warn', 'could not sweep leftover task processes', errorFields(error));
+        return null;
+      });
+    if (result !== null && reapedAnything(result)) this.#logger.log('warn', 'killed leftover task processes', leftoverFields(result));
+  }
+
   async #shutdown(graceMs: number): Promise<void> {
     if (this.#phase === 'STOPPING') return;
     this.#phase = 'STOPPING';
@@ -202,10 +237,15 @@ export class WorkerSession {
       this.#logger.log('warn', 'tasks did not report within the shutdown grace period', { graceMs, killedGroups: killed, running: this.#running.ids() });
     }
     this.#stopHeartbeat();
+    await this.#reapLeftovers();
     await this.#modules?.destroy().catch((error: unknown) => this.#logger.log('warn', 'thread pool destroy failed', errorFields(error)));
     await this.#deps.channel.flush(1_000);
     this.#deps.exit(0);
   }
+}
+
+function leftoverFields(result: ReapResult): Record<string, unknown> {
+  return { leftoverPids: [...new Set([...result.cgroupPids, ...result.sweep.killed])], sweepMs: Math.round(result.sweep.durationMs) };
 }
 
 function protocolError(message: string, refusedType: string): WorkerMessageInput {

@@ -22,6 +22,8 @@ export interface RunProcessOptions {
   heartbeatMs: number;
   moduleThreads: number;
   killGraceMs: number;
+  /** The supervisor's run id, sent in `coord:hello` (the prefix of the attempt markers). */
+  runId: string;
   logger: Logger;
   /** Extra environment for worker processes. */
   env?: Record<string, string>;
@@ -78,6 +80,7 @@ export function createRunProcess(options: RunProcessOptions) {
       heartbeatMs: options.heartbeatMs,
       moduleThreads: options.moduleThreads,
       killGraceMs: options.killGraceMs,
+      runId: options.runId,
     });
 
     receive((command) => {

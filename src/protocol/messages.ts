@@ -49,6 +49,8 @@ export const Hello = z.strictObject({
   heartbeatMs: z.number().int().positive(),
   moduleThreads: z.number().int().min(1),
   killGraceMs: z.number().int().nonnegative(),
+  /** The supervisor's run id: the prefix of every attempt marker this worker hands out (no dots). */
+  runId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
 });
 export const Assign = z.strictObject({
   type: z.literal('coord:assign'),

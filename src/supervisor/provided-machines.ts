@@ -11,17 +11,19 @@ import type { createRunProcess } from '../pool/run-process.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { SupervisorEventBus } from './events.js';
 import type { ResolvedOptions } from './options.js';
+import type { TaskReaper } from './task-reaper.js';
 
 export interface ProvideDeps {
   config: ResolvedOptions;
   runProcess: ReturnType<typeof createRunProcess>;
   dispatcher: Dispatcher;
   events: SupervisorEventBus;
+  reaper: TaskReaper;
   logger(): Logger;
 }
 
 /** The worker machine, forking real processes and reporting to the dispatcher. */
-export function provideWorker({ config, runProcess, dispatcher, events, logger }: ProvideDeps) {
+export function provideWorker({ config, runProcess, dispatcher, events, reaper, logger }: ProvideDeps) {
   return workerMachine.provide({
     actors: { runProcess },
     delays: {
@@ -41,7 +43,11 @@ export function provideWorker({ config, runProcess, dispatcher, events, logger }
       reportStaleResult: (_, { workerId, message, current }) => {
         logger().warn({ workerId, taskId: message.taskId, lease: message.lease, current }, 'ignored a result with a stale lease');
       },
-      reportTaskLost: (_, { workerId, task, exit, hung }) => queueMicrotask(() => dispatcher.lost(workerId, task, { ...exit, hung })),
+      reportTaskLost: (_, { workerId, task, exit, hung }) => queueMicrotask(() => {
+        // The worker is dead: the attempt's processes outside its group are killed here (synchronously, before any retry).
+        void reaper.attemptLost(workerId, task);
+        dispatcher.lost(workerId, task, { ...exit, hung });
+      }),
       reportRestart: (_, { workerId, restart, delayMs, exit, cause }) => {
         logger().warn({ workerId, restart, delayMs, cause, ...exit }, `restarting worker (death charged to: ${cause})`);
         events.emit('coord:worker-restarting', { workerId, restart, delayMs, code: exit.code, signal: exit.signal, cause });

@@ -31,6 +31,7 @@ import { handleServiceMessage, type TaskUsage } from './services.js';
 import { openConfiguredStore } from './store-choice.js';
 import { checkSubmission, parseSpecs } from './submission.js';
 import { buildSummary } from './summary.js';
+import { createTaskReaper } from './task-reaper.js';
 import type { CoordinatorActor, Supervisor } from './supervisor-api.js';
 import { WorkerRegistry } from './worker-registry.js';
 
@@ -133,9 +134,11 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   });
   counts.watch(events);
 
+  const reaper = createTaskReaper(() => logger);
   const runProcess = createRunProcess({
     entry: config.workerEntry ?? defaultWorkerEntry(),
     repoRoot: () => requireRepo().root,
+    runId: reaper.runId,
     heartbeatMs: config.heartbeatMs,
     moduleThreads: config.moduleThreads,
     killGraceMs: config.killGraceMs,
@@ -157,7 +160,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const { type: restart, ...limits } = config.restart;
   const restartPolicy: RestartPolicy = { restart, ...limits };
   const random = config.random ?? Math.random;
-  const provideDeps = { config, runProcess, dispatcher, events, logger: () => logger };
+  const provideDeps = { config, runProcess, dispatcher, events, reaper, logger: () => logger };
 
   const coordinator = coordinatorMachine.provide({
     actors: {
@@ -214,6 +217,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         await Promise.all(input.workers.map((ref) => waitFor(ref, (s) => s.status === 'done', { timeout: Infinity })));
       }),
       closeResources: fromPromise(async () => {
+        await reaper.runEnded(); // the workers are gone: whatever their tasks left goes too
         stopUpkeep();
         unsubscribeStore();
         dispatcher.stop();

@@ -12,7 +12,7 @@ const ref = { taskId: 'fix-login', attempt: 2, lease: 'lease-1' };
 
 /** One valid example of every parent → worker message. */
 const parentMessages: ParentMessage[] = [
-  { type: 'coord:hello', protocolVersion: 1, workerId: 'w1', worktree: '/wt/w1', repoRoot: '/src/app', heartbeatMs: 2000, moduleThreads: 2, killGraceMs: 2000 },
+  { type: 'coord:hello', protocolVersion: 1, workerId: 'w1', worktree: '/wt/w1', repoRoot: '/src/app', heartbeatMs: 2000, moduleThreads: 2, killGraceMs: 2000, runId: '0123456789abcdef' },
   { type: 'coord:assign', ...ref, exec: { kind: 'run', argv: ['claude', '-p', 'fix it'], env: { A: '1' } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: null, logFile: '/s/a.log' },
   { type: 'coord:assign', ...ref, exec: { kind: 'module', module: 'h.mjs', export: 'default', input: { n: 1 } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: 5000, logFile: '/s/a.log' },
   { type: 'coord:cancel', ...ref, reason: 'drain' },
@@ -90,6 +90,15 @@ describe('coord:* protocol', () => {
     expect(loop.ok === false && loop.reply).toBeNull();
     const assign = parseMessage(ParentMessageSchema, { type: 'coord:assign', taskId: 'x' });
     expect(assign.ok === false && assign.reply?.refusedType).toBe('coord:assign');
+  });
+
+  it('requires a run id in coord:hello, one that cannot contain the marker separator', () => {
+    const hello = parentMessages[0] as Record<string, unknown>;
+    const { runId: _dropped, ...withoutRunId } = hello;
+    expect(parseMessage(ParentMessageSchema, withoutRunId).ok).toBe(false);
+    // A dot would let one run's marker prefix match another scope's markers.
+    expect(parseMessage(ParentMessageSchema, { ...hello, runId: 'run.1' }).ok).toBe(false);
+    expect(parseMessage(ParentMessageSchema, { ...hello, runId: '' }).ok).toBe(false);
   });
 
   it('keeps a worker message of the wrong direction out', () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
-import { createTempRepo, removeTempRepo, runAssign, FAKE_AGENT, WorkerHandle, type TempRepo } from './harness.js';
+import { createTempRepo, removeTempRepo, runAssign, FAKE_AGENT, TEST_RUN_ID, WorkerHandle, type TempRepo } from './harness.js';
 
 describe('worker orchestrator: handshake, heartbeats and garbage', () => {
   let repo: TempRepo;
@@ -32,7 +32,7 @@ describe('worker orchestrator: handshake, heartbeats and garbage', () => {
 
   it('refuses a hello with another protocol version and exits 1', async () => {
     worker.send({ type: 'coord:hello', protocolVersion: PROTOCOL_VERSION + 1, workerId: 'w1', worktree: repo.worktree, repoRoot: repo.repo,
-      heartbeatMs: 200, moduleThreads: 1, killGraceMs: 500 });
+      heartbeatMs: 200, moduleThreads: 1, killGraceMs: 500, runId: TEST_RUN_ID });
     const error = await worker.waitFor('coord:protocol-error');
     expect(error.refusedType).toBe('coord:hello');
     expect(error.message).toMatch(/version/);
@@ -69,7 +69,7 @@ describe('worker orchestrator: handshake, heartbeats and garbage', () => {
   it('answers a duplicate hello with a protocol error and stays up', async () => {
     await worker.start(repo.worktree);
     worker.send({ type: 'coord:hello', protocolVersion: PROTOCOL_VERSION, workerId: 'w1', worktree: repo.worktree, repoRoot: repo.repo,
-      heartbeatMs: 200, moduleThreads: 1, killGraceMs: 500 });
+      heartbeatMs: 200, moduleThreads: 1, killGraceMs: 500, runId: TEST_RUN_ID });
     const error = await worker.waitFor('coord:protocol-error');
     expect(error.message).toMatch(/duplicate/);
     expect(worker.all('coord:ready')).toHaveLength(1);

@@ -5,6 +5,7 @@
  * does not parse is kept in `invalid` for the test to assert on.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -67,11 +68,18 @@ export async function removeTempRepo(repo: TempRepo): Promise<void> {
   await rm(repo.root, { recursive: true, force: true });
 }
 
+/**
+ * The run id the harness's hellos carry (the prefix of the attempt markers). Random per test
+ * file: a worker's exit sweep kills every process of its `<runId>.<workerId>.` prefix, and
+ * test files run in parallel with the same worker id.
+ */
+export const TEST_RUN_ID = `h${randomBytes(6).toString('hex')}`;
+
 /** A hello for `worktree` with short, test-friendly timings. */
 export function helloFor(worktree: string, overrides: Partial<Extract<ParentMessage, { type: 'coord:hello' }>> = {}): ParentMessage {
   // createTempRepo puts the main checkout beside the worktree.
   return { type: 'coord:hello', protocolVersion: PROTOCOL_VERSION, workerId: 'w1', worktree, repoRoot: path.join(path.dirname(worktree), 'repo'),
-    heartbeatMs: 200, moduleThreads: 1, killGraceMs: 500, ...overrides };
+    heartbeatMs: 200, moduleThreads: 1, killGraceMs: 500, runId: TEST_RUN_ID, ...overrides };
 }
 
 /** An assign of a run task. */

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   createTempRepo, eventually, FAKE_AGENT, git, HANDLERS, isGone, moduleAssign, removeTempRepo, runAssign, WorkerHandle, type TempRepo,
 } from './harness.js';
@@ -70,8 +70,11 @@ describe('worker orchestrator: drain, shutdown and losing the parent', () => {
   it('shuts down: cancels the running task, reports it, and exits 0', async () => {
     worker.send(runAssign(repo, 'interrupted', [node, FAKE_AGENT, '--write', 'wip.txt', '--text', 'wip', '--sleep', '60000']));
     const started = await worker.waitFor('coord:started', (m) => m.taskId === 'interrupted');
-    // Wait until the agent has written its file, so the shutdown commit has work to keep.
-    expect(await eventually(() => existsSync(path.join(repo.worktree, 'wip.txt')))).toBe(true);
+    // Wait until the agent has written its file, so the shutdown commit has work to keep: its
+    // content, not just its existence (writeFileSync creates the file empty, then writes, and
+    // on a loaded machine the SIGTERM can land in between).
+    const wip = path.join(repo.worktree, 'wip.txt');
+    expect(await eventually(() => existsSync(wip) && readFileSync(wip, 'utf8') === 'wip')).toBe(true);
     worker.send({ type: 'coord:shutdown', graceMs: 10_000 });
     const final = await worker.final('interrupted');
     expect(final).toMatchObject({ type: 'coord:failed', code: 'TASK_CANCELLED', retryable: true });

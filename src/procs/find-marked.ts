@@ -1,0 +1,82 @@
+/**
+ * Finds the processes whose environment carries a selected attempt marker, by reading
+ * `/proc/<pid>/environ` (Linux only). Only processes of our own uid are looked at (the
+ * kernel lets nobody else's environ be read anyway, unless we are root, and a task of ours
+ * cannot run as someone else without a setuid program), and our own process and its
+ * ancestors are never returned: a supervisor started from inside a coord task carries that
+ * task's marker, and a sweep must not kill the process doing the sweeping or what runs it.
+ *
+ * Every read may race with a process exiting: a pid that vanishes (ENOENT, ESRCH) or turns
+ * unreadable between the listing and the read is skipped, never an error.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { markerMatches, MARKER_VAR, type MarkerSelector } from './attempt-marker.js';
+import { environValue, pidEntries, statParentPid } from './proc-parse.js';
+
+/** The view of `/proc` the scan needs; tests pass a fake. */
+export interface ProcSource {
+  /** Every pid currently listed. */
+  pids(): number[];
+  /** The owner uid of `pid`, or null when it is gone. */
+  uid(pid: number): number | null;
+  /** The raw environ of `pid`, or null when it is gone or unreadable. */
+  environ(pid: number): Buffer | null;
+  /** The parent pid of `pid`, or null when it is gone. */
+  parent(pid: number): number | null;
+}
+
+/** Who is scanning: never returned, nor any ancestor. */
+export interface ScanSelf {
+  pid: number;
+  uid: number;
+}
+
+function quietly<T>(read: () => T): T | null {
+  try {
+    return read();
+  } catch {
+    return null; // vanished or unreadable: a race with exit, not a failure
+  }
+}
+
+/** The real `/proc`. */
+export const linuxProc: ProcSource = {
+  pids: () => pidEntries(quietly(() => readdirSync('/proc')) ?? []),
+  uid: (pid) => quietly(() => statSync(`/proc/${pid}`).uid),
+  environ: (pid) => quietly(() => readFileSync(`/proc/${pid}/environ`)),
+  parent: (pid) => {
+    const stat = quietly(() => readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return stat === null ? null : statParentPid(stat);
+  },
+};
+
+/** The current process, as the default {@link ScanSelf}. */
+export function currentProcess(): ScanSelf {
+  return { pid: process.pid, uid: process.getuid?.() ?? -1 };
+}
+
+/** `self.pid` and every ancestor up to the root (pid 1 or a vanished parent). */
+export function selfAndAncestors(self: ScanSelf, source: ProcSource): Set<number> {
+  const chain = new Set<number>();
+  let pid: number | null = self.pid;
+  // The chain is short; the size bound only guards against a cycle a fake could describe.
+  while (pid !== null && pid > 0 && !chain.has(pid) && chain.size < 4_096) {
+    chain.add(pid);
+    pid = source.parent(pid);
+  }
+  return chain;
+}
+
+/** The pids of our uid, other than us and our ancestors, whose marker `selector` selects. */
+export function findMarked(selector: MarkerSelector, source: ProcSource = linuxProc, self: ScanSelf = currentProcess()): number[] {
+  const spared = selfAndAncestors(self, source);
+  const found: number[] = [];
+  for (const pid of source.pids()) {
+    if (spared.has(pid) || source.uid(pid) !== self.uid) continue;
+    const environ = source.environ(pid);
+    if (environ === null) continue;
+    const marker = environValue(environ, MARKER_VAR);
+    if (marker !== null && markerMatches(marker, selector)) found.push(pid);
+  }
+  return found;
+}
