@@ -3,7 +3,6 @@
  * effects (forking workers, git, the queue), owns the queue and the dispatcher, and exposes
  * the small API users drive: start, submit, status, drain, stop.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createActor, fromPromise, waitFor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import { coordinatorMachine, coordinatorStateOf, type CoordinatorState, type InitializeOutput, type StopWorkersInput } from '../../machines/coordinator.js';
@@ -21,11 +20,13 @@ import { defaultWorktreeRoot, WorktreeManager } from '../worktrees/worktrees.js'
 import { BreakerBoard } from './breakers.js';
 import { CountsCache, emitIfSettled, whenTrue } from './counts-cache.js';
 import { Dispatcher } from './dispatcher.js';
+import { FaultStop } from './fault-stop.js';
 import { SupervisorEventBus } from './events.js';
 import { FallbackBoard } from './fallbacks.js';
 import { resolveOptions, type SupervisorOptions } from './options.js';
 import { provideBreaker, provideFallback, provideWorker } from './provided-machines.js';
 import { handleServiceMessage, type TaskUsage } from './services.js';
+import { prepareStateDir } from './state-dir.js';
 import { openConfiguredStore } from './store-choice.js';
 import { checkSubmission, parseSpecs } from './submission.js';
 import { buildSummary } from './summary.js';
@@ -64,7 +65,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   let logger: Logger = config.logger ?? silentLogger();
   let protocolRefusals = 0;
   const usage = new Map<string, TaskUsage>();
-  const counts = new CountsCache(() => store);
+  // Deferred send: a fault can be reported from inside an action (a log line written there).
+  const faults = new FaultStop({
+    logger: () => logger,
+    stop: (error) => queueMicrotask(() => actor.send({ type: 'coordinator.fault', error: { code: error.code, message: error.message } })),
+  });
+  const counts = new CountsCache(() => store, (error) => faults.fatal(error));
   let stopUpkeep: () => void = () => {};
   const startedAt = new Date().toISOString();
 
@@ -97,6 +103,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     fallbacks,
     crashLooping: (workerId) => registry.crashLooping(workerId),
     workerGone: (workerId) => registry.gone(workerId),
+    fatal: (error) => faults.fatal(error),
     strategy: config.strategy ?? createRoundRobin(),
     events,
     get logger() {
@@ -135,7 +142,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       events.emit('coord:protocol-refused', { workerId, reason: refusal.reason, refusedType: refusal.refusedType });
     },
     onServiceMessage(workerId, message, reply) {
-      handleServiceMessage({ dispatcher, store: requireStore(), logger, repoRoot: () => requireRepo().root, usage }, workerId, message, reply);
+      handleServiceMessage({ dispatcher, store: requireStore(), logger, repoRoot: () => requireRepo().root, usage, fatal: (error) => faults.fatal(error) }, workerId, message, reply);
     },
   });
 
@@ -153,8 +160,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         const opened = repo ?? (await openRepository(config.repo, { baseRef: config.baseRef, requireClean: !config.allowDirty }));
         repo = opened;
         const stateDir = stateDirOf();
-        await mkdir(path.join(stateDir, 'logs', 'tasks'), { recursive: true });
-        if (!config.logger) logger = createLogger({ file: path.join(stateDir, 'logs', 'coord.log'), level: config.logLevel, stderrLevel: config.logStderrLevel });
+        await prepareStateDir(stateDir);
+        const logFile = path.join(stateDir, 'logs', 'coord.log');
+        if (!config.logger) {
+          const onError = (error: unknown): void => void faults.fatal(error, { kind: 'file', path: logFile });
+          logger = createLogger({ file: logFile, level: config.logLevel, stderrLevel: config.logStderrLevel, onError });
+        }
         store = await openConfiguredStore(config, stateDir, random);
         shared = new SharedBranches(opened.root, await resolveSharedRemote(opened.root, config.remote, store.kind), config.nodeId);
         // Tasks this node held when it last stopped (a crash, kill -9) run again: at-least-once.
@@ -182,10 +193,16 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         unsubscribeStore();
         dispatcher.stop();
         await dispatcher.flush();
-        await counts.refresh();
+        // A store that failed mid-run may fail here again: close what can be closed anyway,
+        // and keep the first fault as the run's error (the summary falls back on the counts).
+        const faulted = (error: unknown): undefined => {
+          if (!faults.fatal(error)) throw error;
+          return undefined;
+        };
+        await counts.refresh().catch(faulted);
         // The summary outlives the store: keep its last word before closing.
-        if (store) finalTasks = await store.list();
-        if (store && typeof config.store !== 'object') await store.close();
+        if (store) finalTasks = await store.list().catch(faulted);
+        if (store && typeof config.store !== 'object') await store.close().catch(faulted);
         logger.flush?.();
       }),
     },
@@ -251,8 +268,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     },
     async settled() {
       // Either every task is terminal, or the run ended (failed, stopped) with some that are not.
-      await Promise.race([whenTrue(async () => ended() || (store !== undefined && (await store.isSettled())), events), finalState()]);
-      if (!ended()) await counts.refresh();
+      // A store fault while waiting ends the run (drain, then failed): wait for that instead.
+      const untilEnd = (error: unknown): Promise<void> => (faults.fatal(error) ? finalState() : Promise.reject(error));
+      await Promise.race([whenTrue(async () => ended() || (store !== undefined && (await store.isSettled())), events).catch(untilEnd), finalState()]);
+      if (!ended()) await counts.refresh().catch(untilEnd);
     },
     async drain(deadlineMs) {
       actor.send({ type: 'coordinator.drain', ...(deadlineMs === undefined ? {} : { deadlineMs }) });
@@ -278,7 +297,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         repo,
         startedAt,
         workers: registry.describe(),
-        tasks: finalTasks ?? (store ? await store.list() : []),
+        // What can still be read; if nothing can, the counts the supervisor last knew stand alone.
+        tasks: finalTasks ?? (store ? await store.list().catch(() => []) : []),
         counts: counts.current(),
         usage,
         taskLogDir: repo ? taskLogDir() : null,
