@@ -51,6 +51,12 @@ export type CoordinatorEvent =
   | { type: 'coordinator.drain'; deadlineMs?: number }
   | { type: 'coordinator.stop' }
   | { type: 'worker.failed'; workerId: string }
+  /**
+   * The run cannot go on (the store is corrupt, the disk is full): drain and end `failed`
+   * with this error. A second fault during the drain stops at once — the store failing
+   * again means waiting for in-flight results is pointless.
+   */
+  | { type: 'coordinator.fault'; error: CoordinatorError }
   /** Spawn the breaker for `scope` as child `breaker:<scope>` (sent once per scope). */
   | { type: 'breaker.ensure'; scope: string }
   /** Spawn a fallback chain for `taskId` as child `fallback:<key>` (a key per chain, so a redriven task gets a fresh one). */
@@ -109,6 +115,8 @@ const coordinatorSetup = setup({
   },
   actions: {
     cancelInFlight: (_args: unknown, _params: CoordinatorActionParams['cancelInFlight']): void => {},
+    /** Internal: keeps the first fault as the run's error. */
+    recordFault: assign(({ context, event }) => (event.type === 'coordinator.fault' && context.error === null ? { error: event.error } : {})),
     /** Internal (not meant to be provided): remembers a failed worker once. */
     recordWorkerFailure: assign(({ context, event }) =>
       event.type === 'worker.failed' && !context.failedWorkers.includes(event.workerId)
@@ -203,6 +211,7 @@ export const coordinatorMachine = coordinatorSetup.createMachine({
           target: 'draining.stoppingWorkers',
           actions: { type: 'cancelInFlight', params: { reason: 'stop' } },
         },
+        'coordinator.fault': { target: 'draining', actions: 'recordFault' },
         'worker.failed': [
           {
             // Still through stoppingWorkers and closing: the store must be closed and the
@@ -226,7 +235,7 @@ export const coordinatorMachine = coordinatorSetup.createMachine({
     draining: {
       initial: 'finishing',
       // Recorded for the summary; no transition, the drain is already ending the run.
-      on: { 'worker.failed': { actions: 'recordWorkerFailure' } },
+      on: { 'worker.failed': { actions: 'recordWorkerFailure' }, 'coordinator.fault': { actions: 'recordFault' } },
       states: {
         finishing: {
           invoke: {
@@ -243,6 +252,7 @@ export const coordinatorMachine = coordinatorSetup.createMachine({
           },
           on: {
             'coordinator.stop': { target: 'stoppingWorkers', actions: { type: 'cancelInFlight', params: { reason: 'stop' } } },
+            'coordinator.fault': { target: 'stoppingWorkers', actions: ['recordFault', { type: 'cancelInFlight', params: { reason: 'stop' } }] },
           },
         },
         stoppingWorkers: {
@@ -259,7 +269,8 @@ export const coordinatorMachine = coordinatorSetup.createMachine({
           invoke: {
             src: 'closeResources',
             onDone: [{ guard: 'hasError', target: '#coordinator.failed' }, { target: '#coordinator.stopped' }],
-            onError: { target: '#coordinator.failed', actions: assign({ error: ({ event }) => toCoordinatorError(event.error) }) },
+            // The first error stands: a store that failed mid-run may fail again while closing.
+            onError: { target: '#coordinator.failed', actions: assign({ error: ({ context, event }) => context.error ?? toCoordinatorError(event.error) }) },
           },
         },
       },

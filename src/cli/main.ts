@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isCoordError, toCoordError, type CoordErrorCode } from '../errors.js';
+import { CoordError, isCoordError, isCoordErrorCode, toCoordError, type CoordErrorCode } from '../errors.js';
 import { packageVersion } from '../package-root.js';
 import { createSupervisor, type Supervisor } from '../supervisor/supervisor.js';
 import { loadTaskFile } from '../tasks/load.js';
@@ -90,6 +90,10 @@ async function finish(supervisor: Supervisor, summaryFile: string | undefined): 
   const summary = await supervisor.summary();
   if (summaryFile) await writeFile(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
   process.stderr.write(`\n${renderSummary(summary)}\n`);
+  // A run ended by its environment (a corrupt store, a full disk) exits like a refusal at
+  // start (2); the rendered summary already ends with the coordinator's error and advice.
+  const error = summary.coordinator.error;
+  if (summary.coordinator.state === 'failed' && error && isCoordErrorCode(error.code)) return exitCodeFor(new CoordError(error.code, error.message));
   const allComplete = summary.tasks.every((task) => task.status === 'complete');
   return summary.coordinator.state === 'stopped' && allComplete ? 0 : 1;
 }

@@ -18,13 +18,18 @@ export interface LoggerOptions {
   level?: LogLevel;
   /** Level of the human view on stderr; `silent` turns it off. Default `warn`. */
   stderrLevel?: LogLevel;
+  /**
+   * Called once when the log file cannot be written (ENOSPC, EIO…); later lines to the file
+   * are dropped, the stderr view goes on. Without it, one line says so on stderr.
+   */
+  onError?: (error: unknown) => void;
 }
 
 /** A logger writing JSON to `file` and a one-line human view to stderr. */
 export function createLogger(options: LoggerOptions): Logger {
   mkdirSync(path.dirname(options.file), { recursive: true });
   const level = options.level ?? 'info';
-  const streams: pino.StreamEntry[] = [{ level: level as Level, stream: pino.destination({ dest: options.file, sync: true }) }];
+  const streams: pino.StreamEntry[] = [{ level: level as Level, stream: guardedFile(options.file, options.onError) }];
   const stderrLevel = options.stderrLevel ?? 'warn';
   if (stderrLevel !== 'silent') {
     streams.push({
@@ -35,6 +40,34 @@ export function createLogger(options: LoggerOptions): Logger {
   // The multistream's own level must be the lowest of its streams, or it drops lines early.
   const order = LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(stderrLevel) ? level : stderrLevel;
   return pino({ level: order, base: { pid: process.pid } }, pino.multistream(streams));
+}
+
+/**
+ * The file destination, guarded: pino's destination emits 'error' when a write fails (a
+ * full disk), and an 'error' event nobody listens to kills the process with no summary.
+ * The first failure is reported once; after it the file is left alone (a half-written line
+ * and then silence beats a stream of retries on a full disk).
+ */
+function guardedFile(file: string, onError: ((error: unknown) => void) | undefined): pino.DestinationStream {
+  const destination = pino.destination({ dest: file, sync: true });
+  let broken = false;
+  const fail = (error: unknown): void => {
+    if (broken) return;
+    broken = true;
+    if (onError) onError(error);
+    else process.stderr.write(`coord: cannot write the log file ${file}: ${error instanceof Error ? error.message : String(error)}; further log lines to it are dropped\n`);
+  };
+  destination.on('error', fail);
+  return {
+    write(line: string): void {
+      if (broken) return;
+      try {
+        destination.write(line);
+      } catch (error) {
+        fail(error);
+      }
+    },
+  };
 }
 
 /** A logger that discards everything (for embedding without a log file). */

@@ -16,7 +16,8 @@ export { defaultStoreUrl, parseStoreUrl } from './store-url.js';
  * directory; parent directories are created) or `postgres://…`/`postgresql://…`
  * (`?schema=NAME`, default `coord`). Migrations are applied on open. Throws
  * `STORE_URL_INVALID` for a bad URL, `STORE_UNAVAILABLE` when the database cannot be reached
- * or opened, `STORE_TOO_NEW` for a store written by a newer coord.
+ * or opened, `STORE_TOO_NEW` for a store written by a newer coord; for SQLite also
+ * `STORE_CORRUPT` (a damaged or foreign file), `DISK_FULL` and `STATE_DIR_UNWRITABLE`.
  *
  * @example
  * const store = await openStore(defaultStoreUrl(stateDir), { maxAttempts: 3 });

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CoordError, isCoordError } from '../errors.js';
+import { rawCodeOf, storageFault } from './storage-fault.js';
 import {
   SCHEMA_VERSION_KEY,
   STORE_SCHEMA_VERSION,
@@ -126,17 +127,20 @@ export function readSqliteSchemaVersion(db: Database.Database, where: string): n
 }
 
 /**
- * Opens (creating it and its parent directories if needed) the database at `path`, refuses
- * a newer schema (`STORE_TOO_NEW`), and migrates an older one. `STORE_UNAVAILABLE` when the
- * file cannot be opened.
+ * Opens (creating it and its parent directories if needed) the database at `path`, checks
+ * it is whole (`STORE_CORRUPT`), refuses a newer schema (`STORE_TOO_NEW`), and migrates an
+ * older one. A full disk is `DISK_FULL`, a directory it cannot write `STATE_DIR_UNWRITABLE`,
+ * any other failure to open `STORE_UNAVAILABLE`.
  */
 export function openSqliteDatabase(path: string): Database.Database {
   let db: Database.Database;
   try {
     mkdirSync(dirname(path), { recursive: true });
     db = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
-  } catch (error) {
-    throw new CoordError('STORE_UNAVAILABLE', `cannot open the SQLite store at ${path}: ${String(error)}`, {
+  } catch (thrown) {
+    // A recursive mkdir of a path that is a regular file says EEXIST; what it means is ENOTDIR.
+    const error = rawCodeOf(thrown) === 'EEXIST' ? Object.assign(new Error(`${dirname(path)} is not a directory`), { code: 'ENOTDIR', cause: thrown }) : thrown;
+    throw storageFault(error, { kind: 'store', path }) ?? new CoordError('STORE_UNAVAILABLE', `cannot open the SQLite store at ${path}: ${String(error)}`, {
       cause: error,
       details: { path },
     });
@@ -148,10 +152,14 @@ export function openSqliteDatabase(path: string): Database.Database {
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = OFF');
     db.transaction(() => migrate(db, path)).immediate();
+    assertWhole(db);
     return db;
   } catch (error) {
+    // Closed first, named after: closing the last connection may fold the -wal file into the
+    // database and remove it, and the advice's mv command must list the files left behind.
     db.close();
-    if (isCoordError(error)) throw error;
+    const fault = isCoordError(error) ? error : storageFault(error, { kind: 'store', path });
+    if (fault) throw fault;
     throw new CoordError('STORE_UNAVAILABLE', `cannot use the SQLite store at ${path}: ${String(error)}`, {
       cause: error,
       details: { path },
@@ -172,4 +180,17 @@ function migrate(db: Database.Database, where: string): void {
     SCHEMA_VERSION_KEY,
     String(STORE_SCHEMA_VERSION),
   );
+}
+
+/**
+ * `PRAGMA quick_check`: a truncated or scribbled file opens without complaint (SQLite reads
+ * pages lazily) and would fail only at some later call, mid-run. quick_check walks every
+ * page once — measured 40 ms warm, 440 ms from a cold page cache, for a 100k-task store
+ * (27 MB) — which is small beside a start, so a corrupt store is refused before anything
+ * runs. It reports problems as rows (throwing SQLITE_CORRUPT only for some), so both count.
+ */
+function assertWhole(db: Database.Database): void {
+  const rows = db.pragma('quick_check(1)', { simple: false }) as Array<Record<string, unknown>>;
+  const verdict = rows.map((row) => String(Object.values(row)[0])).join('; ');
+  if (verdict !== 'ok') throw Object.assign(new Error(`quick_check: ${verdict}`), { code: 'SQLITE_CORRUPT' });
 }

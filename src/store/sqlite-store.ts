@@ -20,6 +20,7 @@ import { decodeEvent } from './sqlite-rows.js';
 import { openSqliteDatabase } from './sqlite-schema.js';
 import { prepareSqliteStatements, type SqliteStatements } from './sqlite-statements.js';
 import { resolveStoreOptions, type ResolvedStoreOptions, type StoreOptions } from './store-options.js';
+import { storageFault } from './storage-fault.js';
 import { storeNotOpen } from './store-state.js';
 import type {
   Claim,
@@ -227,7 +228,16 @@ export class SqliteStore implements TaskStore {
     const tick = (delay: number): void => {
       this.poll = setTimeout(() => {
         if (this.connection === undefined || this.poll === undefined) return;
-        const version = Number(db.pragma('data_version', { simple: true }));
+        let version: number;
+        try {
+          version = Number(db.pragma('data_version', { simple: true }));
+        } catch {
+          // Thrown from a timer this would crash the process; instead stop polling and wake
+          // the listeners once: their next store call meets the same fault and reports it.
+          this.stopPolling();
+          for (const listener of [...this.listeners]) listener();
+          return;
+        }
         const changed = version !== this.dataVersion;
         this.dataVersion = version;
         tick(changed ? fastest : Math.min(delay * 2, slowest));
@@ -245,12 +255,21 @@ export class SqliteStore implements TaskStore {
 
   private write<T>(body: (c: Connection) => T): T {
     const c = this.require();
-    return c.db.transaction(() => body(c)).immediate();
+    return this.faulting(() => c.db.transaction(() => body(c)).immediate());
   }
 
   private read<T>(body: (c: Connection) => T): T {
     const c = this.require();
-    return c.db.transaction(() => body(c)).deferred();
+    return this.faulting(() => c.db.transaction(() => body(c)).deferred());
+  }
+
+  /** Corruption, a full disk or an I/O error become coded storage faults naming this file. */
+  private faulting<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      throw storageFault(error, { kind: 'store', path: this.path }) ?? error;
+    }
   }
 
   private require(): Connection {

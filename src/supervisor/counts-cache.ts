@@ -11,7 +11,11 @@ export class CountsCache {
   private counts: Partial<Record<TaskStatus, number>> = {};
   private queued = false;
 
-  constructor(private readonly store: () => TaskStore | undefined) {}
+  /** `onError` hears a failed background refresh (a storage fault stops the run); the old counts stay. */
+  constructor(
+    private readonly store: () => TaskStore | undefined,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
 
   current(): Partial<Record<TaskStatus, number>> {
     return this.counts;
@@ -29,7 +33,7 @@ export class CountsCache {
       this.queued = true;
       setImmediate(() => {
         this.queued = false;
-        void this.refresh().catch(() => undefined);
+        void this.refresh().catch(this.onError);
       });
     };
     for (const name of TASK_EVENTS) events.on(name, later);

@@ -55,6 +55,8 @@ export interface DispatcherDeps {
   crashLooping(workerId: string): boolean;
   /** Whether the worker is gone for good (failed or exited). */
   workerGone(workerId: string): boolean;
+  /** Stops the run on a storage fault (true); false for any other error, which is only logged. */
+  fatal?(error: unknown): boolean;
   now?: () => number;
 }
 
@@ -100,7 +102,7 @@ export class Dispatcher {
     const forget = (): void => void this.pending.delete(promise);
     promise.then(forget, (error: unknown) => {
       forget();
-      this.deps.logger.error({ err: error }, 'dispatcher store call failed');
+      if (!this.deps.fatal?.(error)) this.deps.logger.error({ err: error }, 'dispatcher store call failed');
     });
     return promise;
   }
@@ -277,6 +279,7 @@ export class Dispatcher {
     const { nodeId, leaseMs } = this.deps;
     return startLeaseUpkeep({
       store: () => this.deps.store, nodeId, leaseMs, logger: () => this.deps.logger, now: this.now,
+      fatal: (error) => this.deps.fatal?.(error) ?? false,
       onReaped: async (reaped) => {
         for (const r of reaped) this.failures.reaped(r);
         await this.afterChange();

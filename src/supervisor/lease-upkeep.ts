@@ -14,12 +14,17 @@ export interface LeaseUpkeepDeps {
   now(): number;
   /** Tasks whose expired leases this node just reaped (they are back in the queue). */
   onReaped(reaped: Reaped[]): Promise<void>;
+  /** Stops the run on a storage fault (true); other failures are logged and the timers go on. */
+  fatal?(error: unknown): boolean;
 }
 
 /** Starts the renew and reap timers; returns a function that stops them. */
 export function startLeaseUpkeep(deps: LeaseUpkeepDeps): () => void {
   const every = (ms: number, run: () => Promise<void>): NodeJS.Timeout => {
-    const timer = setInterval(() => void run().catch((err: unknown) => deps.logger().error({ err }, 'lease upkeep failed')), Math.max(50, ms));
+    const failed = (err: unknown): void => {
+      if (!deps.fatal?.(err)) deps.logger().error({ err }, 'lease upkeep failed');
+    };
+    const timer = setInterval(() => void run().catch(failed), Math.max(50, ms));
     timer.unref();
     return timer;
   };

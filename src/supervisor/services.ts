@@ -26,6 +26,8 @@ export interface ServiceDeps {
   usage: Map<string, TaskUsage>;
   /** A worker rebuilt its broken worktree. */
   onWorkspaceRepaired(workerId: string): void;
+  /** Stops the run on a storage fault (true); false for anything else. */
+  fatal(error: unknown): boolean;
 }
 
 /** Handles one parsed service message from `workerId`; `reply` answers that worker. */
@@ -49,9 +51,14 @@ export function handleServiceMessage(deps: ServiceDeps, workerId: string, messag
       reply({ type: 'coord:rate-grant', requestId: message.requestId, key: message.key });
       return;
     case 'coord:usage':
-      void deps.store.get(message.taskId).then((record) => {
-        if (record?.lease === message.lease) addUsage(deps.usage, message);
-      });
+      void deps.store.get(message.taskId).then(
+        (record) => {
+          if (record?.lease === message.lease) addUsage(deps.usage, message);
+        },
+        (error: unknown) => {
+          if (!deps.fatal(error)) deps.logger.warn({ workerId, taskId: message.taskId, err: error }, 'could not record usage');
+        },
+      );
       return;
     case 'coord:conflict-check':
       void checkConflicts(deps, message.requestId, message.taskId).then(reply, (error: unknown) => {

@@ -3,7 +3,6 @@
  * effects (forking workers, git, the queue), owns the queue and the dispatcher, and exposes
  * the small API users drive: start, submit, status, drain, stop.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createActor, fromPromise, waitFor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import { coordinatorMachine, coordinatorStateOf, type CoordinatorState, type InitializeOutput, type StopWorkersInput } from '../../machines/coordinator.js';
@@ -22,12 +21,14 @@ import { defaultWorktreeRoot, WorktreeManager } from '../worktrees/worktrees.js'
 import { BreakerBoard } from './breakers.js';
 import { CountsCache, emitIfSettled, whenTrue } from './counts-cache.js';
 import { Dispatcher } from './dispatcher.js';
+import { FaultStop } from './fault-stop.js';
 import { SupervisorEventBus } from './events.js';
 import { FallbackBoard } from './fallbacks.js';
 import { resolveOptions, type SupervisorOptions } from './options.js';
 import { provideBreaker, provideFallback, provideWorker } from './provided-machines.js';
 import { recoverNode } from './recovery.js';
 import { handleServiceMessage, type TaskUsage } from './services.js';
+import { prepareStateDir } from './state-dir.js';
 import { openConfiguredStore } from './store-choice.js';
 import { checkSubmission, parseSpecs } from './submission.js';
 import { buildSummary } from './summary.js';
@@ -67,12 +68,26 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   let logger: Logger = config.logger ?? silentLogger();
   let protocolRefusals = 0;
   const usage = new Map<string, TaskUsage>();
-  const counts = new CountsCache(() => store);
+  // Deferred send: a fault can be reported from inside an action (a log line written there).
+  const faults = new FaultStop({
+    logger: () => logger,
+    stop: (error) => queueMicrotask(() => actor.send({ type: 'coordinator.fault', error: { code: error.code, message: error.message } })),
+  });
+  const counts = new CountsCache(() => store, (error) => faults.fatal(error));
   let stopUpkeep: () => void = () => {};
   /** What this supervisor holds (locks, the store), released last-first at the stop. */
   const holds: Array<() => unknown> = [];
   const releaseHolds = async (): Promise<void> => {
-    for (let release = holds.pop(); release; release = holds.pop()) await release();
+    // Every hold is released even when one fails (a faulted store's close): the first error is rethrown after.
+    let failure: unknown;
+    for (let release = holds.pop(); release; release = holds.pop()) {
+      try {
+        await release();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
   };
   const startedAt = new Date().toISOString();
 
@@ -110,6 +125,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       actor.send({ type: 'worker.failed', workerId });
     },
     workerGone: (workerId) => registry.gone(workerId),
+    fatal: (error) => faults.fatal(error),
     strategy: config.strategy ?? createRoundRobin(),
     events,
     get logger() {
@@ -153,6 +169,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     onServiceMessage(workerId, message, reply) {
       handleServiceMessage({
         dispatcher, store: requireStore(), logger, repoRoot: () => requireRepo().root, usage, onWorkspaceRepaired: (id) => registry.countRepair(id),
+        fatal: (error) => faults.fatal(error),
       }, workerId, message, reply);
     },
   });
@@ -171,7 +188,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         const opened = repo ?? (await openRepository(config.repo, { baseRef: config.baseRef, requireClean: !config.allowDirty }));
         repo = opened;
         const stateDir = stateDirOf();
-        await mkdir(path.join(stateDir, 'logs', 'tasks'), { recursive: true });
+        await prepareStateDir(stateDir);
         // One supervisor per state directory: a second one would "recover" the first one's
         // tasks in flight and run them again in the same worktrees.
         const owner = thisProcess(config.nodeId, `the state directory ${stateDir}`);
@@ -179,7 +196,11 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           'stop it first (SIGTERM drains it), or give this one its own --state-dir');
         holds.push(() => stateLock.release());
         try {
-          if (!config.logger) logger = createLogger({ file: path.join(stateDir, 'logs', 'coord.log'), level: config.logLevel, stderrLevel: config.logStderrLevel });
+          const logFile = path.join(stateDir, 'logs', 'coord.log');
+          if (!config.logger) {
+            const onError = (error: unknown): void => void faults.fatal(error, { kind: 'file', path: logFile });
+            logger = createLogger({ file: logFile, level: config.logLevel, stderrLevel: config.logStderrLevel, onError });
+          }
           store = await openConfiguredStore(config, stateDir, random);
           const openedStore = store;
           if (typeof config.store !== 'object') holds.push(() => openedStore.close());
@@ -222,10 +243,17 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         unsubscribeStore();
         dispatcher.stop();
         await dispatcher.flush();
-        await counts.refresh();
+        // A store that failed mid-run may fail here again: close what can be closed anyway,
+        // and keep the first fault as the run's error (the summary falls back on the counts).
+        const faulted = (error: unknown): undefined => {
+          if (!faults.fatal(error)) throw error;
+          return undefined;
+        };
+        await counts.refresh().catch(faulted);
         // The summary outlives the store: keep its last word before closing.
-        if (store) finalTasks = await store.list();
-        await releaseHolds();
+        if (store) finalTasks = await store.list().catch(faulted);
+        // The store's close among them: a faulted store must not keep the locks from going.
+        await releaseHolds().catch(faulted);
         logger.flush?.();
       }),
     },
@@ -293,8 +321,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     },
     async settled() {
       // Either every task is terminal, or the run ended (failed, stopped) with some that are not.
-      await Promise.race([whenTrue(async () => ended() || (store !== undefined && (await store.isSettled())), events), finalState()]);
-      if (!ended()) await counts.refresh();
+      // A store fault while waiting ends the run (drain, then failed): wait for that instead.
+      const untilEnd = (error: unknown): Promise<void> => (faults.fatal(error) ? finalState() : Promise.reject(error));
+      await Promise.race([whenTrue(async () => ended() || (store !== undefined && (await store.isSettled())), events).catch(untilEnd), finalState()]);
+      if (!ended()) await counts.refresh().catch(untilEnd);
     },
     async drain(deadlineMs) {
       actor.send({ type: 'coordinator.drain', ...(deadlineMs === undefined ? {} : { deadlineMs }) });
@@ -320,7 +350,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         repo,
         startedAt,
         workers: registry.describe(),
-        tasks: finalTasks ?? (store ? await store.list() : []),
+        // What can still be read; if nothing can, the counts the supervisor last knew stand alone.
+        tasks: finalTasks ?? (store ? await store.list().catch(() => []) : []),
         counts: counts.current(),
         usage,
         taskLogDir: repo ? taskLogDir() : null,

@@ -243,6 +243,53 @@ describe('coordinatorMachine: draining', () => {
   });
 });
 
+describe('coordinatorMachine: a fault (the store or the disk failed)', () => {
+  const fault = { code: 'STORE_CORRUPT', message: 'the store is corrupt' };
+
+  it('drains, keeps the first fault, and ends failed even when closing fails too', async () => {
+    const c = await startRunning();
+    c.actor.send({ type: 'coordinator.fault', error: fault });
+    expect(c.actor.getSnapshot().value).toEqual({ draining: 'finishing' });
+    expect(c.cancelInFlight).not.toHaveBeenCalled();
+    c.awaitIdle.runs[0]?.resolve();
+    await settle();
+    c.actor.send({ type: 'coordinator.fault', error: { code: 'DISK_FULL', message: 'later' } });
+    c.stopWorkers.runs[0]?.resolve();
+    await settle();
+    c.closeResources.runs[0]?.reject(Object.assign(new Error('still corrupt'), { code: 'STORE_CORRUPT_AGAIN' }));
+    await settle();
+    expect(c.state()).toBe('failed');
+    expect(c.actor.getSnapshot().context.error).toEqual(fault);
+  });
+
+  it('a second fault while finishing stops at once', async () => {
+    const c = await startRunning();
+    c.actor.send({ type: 'coordinator.fault', error: fault });
+    c.actor.send({ type: 'coordinator.fault', error: fault });
+    expect(c.actor.getSnapshot().value).toEqual({ draining: 'stoppingWorkers' });
+    expect(c.cancelInFlight.mock.calls[0]?.[1]).toEqual({ reason: 'stop' });
+    c.stopWorkers.runs[0]?.resolve();
+    await settle();
+    c.closeResources.runs[0]?.resolve();
+    await settle();
+    expect(c.state()).toBe('failed');
+    expect(c.actor.getSnapshot().context.error).toEqual(fault);
+  });
+
+  it('a fault during a user drain makes the run end failed', async () => {
+    const c = await startRunning();
+    c.actor.send({ type: 'coordinator.drain' });
+    c.awaitIdle.runs[0]?.resolve();
+    await settle();
+    c.actor.send({ type: 'coordinator.fault', error: fault });
+    c.stopWorkers.runs[0]?.resolve();
+    await settle();
+    c.closeResources.runs[0]?.resolve();
+    await settle();
+    expect(c.state()).toBe('failed');
+  });
+});
+
 describe('coordinatorStateOf', () => {
   it('names the top-level state of every snapshot', async () => {
     const c = start();

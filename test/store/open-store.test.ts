@@ -62,13 +62,15 @@ describe('openStore', () => {
     await sqlite.close();
   });
 
-  it('says STORE_UNAVAILABLE when the database cannot be reached or created', async () => {
+  it('says STORE_UNAVAILABLE when the database cannot be reached, and names storage faults', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'coord-open-'));
     dirs.push(dir);
     await writeFile(join(dir, 'file'), 'not a directory');
-    expect(await codeOf(() => openStore(`sqlite:${join(dir, 'file', 'coord.db')}`))).toBe('STORE_UNAVAILABLE');
+    // A directory that cannot be made (ENOTDIR) and a file that is not a database
+    // (SQLITE_NOTADB) are storage faults with their own codes, not "unavailable".
+    expect(await codeOf(() => openStore(`sqlite:${join(dir, 'file', 'coord.db')}`))).toBe('STATE_DIR_UNWRITABLE');
     await writeFile(join(dir, 'garbage.db'), 'this is not a database'.repeat(100));
-    expect(await codeOf(() => openStore(`sqlite:${join(dir, 'garbage.db')}`))).toBe('STORE_UNAVAILABLE');
+    expect(await codeOf(() => openStore(`sqlite:${join(dir, 'garbage.db')}`))).toBe('STORE_CORRUPT');
     expect(await codeOf(() => openStore('postgres://postgres@127.0.0.1:1/test'))).toBe('STORE_UNAVAILABLE');
     expect(await codeOf(() => openStore('postgres://postgres@127.0.0.1:5432/no_such_database_here'))).toBe('STORE_UNAVAILABLE');
   });
