@@ -111,5 +111,29 @@ function toMachineEvent(message: WorkerMessage): WorkerEvent | null {
 /** A worker's stdout/stderr go to the log, a line each, never to the user's terminal. */
 function pipeLines(child: ChildProcess, log: Logger): void {
   if (child.stdout) createInterface({ input: child.stdout }).on('line', (line) => log.info({ stream: 'stdout' }, line));
-  if (child.stderr) createInterface({ input: child.stderr }).on('line', (line) => log.warn({ stream: 'stderr' }, line));
+  if (child.stderr) createInterface({ input: child.stderr }).on('line', (line) => forwardWorkerLine(log, line));
+}
+
+const WORKER_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
+
+/**
+ * One stderr line of a worker: its own JSON log lines keep their level and fields (a worker's
+ * debug line must not reach the user's terminal as a warning); anything else (a crash trace)
+ * is a warning.
+ */
+export function forwardWorkerLine(log: Logger, line: string): void {
+  let record: unknown;
+  try {
+    record = JSON.parse(line);
+  } catch {
+    record = null;
+  }
+  if (typeof record === 'object' && record !== null && !Array.isArray(record)) {
+    const { level, msg, time: _time, pid, ...fields } = record as Record<string, unknown>;
+    if (typeof level === 'string' && WORKER_LEVELS.has(level) && typeof msg === 'string') {
+      log[level as 'debug' | 'info' | 'warn' | 'error']({ ...fields, workerPid: pid }, msg);
+      return;
+    }
+  }
+  log.warn({ stream: 'stderr' }, line);
 }
