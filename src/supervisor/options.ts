@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { CoordError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { DEFAULT_MAX_LOG_BYTES, MAX_LOG_BYTES, MIN_LOG_BYTES } from '../log/task-log-format.js';
 import type { AssignStrategy } from '../pool/assign.js';
 import type { WorkerEntry } from '../pool/worker-entry.js';
 import type { TaskStore } from '../store/task-store.js';
@@ -31,6 +32,8 @@ const OptionsSchema = z.strictObject({
   drainDeadlineMs: z.number().int().min(0).default(30_000),
   defaultTimeoutMs: z.number().int().positive().nullable().default(null),
   maxAttempts: z.number().int().min(1).max(100).default(3),
+  /** Task output kept per attempt log (first half as it comes, then the last half); default 50 MiB. */
+  maxLogBytes: z.number().int().min(MIN_LOG_BYTES).max(MAX_LOG_BYTES).default(DEFAULT_MAX_LOG_BYTES),
   breaker: z
     .strictObject({
       failureThreshold: z.number().int().min(1).optional(),

@@ -8,6 +8,7 @@ import type { Repository } from '../worktrees/repository.js';
 import type { TaskUsage } from './services.js';
 import type { WorkerDescription } from './worker-registry.js';
 import { taskLogFile } from './dispatcher.js';
+import { readAllLogFacts, type TaskLogFacts } from './log-facts.js';
 
 export interface TaskSummary {
   id: string;
@@ -27,6 +28,8 @@ export interface TaskSummary {
   commit: string | null;
   /** The output log of the latest attempt. */
   logFile: string | null;
+  /** The latest attempt's log as the file says (size, cap, truncation); null before any attempt or when the file is gone. */
+  log: TaskLogFacts | null;
   usage: TaskUsage | null;
   history: readonly AttemptRecord[];
 }
@@ -54,8 +57,11 @@ export interface SummaryInput {
   taskLogDir: string | null;
 }
 
-/** Builds the summary from the supervisor's current state. */
-export function buildSummary(input: SummaryInput): RunSummary {
+/** Builds the summary from the supervisor's current state (and, for `log`, the log files). */
+export async function buildSummary(input: SummaryInput): Promise<RunSummary> {
+  const logFileOf = (task: TaskRecord): string | null =>
+    input.taskLogDir && task.attempts.length > 0 ? taskLogFile(input.taskLogDir, task.spec.id, task.attempts.length) : null;
+  const logs = await readAllLogFacts(input.tasks.map(logFileOf).filter((file): file is string => file !== null));
   return {
     coordinator: { state: input.state, error: input.error },
     repo: input.repo?.root ?? null,
@@ -77,7 +83,8 @@ export function buildSummary(input: SummaryInput): RunSummary {
       error: task.error,
       result: task.result ?? null,
       commit: task.commit,
-      logFile: input.taskLogDir && task.attempts.length > 0 ? taskLogFile(input.taskLogDir, task.spec.id, task.attempts.length) : null,
+      logFile: logFileOf(task),
+      log: logs.get(logFileOf(task) ?? '') ?? null,
       usage: input.usage.get(task.spec.id) ?? null,
       history: task.attempts,
     })),
