@@ -44,6 +44,7 @@ const ASSIGN = {
   startCommit: '4b825dc642cb6eb9a060e54bf8d69288fbee4904',
   timeoutMs: 60_000,
   logFile: '/home/dev/app/.git/coord/logs/tasks/bench-task-0001/attempt-1.log',
+  maxLogBytes: 52_428_800,
 } as const;
 
 /** One side of a pair: how the parent sends and what it does with each reply. */

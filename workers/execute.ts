@@ -100,6 +100,7 @@ async function runExec(assign: AssignMessage, ref: TaskRef, signal: AbortSignal,
       cwd: context.worktree,
       env: buildTaskEnv(process.env, exec.env, identity),
       logFile: assign.logFile,
+      maxLogBytes: assign.maxLogBytes,
       header: `${header}argv ${JSON.stringify(exec.argv)}\n`,
       timeoutMs: assign.timeoutMs,
       killGraceMs: context.killGraceMs,
@@ -115,8 +116,8 @@ async function runExec(assign: AssignMessage, ref: TaskRef, signal: AbortSignal,
 
   // Relative module paths name a file in the task's checkout; absolute ones are used as is.
   const modulePath = path.resolve(context.worktree, exec.module);
-  const log = await openTaskLog(assign.logFile, context.logger);
-  log.write(`${header}module ${modulePath} export ${exec.export}\n`);
+  const log = await openTaskLog(assign.logFile, assign.maxLogBytes, context.logger);
+  log.note(`${header}module ${modulePath} export ${exec.export}\n`);
   context.send({ type: 'coord:started', ...ref, pid: null });
   const run = await runModule({
     pool: context.modules,
@@ -129,7 +130,7 @@ async function runExec(assign: AssignMessage, ref: TaskRef, signal: AbortSignal,
   // ones it left running.
   await containment.reap();
   const outcome = outcomeOfModule(run, assign.timeoutMs);
-  log.write(`[coord] ended: reason=${run.terminationReason} `
+  log.note(`[coord] ended: reason=${run.terminationReason} `
     + `${outcome.ok ? 'ok' : `code=${outcome.code} message=${JSON.stringify(outcome.message)}`} durationMs=${Math.round(run.durationMs)}\n`);
   await log.close();
   return outcome;

@@ -16,7 +16,7 @@ import type { ProcessGroups } from './process-group.js';
 import { resolveProgram } from './resolve-program.js';
 import { reapedAnything } from '../src/procs/reap.js';
 import type { AttemptContainment } from './task-containment.js';
-import { openTaskLog } from './task-log.js';
+import { openTaskLog, type TaskLog } from './task-log.js';
 import { createThrottle } from './throttle.js';
 
 /** Why a PTY run ended. */
@@ -44,6 +44,8 @@ export interface RunPtyOptions {
   cwd: string;
   env: Record<string, string>;
   logFile: string;
+  /** Cap on the task output kept in the log (head and tail; coord's own lines are extra). */
+  maxLogBytes: number;
   /** First line(s) written to the log file. */
   header: string;
   timeoutMs: number | null;
@@ -69,16 +71,16 @@ const signalNames = new Map<number, string>(Object.entries(constants.signals).ma
  * Runs `argv` in a PTY with cwd `cwd`, appending its output to `logFile`.
  *
  * @example
- * const result = await runPty({ argv: ['npm', 'test'], cwd: worktree, env, logFile, header: '', timeoutMs: 60_000,
+ * const result = await runPty({ argv: ['npm', 'test'], cwd: worktree, env, logFile, maxLogBytes: 52_428_800, header: '', timeoutMs: 60_000,
  *   killGraceMs: 5_000, signal, groups, logger, onSpawn: () => {}, onProgress: () => {} });
  */
 export async function runPty(options: RunPtyOptions): Promise<PtyRunResult> {
   const startedAt = performance.now();
-  const log = await openTaskLog(options.logFile, options.logger);
-  log.write(options.header);
+  const log = await openTaskLog(options.logFile, options.maxLogBytes, options.logger);
+  log.note(options.header);
   const [program = '', ...args] = options.argv;
   const notStarted = async (reason: PtyTerminationReason, spawnError: PtyRunResult['spawnError']): Promise<PtyRunResult> => {
-    log.write(`[coord] not started: ${spawnError?.message ?? 'cancelled before start'}\n`);
+    log.note(`[coord] not started: ${spawnError?.message ?? 'cancelled before start'}\n`);
     await log.close();
     const durationMs = performance.now() - startedAt;
     return { terminationReason: reason, exitCode: null, signal: null, timedOut: false, cancelled: reason === 'cancel',
@@ -109,7 +111,7 @@ function watch(
   pid: number,
   options: RunPtyOptions,
   startedAt: number,
-  log: Awaited<ReturnType<typeof openTaskLog>>,
+  log: TaskLog,
 ): Promise<PtyRunResult> {
   return new Promise((resolve) => {
     let terminationReason: PtyTerminationReason | undefined;
@@ -120,10 +122,10 @@ function watch(
     const stop = (why: 'timeout' | 'cancel'): void => {
       if (terminationReason !== undefined) return; // already exited or already stopping
       terminationReason ??= why;
-      log.write(`\n[coord] ${why === 'timeout' ? `timed out after ${options.timeoutMs} ms` : 'cancelled'}; sending SIGTERM\n`);
+      log.note(`\n[coord] ${why === 'timeout' ? `timed out after ${options.timeoutMs} ms` : 'cancelled'}; sending SIGTERM\n`);
       options.groups.signal(pid, 'SIGTERM');
       killTimer = setTimeout(() => {
-        log.write(`\n[coord] still running after ${options.killGraceMs} ms; sending SIGKILL\n`);
+        log.note(`\n[coord] still running after ${options.killGraceMs} ms; sending SIGKILL\n`);
         options.groups.signal(pid, 'SIGKILL');
       }, options.killGraceMs);
     };
@@ -163,7 +165,7 @@ function watch(
         pid,
         spawnError: null,
       };
-      log.write(`\n[coord] ended: reason=${result.terminationReason} exitCode=${result.exitCode} signal=${result.signal} `
+      log.note(`\n[coord] ended: reason=${result.terminationReason} exitCode=${result.exitCode} signal=${result.signal} `
         + `durationMs=${Math.round(result.durationMs)}\n`);
       // The attempt ends only once its leftovers are dead, so a retry never meets them.
       void reaped.then((reap) => {

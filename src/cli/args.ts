@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { CoordError } from '../errors.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
+import { DEFAULT_MAX_LOG_BYTES, MAX_LOG_BYTES, MIN_LOG_BYTES } from '../log/task-log-format.js';
 
 /** What the CLI was asked to do. */
 export interface CliArgs {
@@ -25,6 +26,7 @@ export interface CliArgs {
   store: string | undefined;
   nodeId: string | undefined;
   leaseMs: number | undefined;
+  maxLogBytes: number | undefined;
   /** A remote name, `false` for `--remote none`, undefined for the default. */
   remote: string | false | undefined;
 }
@@ -47,6 +49,8 @@ Runs a graph of tasks on N forked workers, each in its own git worktree.
   --remote NAME|none    the git remote hosts share task branches through (default: origin
                         with a postgres:// store, if the clone has it; none otherwise)
   --log-level LEVEL     ${LOG_LEVELS.join(', ')} (default info)
+  --max-log-bytes N     task output kept per attempt log: its first and last halves
+                        (default ${DEFAULT_MAX_LOG_BYTES}, 50 MiB; ${MIN_LOG_BYTES} to ${MAX_LOG_BYTES})
   --heartbeat-ms MS     worker heartbeat interval (default 2000)
   --drain-deadline-ms MS  how long a drain lets running tasks finish (default 30000)
   --allow-dirty         run even if the repository has uncommitted changes
@@ -87,6 +91,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     store: values.store,
     nodeId: values['node-id'],
     leaseMs: integerFlag('--lease-ms', values['lease-ms'], 200, 3_600_000),
+    maxLogBytes: integerFlag('--max-log-bytes', values['max-log-bytes'], MIN_LOG_BYTES, MAX_LOG_BYTES),
     remote: values.remote === 'none' ? false : values.remote,
   };
 }
@@ -114,6 +119,7 @@ function parse(argv: readonly string[]) {
       store: { type: 'string' },
       'node-id': { type: 'string' },
       'lease-ms': { type: 'string' },
+      'max-log-bytes': { type: 'string' },
       remote: { type: 'string' },
     },
   });

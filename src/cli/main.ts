@@ -57,6 +57,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       ...(args.store === undefined ? {} : { store: args.store }),
       ...(args.nodeId === undefined ? {} : { nodeId: args.nodeId }),
       ...(args.leaseMs === undefined ? {} : { leaseMs: args.leaseMs }),
+      ...(args.maxLogBytes === undefined ? {} : { maxLogBytes: args.maxLogBytes }),
       ...(args.remote === undefined ? {} : { remote: args.remote }),
       ...(args.heartbeatMs === undefined ? {} : { heartbeatMs: args.heartbeatMs }),
       ...(args.drainDeadlineMs === undefined ? {} : { drainDeadlineMs: args.drainDeadlineMs }),

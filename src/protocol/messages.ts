@@ -8,6 +8,7 @@
  * worker presumed dead can never complete a task twice.
  */
 import { z } from 'zod';
+import { MIN_LOG_BYTES } from '../log/task-log-format.js';
 import { TaskIdSchema } from '../tasks/spec.js';
 
 /** Bumped on any incompatible change; `coord:hello` carries it and the worker checks it. */
@@ -61,6 +62,8 @@ export const Assign = z.strictObject({
   startCommit: z.string().regex(/^[0-9a-f]{40,64}$/),
   timeoutMs: z.number().int().positive().nullable(),
   logFile: z.string().min(1),
+  /** Task output kept in `logFile` at most: its head and tail, with a note of what was elided. */
+  maxLogBytes: z.number().int().min(MIN_LOG_BYTES),
 });
 export const Cancel = z.strictObject({
   type: z.literal('coord:cancel'),

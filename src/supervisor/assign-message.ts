@@ -17,6 +17,8 @@ export interface AttemptFacts {
   startCommit: string;
   timeoutMs: number | null;
   logFile: string;
+  /** The cap on the task output kept in `logFile`. */
+  maxLogBytes: number;
   /** Environment a fallback hop adds (COORD_RESUME_COUNT, COORD_SUMMARY_FILE, …). */
   extraEnv: Record<string, string>;
 }
@@ -37,5 +39,6 @@ export function assignMessage(task: TaskRecord, facts: AttemptFacts): ParentMess
     startCommit: facts.startCommit,
     timeoutMs: spec.timeoutMs ?? facts.timeoutMs,
     logFile: facts.logFile,
+    maxLogBytes: facts.maxLogBytes,
   };
 }

@@ -33,6 +33,8 @@ export interface DispatcherDeps {
   logger: Logger;
   taskLogDir: string;
   defaultTimeoutMs: number | null;
+  /** The cap on each attempt's log (task output bytes). */
+  maxLogBytes: number;
   breakers: BreakerBoard;
   fallbacks: FallbackBoard;
   /** Worker slots as they are now (idle = the worker machine is in `idle`). */
@@ -193,6 +195,7 @@ export class Dispatcher {
       startCommit: start.commit,
       timeoutMs: this.deps.defaultTimeoutMs,
       logFile: taskLogFile(this.deps.taskLogDir, id, attempt),
+      maxLogBytes: this.deps.maxLogBytes,
       extraEnv: this.deps.fallbacks.placement(id)?.env ?? {},
     });
     // The worker may have died while git was working: then the task goes back, unburnt.

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { CoordError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { DEFAULT_MAX_LOG_BYTES, MAX_LOG_BYTES, MIN_LOG_BYTES } from '../log/task-log-format.js';
 import type { AssignStrategy } from '../pool/assign.js';
 import type { WorkerEntry } from '../pool/worker-entry.js';
 import type { TaskStore } from '../store/task-store.js';
@@ -37,6 +38,8 @@ const OptionsSchema = z.strictObject({
    * workers that could not take a task do not count. Applies to stores opened from a URL.
    */
   maxReleases: z.number().int().min(1).max(100).default(3),
+  /** Task output kept per attempt log (first half as it comes, then the last half); default 50 MiB. */
+  maxLogBytes: z.number().int().min(MIN_LOG_BYTES).max(MAX_LOG_BYTES).default(DEFAULT_MAX_LOG_BYTES),
   breaker: z
     .strictObject({
       failureThreshold: z.number().int().min(1).optional(),

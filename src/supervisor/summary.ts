@@ -11,6 +11,7 @@ import { taskLogFile } from './dispatcher.js';
 import { taskHistory, type HistoryEntry } from './history.js';
 
 export type { HistoryEntry } from './history.js';
+import { readAllLogFacts, type TaskLogFacts } from './log-facts.js';
 
 export interface TaskSummary {
   id: string;
@@ -30,6 +31,8 @@ export interface TaskSummary {
   commit: string | null;
   /** The output log of the latest attempt. */
   logFile: string | null;
+  /** The latest attempt's log as the file says (size, cap, truncation); null before any attempt or when the file is gone. */
+  log: TaskLogFacts | null;
   usage: TaskUsage | null;
   /** Starts taken back without a verdict (drain, stop, supervisor crash, …): in `history`, not in `attempts`. */
   releases: number;
@@ -62,8 +65,11 @@ export interface SummaryInput {
   taskLogDir: string | null;
 }
 
-/** Builds the summary from the supervisor's current state. */
-export function buildSummary(input: SummaryInput): RunSummary {
+/** Builds the summary from the supervisor's current state (and, for `log`, the log files). */
+export async function buildSummary(input: SummaryInput): Promise<RunSummary> {
+  const logFileOf = (task: TaskRecord): string | null =>
+    input.taskLogDir && task.attempts.length > 0 ? taskLogFile(input.taskLogDir, task.spec.id, task.attempts.length) : null;
+  const logs = await readAllLogFacts(input.tasks.map(logFileOf).filter((file): file is string => file !== null));
   return {
     coordinator: { state: input.state, error: input.error },
     repo: input.repo?.root ?? null,
@@ -85,7 +91,8 @@ export function buildSummary(input: SummaryInput): RunSummary {
       error: task.error,
       result: task.result ?? null,
       commit: task.commit,
-      logFile: input.taskLogDir && task.attempts.length > 0 ? taskLogFile(input.taskLogDir, task.spec.id, task.attempts.length) : null,
+      logFile: logFileOf(task),
+      log: logs.get(logFileOf(task) ?? '') ?? null,
       usage: input.usage.get(task.spec.id) ?? null,
       releases: task.releases,
       crashReleases: task.crashReleases,

@@ -135,6 +135,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       return taskLogDir();
     },
     defaultTimeoutMs: config.defaultTimeoutMs,
+    maxLogBytes: config.maxLogBytes,
     slots: () => registry.slots(),
     accepting: () => coordinatorStateOf(actor.getSnapshot()) === 'running',
     startCommit: async (taskId, deps) => {

@@ -31,6 +31,7 @@ function assignMessage(task: TaskLease = TASK): ParentMessageOf<'coord:assign'> 
     startCommit: SHA,
     timeoutMs: null,
     logFile: '/tmp/build.log',
+    maxLogBytes: 52_428_800,
   };
 }
 

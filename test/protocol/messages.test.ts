@@ -13,8 +13,8 @@ const ref = { taskId: 'fix-login', attempt: 2, lease: 'lease-1' };
 /** One valid example of every parent → worker message. */
 const parentMessages: ParentMessage[] = [
   { type: 'coord:hello', protocolVersion: 1, workerId: 'w1', worktree: '/wt/w1', repoRoot: '/src/app', heartbeatMs: 2000, moduleThreads: 2, killGraceMs: 2000, runId: '0123456789abcdef' },
-  { type: 'coord:assign', ...ref, exec: { kind: 'run', argv: ['claude', '-p', 'fix it'], env: { A: '1' } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: null, logFile: '/s/a.log' },
-  { type: 'coord:assign', ...ref, exec: { kind: 'module', module: 'h.mjs', export: 'default', input: { n: 1 } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: 5000, logFile: '/s/a.log' },
+  { type: 'coord:assign', ...ref, exec: { kind: 'run', argv: ['claude', '-p', 'fix it'], env: { A: '1' } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: null, logFile: '/s/a.log', maxLogBytes: 52_428_800 },
+  { type: 'coord:assign', ...ref, exec: { kind: 'module', module: 'h.mjs', export: 'default', input: { n: 1 } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: 5000, logFile: '/s/a.log', maxLogBytes: 4096 },
   { type: 'coord:cancel', ...ref, reason: 'drain' },
   { type: 'coord:proceed', requestId: 'r1' },
   { type: 'coord:wait', requestId: 'r1', retryAfterMs: 100 },
@@ -99,6 +99,14 @@ describe('coord:* protocol', () => {
     // A dot would let one run's marker prefix match another scope's markers.
     expect(parseMessage(ParentMessageSchema, { ...hello, runId: 'run.1' }).ok).toBe(false);
     expect(parseMessage(ParentMessageSchema, { ...hello, runId: '' }).ok).toBe(false);
+  });
+
+  it('requires an assign to carry a log cap of at least 4 KiB', () => {
+    const { maxLogBytes: _omitted, ...withoutCap } = parentMessages[1] as Extract<ParentMessage, { type: 'coord:assign' }>;
+    expect(parseMessage(ParentMessageSchema, withoutCap).ok).toBe(false);
+    expect(parseMessage(ParentMessageSchema, { ...withoutCap, maxLogBytes: 4095 }).ok).toBe(false);
+    expect(parseMessage(ParentMessageSchema, { ...withoutCap, maxLogBytes: 4096.5 }).ok).toBe(false);
+    expect(parseMessage(ParentMessageSchema, { ...withoutCap, maxLogBytes: 4096 }).ok).toBe(true);
   });
 
   it('keeps a worker message of the wrong direction out', () => {

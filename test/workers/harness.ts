@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gitOutput } from '../../src/git/run-git.js';
+import { DEFAULT_MAX_LOG_BYTES } from '../../src/log/task-log-format.js';
 import {
   PROTOCOL_VERSION,
   WorkerMessageSchema,
@@ -83,17 +84,18 @@ export function helloFor(worktree: string, overrides: Partial<Extract<ParentMess
 }
 
 /** An assign of a run task. */
-export function runAssign(repo: TempRepo, taskId: string, argv: string[], extra: { timeoutMs?: number | null; lease?: string; env?: Record<string, string> } = {}): ParentMessage {
+export function runAssign(repo: TempRepo, taskId: string, argv: string[], extra: { timeoutMs?: number | null; lease?: string; env?: Record<string, string>; maxLogBytes?: number } = {}): ParentMessage {
   return { type: 'coord:assign', taskId, attempt: 1, lease: extra.lease ?? `lease-${taskId}`,
     exec: { kind: 'run', argv, env: extra.env ?? {} }, branch: `coord/${taskId}`, startCommit: repo.head,
-    timeoutMs: extra.timeoutMs ?? null, logFile: path.join(repo.logDir, `${taskId}.log`) };
+    timeoutMs: extra.timeoutMs ?? null, logFile: path.join(repo.logDir, `${taskId}.log`), maxLogBytes: extra.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES };
 }
 
 /** An assign of a module task. */
 export function moduleAssign(repo: TempRepo, taskId: string, module: string, input: unknown, extra: { exportName?: string; timeoutMs?: number | null } = {}): ParentMessage {
   return { type: 'coord:assign', taskId, attempt: 1, lease: `lease-${taskId}`,
     exec: { kind: 'module', module, export: extra.exportName ?? 'default', input }, branch: `coord/${taskId}`,
-    startCommit: repo.head, timeoutMs: extra.timeoutMs ?? null, logFile: path.join(repo.logDir, `${taskId}.log`) };
+    startCommit: repo.head, timeoutMs: extra.timeoutMs ?? null, logFile: path.join(repo.logDir, `${taskId}.log`),
+    maxLogBytes: DEFAULT_MAX_LOG_BYTES };
 }
 
 type Waiter = { test: (message: WorkerMessage) => boolean; resolve: (message: WorkerMessage) => void };
