@@ -12,7 +12,7 @@ import { MIN_LOG_BYTES } from '../log/task-log-format.js';
 import { TaskIdSchema } from '../tasks/spec.js';
 
 /** Bumped on any incompatible change; `coord:hello` carries it and the worker checks it. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 const WorkerId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/);
 const Lease = z.string().min(1).max(128);

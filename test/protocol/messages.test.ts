@@ -12,7 +12,7 @@ const ref = { taskId: 'fix-login', attempt: 2, lease: 'lease-1' };
 
 /** One valid example of every parent → worker message. */
 const parentMessages: ParentMessage[] = [
-  { type: 'coord:hello', protocolVersion: 1, workerId: 'w1', worktree: '/wt/w1', repoRoot: '/src/app', heartbeatMs: 2000, moduleThreads: 2, killGraceMs: 2000, runId: '0123456789abcdef' },
+  { type: 'coord:hello', protocolVersion: 2, workerId: 'w1', worktree: '/wt/w1', repoRoot: '/src/app', heartbeatMs: 2000, moduleThreads: 2, killGraceMs: 2000, runId: '0123456789abcdef' },
   { type: 'coord:assign', ...ref, exec: { kind: 'run', argv: ['claude', '-p', 'fix it'], env: { A: '1' } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: null, logFile: '/s/a.log', maxLogBytes: 52_428_800 },
   { type: 'coord:assign', ...ref, exec: { kind: 'module', module: 'h.mjs', export: 'default', input: { n: 1 } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: 5000, logFile: '/s/a.log', maxLogBytes: 4096 },
   { type: 'coord:cancel', ...ref, reason: 'drain' },
@@ -28,7 +28,7 @@ const parentMessages: ParentMessage[] = [
 
 /** One valid example of every worker → parent message. */
 const workerMessages: WorkerMessageInput[] = [
-  { type: 'coord:ready', workerId: 'w1', pid: 1234, protocolVersion: 1 },
+  { type: 'coord:ready', workerId: 'w1', pid: 1234, protocolVersion: 2 },
   { type: 'coord:heartbeat', workerId: 'w1', sentAt: 1, running: ['fix-login'], rssBytes: 1 },
   { type: 'coord:started', ...ref, pid: 99 },
   { type: 'coord:progress', ...ref, outputBytes: 10 },
