@@ -74,10 +74,11 @@ async function withAddLock<T>(commonDir: string, fn: () => Promise<T>): Promise<
  * Makes `worktree` a fresh worktree of `repoRoot`, detached at `commit`: whatever is at the
  * path is removed (it is coord's own workspace; every attempt's work is already on its
  * branch), the stale registration is pruned, and the worktree is added again. The caller
- * re-applies coord's `git worktree lock` afterwards.
+ * re-applies coord's `git worktree lock` afterwards. `knownCommonDir` saves asking git for
+ * the repository's common git directory when the caller already knows it.
  */
-export async function rebuildWorktree(repoRoot: string, worktree: string, commit: string): Promise<void> {
-  const commonDir = await commonDirOf(repoRoot);
+export async function rebuildWorktree(repoRoot: string, worktree: string, commit: string, knownCommonDir?: string): Promise<void> {
+  const commonDir = knownCommonDir ?? (await commonDirOf(repoRoot));
   await withAddLock(commonDir, async () => {
     // A registration that is still locked survives `prune`; it is ours, so unlock it.
     const admin = await registrationOf(commonDir, worktree);

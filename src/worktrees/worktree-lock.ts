@@ -8,7 +8,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { lockOrRefuse, type HeldLock, type LockHolder } from '../locks/file-lock.js';
-import { commonDirOf, registrationOf } from './worktree-health.js';
+import { registrationOf } from './worktree-health.js';
 
 /** Takes the OS lock of `worktree` (in `root`) or throws `WORKTREE_LOCKED` naming the owner. */
 export async function lockWorktree(root: string, worktree: string, holder: LockHolder): Promise<HeldLock> {
@@ -28,13 +28,13 @@ export function gitLockReason(holder: LockHolder): string {
  * of the registration, holding the reason; see gitrepository-layout), which saves two git
  * processes per worker at every start.
  */
-export async function setGitLock(repoRoot: string, worktree: string, reason: string): Promise<void> {
-  const admin = await registrationOf(await commonDirOf(repoRoot), worktree);
+export async function setGitLock(commonDir: string, worktree: string, reason: string): Promise<void> {
+  const admin = await registrationOf(commonDir, worktree);
   if (admin !== null) await writeFile(path.join(admin, 'locked'), `${reason}\n`);
 }
 
 /** Removes git's lock on `worktree` (at a clean stop). */
-export async function clearGitLock(repoRoot: string, worktree: string): Promise<void> {
-  const admin = await registrationOf(await commonDirOf(repoRoot), worktree);
+export async function clearGitLock(commonDir: string, worktree: string): Promise<void> {
+  const admin = await registrationOf(commonDir, worktree);
   if (admin !== null) await rm(path.join(admin, 'locked'), { force: true });
 }

@@ -12,7 +12,7 @@ import { CoordError } from '../errors.js';
 import { gitOutput } from '../git/run-git.js';
 import type { HeldLock, LockHolder } from '../locks/file-lock.js';
 import type { Repository } from './repository.js';
-import { adminDirOf, commonDirOf, rebuildWorktree, worktreeHealth, type WorktreeHealth } from './worktree-health.js';
+import { adminDirOf, rebuildWorktree, worktreeHealth, type WorktreeHealth } from './worktree-health.js';
 import { clearGitLock, gitLockReason, lockWorktree, setGitLock } from './worktree-lock.js';
 
 /** Where worktrees live by default: beside the repository, never inside its working tree. */
@@ -47,7 +47,7 @@ export class WorktreeManager {
   /** Lifts git's lock on every worktree and drops the OS locks (at a stop). */
   async releaseAll(): Promise<void> {
     for (const [worktree, lock] of this.locks) {
-      await clearGitLock(this.repo.root, worktree).catch(() => undefined);
+      await clearGitLock(this.repo.gitDir, worktree).catch(() => undefined);
       lock.release();
     }
     this.locks.clear();
@@ -59,23 +59,23 @@ export class WorktreeManager {
     // Before anything touches the worktree: another live supervisor may be using it.
     if (!this.locks.has(target)) this.locks.set(target, await lockWorktree(this.root, target, this.owner));
     const health = await worktreeHealth(target);
-    if (health !== 'ok' || !(await this.registered()).has(target)) {
-      if (health !== 'missing' && !(await this.isOurs(target))) {
+    const registered = (await this.registered()).has(target);
+    if (health !== 'ok' || !registered) {
+      if (health !== 'missing' && !registered && !(await this.pointsHere(target))) {
         throw new CoordError('WORKTREE_FAILED', `${target} exists but is not a worktree of ${this.repo.root}: move it away or pick another --worktree-root`, {
           details: { worktree: target },
         });
       }
-      await rebuildWorktree(this.repo.root, target, this.repo.baseCommit);
+      await rebuildWorktree(this.repo.root, target, this.repo.baseCommit, this.repo.gitDir);
     }
-    await setGitLock(this.repo.root, target, gitLockReason(this.owner));
+    await setGitLock(this.repo.gitDir, target, gitLockReason(this.owner));
     return { path: target, repaired: health === 'ok' || health === 'missing' ? null : health };
   }
 
-  /** A folder that is, or was, a worktree of this repository (registered, or its `.git` points here). */
-  private async isOurs(target: string): Promise<boolean> {
-    if ((await this.registered()).has(target)) return true;
+  /** A folder whose `.git` points into this repository's worktrees: one of ours whose registration is gone. */
+  private async pointsHere(target: string): Promise<boolean> {
     const admin = await adminDirOf(target);
-    return admin !== null && admin.startsWith(path.join(await commonDirOf(this.repo.root), 'worktrees') + path.sep);
+    return admin !== null && admin.startsWith(path.join(this.repo.gitDir, 'worktrees') + path.sep);
   }
 
   private async registered(): Promise<Set<string>> {
