@@ -165,14 +165,15 @@ function watch(
         pid,
         spawnError: null,
       };
-      log.note(`\n[coord] ended: reason=${result.terminationReason} exitCode=${result.exitCode} signal=${result.signal} `
-        + `durationMs=${Math.round(result.durationMs)}\n`);
-      // The attempt ends only once its leftovers are dead, so a retry never meets them.
+      // The attempt ends only once its leftovers are dead, so a retry never meets them. Both
+      // lines are coord's own (notes: never capped away), and `ended:` stays the last one.
       void reaped.then((reap) => {
         if (reap !== null && reapedAnything(reap)) {
           const pids = [...new Set([...reap.cgroupPids, ...reap.sweep.killed])];
-          log.write(`[coord] killed ${pids.length} leftover process(es) of the task outside its process group: ${pids.join(' ')}\n`);
+          log.note(`\n[coord] killed ${pids.length} leftover process(es) of the task outside its process group: ${pids.join(' ')}`);
         }
+        log.note(`\n[coord] ended: reason=${result.terminationReason} exitCode=${result.exitCode} signal=${result.signal} `
+          + `durationMs=${Math.round(result.durationMs)}\n`);
         return log.close();
       }).then(() => resolve(result));
     });
