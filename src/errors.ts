@@ -37,6 +37,110 @@ export function isCoordErrorCode(code: unknown): code is CoordErrorCode {
   return typeof code === 'string' && codeSet.has(code);
 }
 
+/** Who a failure is charged to, i.e. what it says something about. */
+export type ChargedTo = 'task' | 'worker' | 'workspace' | 'supervisor';
+
+/**
+ * What coord does with a code. One table, read by the retry rule (the store), the circuit
+ * breakers, the fallback chains, the dispatcher and the CLI's exit status; nothing else
+ * decides these things from a code.
+ */
+export interface ErrorPolicy {
+  /**
+   * An attempt that failed with this code may run again (within `maxAttempts`). A report may
+   * narrow it (a handler that throws `retryable: false`), never widen it.
+   */
+  readonly retryable: boolean;
+  /**
+   * What the failure is charged to: `task` (the command or handler: its breaker), `worker`
+   * (where it ran: the worker's breaker), `workspace` (the worktree could not be prepared: the
+   * task goes back unburnt and the worker leaves service), `supervisor` (coord itself, its
+   * environment or the operator: no breaker counts it).
+   */
+  readonly chargedTo: ChargedTo;
+  /** Counts as a failure on the breaker of `chargedTo` (`task` → command, `worker` → worker). */
+  readonly tripsBreaker: boolean;
+  /** Starts (or advances) a fallback chain by default: the session stalled, not the work. */
+  readonly startsFallback: boolean;
+  /** The CLI's exit status when a run ends with this code: 2 = fix the input or the environment, 1 = otherwise. */
+  readonly exit: 1 | 2;
+}
+
+const policy = (retryable: boolean, chargedTo: ChargedTo, tripsBreaker: boolean, startsFallback: boolean, exit: 1 | 2): ErrorPolicy =>
+  Object.freeze({ retryable, chargedTo, tripsBreaker, startsFallback, exit });
+/** Refused input or environment: nothing ran. */
+const refusal = policy(false, 'supervisor', false, false, 2);
+const invalidInput = policy(false, 'task', false, false, 2);
+
+/** The policy of every code; typed by the closed union, so a new code cannot be forgotten. */
+export const ERROR_POLICY: Readonly<Record<CoordErrorCode, ErrorPolicy>> = Object.freeze({
+  USAGE: refusal,
+  CONFIG_INVALID: refusal,
+  TASK_FILE_UNREADABLE: invalidInput,
+  TASK_FILE_SYNTAX: invalidInput,
+  TASK_INVALID: invalidInput,
+  TASK_UNSAFE_ID: invalidInput,
+  TASK_DUPLICATE_ID: invalidInput,
+  TASK_UNKNOWN_DEP: invalidInput,
+  TASK_CYCLE: invalidInput,
+  TASK_EXISTS: invalidInput,
+  TASK_UNSATISFIABLE: invalidInput,
+  TASK_NOT_FOUND: policy(false, 'task', false, false, 1),
+  REPO_NOT_FOUND: refusal,
+  REPO_DIRTY: refusal,
+  REPO_NO_COMMITS: refusal,
+  BRANCH_EXISTS: refusal,
+  // git in a worktree failing says something about the worktree's host, not the task
+  GIT_FAILED: policy(false, 'worker', true, false, 1),
+  // the shared remote was unreachable: another try may get through
+  GIT_PUSH_FAILED: policy(true, 'supervisor', false, false, 1),
+  WORKTREE_FAILED: policy(true, 'workspace', false, false, 1),
+  TASK_EXIT_NONZERO: policy(true, 'task', true, false, 1),
+  TASK_TIMEOUT: policy(true, 'task', true, true, 1),
+  TASK_CANCELLED: policy(true, 'supervisor', false, false, 1),
+  TASK_SPAWN_FAILED: policy(false, 'task', true, false, 1),
+  MODULE_FAILED: policy(true, 'task', true, false, 1),
+  MODULE_NOT_FOUND: policy(false, 'task', true, false, 1),
+  RESULT_NOT_SERIALIZABLE: policy(false, 'task', false, false, 1),
+  DEP_DEAD: policy(false, 'task', false, false, 1),
+  DEP_CONFLICT: policy(false, 'task', false, false, 1),
+  // work on another host that cannot be fetched now may be fetchable later
+  DEP_COMMIT_MISSING: policy(true, 'supervisor', false, false, 1),
+  // a crash is charged by the worker machine (restart intensity); kill -9 says nothing about the task
+  WORKER_CRASHED: policy(true, 'worker', false, false, 1),
+  WORKER_HUNG: policy(true, 'worker', true, true, 1),
+  STORE_URL_INVALID: refusal,
+  STORE_UNAVAILABLE: policy(true, 'supervisor', false, false, 1),
+  STORE_TOO_NEW: refusal,
+  STORE_CORRUPT: refusal,
+  LEASE_EXPIRED: policy(true, 'worker', true, true, 1),
+  STATE_LOCKED: refusal,
+  WORKTREE_LOCKED: refusal,
+  STATE_DIR_UNWRITABLE: refusal,
+  DISK_FULL: refusal,
+  TASK_MOVED_REF: policy(true, 'task', false, false, 1),
+  TASK_KILLS_SUPERVISOR: policy(false, 'task', false, false, 1),
+  PROTOCOL_INVALID: policy(true, 'worker', false, false, 1),
+  NOT_RUNNING: policy(false, 'supervisor', false, false, 1),
+  WORKER_SPAWN_FAILED: policy(false, 'supervisor', false, false, 1),
+  ALL_WORKERS_FAILED: policy(false, 'supervisor', false, false, 1),
+  INTERNAL: policy(true, 'supervisor', false, false, 1),
+});
+
+/** The policy of `code`. */
+export function policyOf(code: CoordErrorCode): ErrorPolicy {
+  return ERROR_POLICY[code];
+}
+
+/**
+ * Reads a code that comes in from outside the type system (IPC, a store row, a handler's
+ * thrown error, a config file) into the closed union: a known code stays, anything else is
+ * `fallback`. Parse once at the edge; after it the code is a {@link CoordErrorCode}.
+ */
+export function parseErrorCode(value: unknown, fallback: CoordErrorCode = 'INTERNAL'): CoordErrorCode {
+  return isCoordErrorCode(value) ? value : fallback;
+}
+
 const marker = Symbol.for('coord.error');
 
 /** Options accepted by {@link CoordError}. */
