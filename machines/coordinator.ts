@@ -11,6 +11,7 @@ import { assign, fromPromise, setup, spawnChild, type ActorRefFrom, type Snapsho
 import { workerMachine, type WorkerInput } from './worker.js';
 import { circuitBreakerMachine, type CircuitBreakerConfig } from './circuit-breaker.js';
 import { fallbackChainMachine } from './fallback-chain.js';
+import { parseErrorCode, type CoordErrorCode } from '../src/errors.js';
 
 /** The supervisor's lifecycle as a closed union: the machine's top-level state names. */
 export type CoordinatorState = 'init' | 'running' | 'draining' | 'stopped' | 'failed';
@@ -30,7 +31,7 @@ export interface CoordinatorInput {
 
 /** Why the coordinator failed; `code` is stable, `message` is for people. */
 export interface CoordinatorError {
-  code: string;
+  code: CoordErrorCode;
   message: string;
   /** Structured facts (the holder of a lock, a path), when the error carried them. */
   details?: Record<string, unknown>;
@@ -79,14 +80,11 @@ export interface CoordinatorActionParams {
 }
 
 /**
- * Maps anything thrown to a {@link CoordinatorError}: its `code` when that is a string,
- * else `INTERNAL`.
+ * Maps anything thrown to a {@link CoordinatorError}: its `code` when that is one of coord's
+ * codes, else `INTERNAL` (a system error's `ENOENT` is in the message, not the code).
  */
 export function toCoordinatorError(error: unknown): CoordinatorError {
-  const code =
-    typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-      ? error.code
-      : 'INTERNAL';
+  const code = parseErrorCode(typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined);
   const message = error instanceof Error ? error.message : String(error);
   const details = typeof error === 'object' && error !== null && 'details' in error ? error.details : undefined;
   return typeof details === 'object' && details !== null ? { code, message, details: details as Record<string, unknown> } : { code, message };

@@ -9,6 +9,7 @@
  * Time comes in on events (`attempt.failed.at`, `sessionIdleMs`); no clock is read.
  */
 import { assertEvent, setup, type SnapshotFrom } from 'xstate';
+import type { CoordErrorCode } from '../src/errors.js';
 
 /** Where a task's chain stands, as a closed union: the machine's state names. */
 export type FallbackStage = 'original' | 'live' | 'resume' | 'respawn' | 'exhausted' | 'recovered';
@@ -20,8 +21,8 @@ export type FallbackHopReason = 'retry' | 'resume' | 'stale-session' | 'crash-lo
 export interface FallbackHop {
   from: FallbackStage;
   to: FallbackStage;
-  /** The failed attempt's error code, e.g. `TASK_EXIT` or `WORKER_CRASHED`. */
-  code: string;
+  /** The failed attempt's error code, e.g. `TASK_TIMEOUT` or `WORKER_HUNG`. */
+  code: CoordErrorCode;
   /** Epoch ms of the failure. */
   at: number;
   reason: FallbackHopReason;
@@ -53,7 +54,7 @@ export interface FallbackChainContext {
 
 /** A failed attempt as reported to the chain. */
 export interface AttemptFailure {
-  code: string;
+  code: CoordErrorCode;
   at: number;
   /** How long the task's agent session has been idle. */
   sessionIdleMs: number;
@@ -139,7 +140,7 @@ const toRecovered = { 'attempt.succeeded': 'recovered' as const };
  *
  * @example
  * const chain = createActor(fallbackChainMachine.provide({ actions }), { input: { taskId: 'build' } }).start();
- * chain.send({ type: 'attempt.failed', code: 'TASK_EXIT', at: Date.now(), sessionIdleMs: 0, workerCrashLooping: false });
+ * chain.send({ type: 'attempt.failed', code: 'TASK_TIMEOUT', at: Date.now(), sessionIdleMs: 0, workerCrashLooping: false });
  * // → live: retryLive({ taskId: 'build' })
  */
 export const fallbackChainMachine = chainSetup.createMachine({

@@ -29,7 +29,7 @@ export const recordExit = (duringShutdown: boolean) =>
     const exit: ProcessExit = { code: event.code, signal: event.signal };
     if (!duringShutdown) enqueue.assign({ lastDeathCause: deathCause(context, event.at) });
     if (context.task !== null) {
-      enqueue({ type: 'reportTaskLost', params: { workerId: context.workerId, task: context.task, exit, hung: context.hung } });
+      enqueue.emit({ type: 'task.lost', workerId: context.workerId, task: context.task, exit, hung: context.hung });
     }
     enqueue.assign({ exit, pid: null });
     enqueue({ type: 'reportExit', params: { workerId: context.workerId, exit, duringShutdown } });

@@ -12,6 +12,7 @@ import {
   type RunProcessInput,
   type WorkerActionParams,
   type WorkerContext,
+  type WorkerEmitted,
   type WorkerEvent,
   type WorkerInput,
 } from './worker-types.js';
@@ -44,6 +45,7 @@ export const workerSetup = setup({
     input: {} as WorkerInput,
     context: {} as WorkerContext,
     events: {} as WorkerEvent,
+    emitted: {} as WorkerEmitted,
   },
   actors: {
     /** Forks and watches the child process; a placeholder until `src/` provides it. */
@@ -51,9 +53,7 @@ export const workerSetup = setup({
   },
   actions: {
     reportReady: notProvided<WorkerActionParams['reportReady']>(),
-    reportTaskResult: notProvided<WorkerActionParams['reportTaskResult']>(),
     reportStaleResult: notProvided<WorkerActionParams['reportStaleResult']>(),
-    reportTaskLost: notProvided<WorkerActionParams['reportTaskLost']>(),
     reportExit: notProvided<WorkerActionParams['reportExit']>(),
     reportRestart: notProvided<WorkerActionParams['reportRestart']>(),
     reportCoolingDown: notProvided<WorkerActionParams['reportCoolingDown']>(),

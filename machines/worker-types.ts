@@ -89,12 +89,8 @@ export type RunProcessInput = Pick<WorkerInput, 'workerId' | 'worktree' | 'capab
 /** The params each named report action receives as its second argument. */
 export interface WorkerActionParams {
   reportReady: { workerId: string; pid: number };
-  /** A result for the task the worker holds (lease, taskId and attempt all current). */
-  reportTaskResult: { workerId: string; message: TaskResultMessage };
   /** A result for an attempt the worker no longer holds; `current` is what it holds now. */
   reportStaleResult: { workerId: string; message: TaskResultMessage; current: TaskLease | null };
-  /** The process exited while holding `task` (`hung`: killed for missing heartbeats); called before the task is cleared. */
-  reportTaskLost: { workerId: string; task: TaskLease; exit: ProcessExit; hung: boolean };
   /** `duringShutdown`: the exit ended a `stopping` state, not a crash. */
   reportExit: { workerId: string; exit: ProcessExit; duringShutdown: boolean };
   /** The worker will be restarted after `delayMs` (its `restart`-th restart); `cause`: what its death is charged to. */
@@ -104,6 +100,17 @@ export interface WorkerActionParams {
   /** Heartbeats stopped (the last one at `lastHeartbeatAt`); the process is being killed. */
   reportHung: { workerId: string; lastHeartbeatAt: number | null };
 }
+
+/**
+ * What the machine emits for the supervisor to apply (listen with `actor.on(type, …)`). XState
+ * delivers emitted events after the transition, with the snapshot already updated, so the
+ * listener may read it and send to other actors; the payload carries everything it needs.
+ */
+export type WorkerEmitted =
+  /** A result for the task the worker held (lease, taskId and attempt all current). */
+  | { type: 'task.result'; workerId: string; message: TaskResultMessage }
+  /** The process exited while holding `task` (`hung`: killed for missing heartbeats). */
+  | { type: 'task.lost'; workerId: string; task: TaskLease; exit: ProcessExit; hung: boolean };
 
 /**
  * The `graceMs` sent in `coord:shutdown`. It matches the default `shutdownGrace` delay;

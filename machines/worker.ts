@@ -1,12 +1,14 @@
 /**
  * One worker orchestrator's lifecycle, as a pure machine definition: no process is forked
  * and nothing is logged here. The child process is the callback actor `runProcess` and
- * every report is a named action; `src/` supplies both with `.provide()`.
+ * every report is a named action; `src/` supplies both with `.provide()`. What the supervisor
+ * must act on — a task's result, a task lost with its process — is emitted (`task.result`,
+ * `task.lost`: {@link WorkerEmitted}), and XState delivers it after the transition.
  *
  * Named actions receive their data as typed action **params** (the second argument of the
  * implementation, see {@link WorkerActionParams}); an implementation never needs to read
  * `event` or `context`. The params are resolved at the point in the action list where the
- * action runs, so `reportTaskLost` and `reportTaskResult` still see the task in `context`.
+ * action runs.
  *
  * Time comes in on events (`process.ready.at`, `process.exited.at`), never from a clock,
  * so restart intensity and backoff are tested with plain numbers. The setup (effects,
@@ -21,10 +23,10 @@ import { SHUTDOWN_GRACE_MS, type ProcessCommand } from './worker-types.js';
 
 export * from './worker-types.js';
 
-/** Reports a current result, then drops the task (the report can still read it). */
+/** Emits a current result for the supervisor to apply, then drops the task. */
 const finishTask = workerSetup.enqueueActions(({ context, event, enqueue }) => {
   assertEvent(event, ['task.completed', 'task.failed']);
-  enqueue({ type: 'reportTaskResult', params: { workerId: context.workerId, message: event.message } });
+  enqueue.emit({ type: 'task.result', workerId: context.workerId, message: event.message });
   enqueue.assign({ task: null });
 });
 

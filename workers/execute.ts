@@ -59,10 +59,11 @@ export async function executeAssign(assign: AssignMessage, signal: AbortSignal, 
     logger.log('error', 'could not prepare the task branch', errorFields(error));
     const message = `could not prepare branch ${assign.branch} in ${context.worktree}: ${error instanceof Error ? error.message : String(error)}`;
     // A start commit that does not exist is the task's problem (as before, not retried)...
-    if (isCoordError(error) && error.details.chargedTo === 'task') return finalMessage(ref, failure(error.code, message, false), null, null, elapsed());
-    // ...anything else is the worktree's fault even after a rebuild: the task never ran. The
-    // supervisor gives it back unburnt and takes this worker out of service.
-    return finalMessage(ref, { ...failure('WORKTREE_FAILED', message, true), chargedTo: 'workspace' }, null, null, elapsed());
+    if (isCoordError(error) && error.details.startCommitMissing === true) return finalMessage(ref, failure(error.code, message, null, null, true), null, null, elapsed());
+    // ...anything else is the worktree's fault even after a rebuild: the task never ran.
+    // WORKTREE_FAILED is charged to the workspace: the supervisor gives the task back unburnt
+    // and takes this worker out of service.
+    return finalMessage(ref, failure('WORKTREE_FAILED', message), null, null, elapsed());
   }
 
   const outcome = await runExec(assign, ref, signal, { ...context, logger });
@@ -78,7 +79,7 @@ export async function executeAssign(assign: AssignMessage, signal: AbortSignal, 
     // Moving anyone else's branch outweighs how the task itself ended.
     if (finished.movedRefs.length > 0) {
       logger.log('error', 'the task moved refs outside its branch', { movedRefs: finished.movedRefs });
-      judged = failure('TASK_MOVED_REF', `the task moved ${describeMoved(finished.movedRefs)}; a task may only commit to ${assign.branch}`, true);
+      judged = failure('TASK_MOVED_REF', `the task moved ${describeMoved(finished.movedRefs)}; a task may only commit to ${assign.branch}`);
     }
   } catch (error) {
     logger.log('error', 'could not commit the task branch', errorFields(error));

@@ -6,6 +6,7 @@
  * outcome, failures included, is returned as a plain {@link ModuleThreadOutcome}.
  */
 import { stat } from 'node:fs/promises';
+import { parseErrorCode, type CoordErrorCode } from '../src/errors.js';
 import { pathToFileURL } from 'node:url';
 import { toJsonValue } from './json-safe.js';
 import { coordVariables, type TaskIdentity } from './task-env.js';
@@ -25,11 +26,8 @@ export interface ModuleThreadTask {
 /** What the thread reports back. */
 export type ModuleThreadOutcome =
   | { ok: true; value: unknown }
-  | { ok: false; code: string; message: string; retryable: boolean };
+  | { ok: false; code: CoordErrorCode; message: string; retryable: boolean };
 
-// The protocol's error code shape (`coord:failed.code`); a thrown error's own code is only
-// passed through when it fits.
-const ERROR_CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
 
 /**
  * Runs the task. Piscina calls this default export for every task posted to the pool.
@@ -93,8 +91,12 @@ function notFound(message: string): Extract<ModuleThreadOutcome, { ok: false }> 
 
 function thrownOutcome(error: unknown): ModuleThreadOutcome {
   const fields = typeof error === 'object' && error !== null ? (error as { code?: unknown; retryable?: unknown }) : {};
-  const code = typeof fields.code === 'string' && ERROR_CODE.test(fields.code) ? fields.code : 'MODULE_FAILED';
-  return { ok: false, code, message: describe(error), retryable: fields.retryable !== false };
+  // A handler's own code that is one of coord's stays the failure code; any other code is
+  // kept at the head of the message (coord's codes are a closed set its policy table covers).
+  const own = typeof fields.code === 'string' ? fields.code : null;
+  const code = parseErrorCode(own, 'MODULE_FAILED');
+  const message = own !== null && own !== code ? `${own}: ${describe(error)}` : describe(error);
+  return { ok: false, code, message, retryable: fields.retryable !== false };
 }
 
 function describe(error: unknown): string {

@@ -1,10 +1,12 @@
 /**
  * The one place that turns how a task attempt ended into the protocol's answer: a PTY run's
  * or a module run's result becomes a {@link TaskOutcome}, and an outcome plus the branch tip
- * becomes `coord:complete` or `coord:failed`. Pure functions; the codes and retryability
- * rules live here and nowhere else.
+ * becomes `coord:complete` or `coord:failed`. Pure functions. Which code an ending gets is
+ * decided here; what a code means (retryable, who pays) is `ERROR_POLICY`'s, in src/errors.ts.
+ * A failure's `retryable` starts from the policy and may only be narrowed (a handler's
+ * `retryable: false`, a load failure that the same commit will repeat).
  */
-import type { CoordErrorCode } from '../src/errors.js';
+import { policyOf, type CoordErrorCode } from '../src/errors.js';
 import type { WorkerMessageOf } from '../src/protocol/messages.js';
 import type { ModuleRunResult } from './run-module.js';
 import type { PtyRunResult } from './run-pty.js';
@@ -12,17 +14,11 @@ import type { PtyRunResult } from './run-pty.js';
 /** A failed attempt, before git and timing are added. */
 export interface TaskFailure {
   ok: false;
-  code: string;
+  code: CoordErrorCode;
   message: string;
   exitCode: number | null;
   signal: string | null;
   retryable: boolean;
-  /**
-   * Whose fault it is: `workspace` when the attempt never ran because the worktree could not
-   * be prepared (the supervisor then returns the task unburnt and takes the worker out of
-   * service); `task` otherwise.
-   */
-  chargedTo?: 'task' | 'workspace';
 }
 
 /** How an attempt ended, before git and timing are added. */
@@ -38,10 +34,10 @@ export interface TaskRef {
 /** The final answer to an assign. */
 export type FinalMessage = WorkerMessageOf<'coord:complete'> | WorkerMessageOf<'coord:failed'>;
 
-/** A failure outcome with a coord error code. */
-export function failure(code: CoordErrorCode, message: string, retryable: boolean,
-  exitCode: number | null = null, signal: string | null = null): TaskFailure {
-  return { ok: false, code, message, exitCode, signal, retryable };
+/** A failure outcome; retryable as the code's policy says unless `narrowed`. */
+export function failure(code: CoordErrorCode, message: string, exitCode: number | null = null,
+  signal: string | null = null, narrowed = false): TaskFailure {
+  return { ok: false, code, message, exitCode, signal, retryable: policyOf(code).retryable && !narrowed };
 }
 
 /** Maps a PTY run to an outcome (`timeoutMs` only for the message). */
@@ -49,15 +45,15 @@ export function outcomeOfPty(run: PtyRunResult, timeoutMs: number | null): TaskO
   const { exitCode, signal } = run;
   switch (run.terminationReason) {
     case 'spawn-error':
-      return failure('TASK_SPAWN_FAILED', `cannot start the task: ${run.spawnError?.message ?? 'unknown spawn error'}`, false);
+      return failure('TASK_SPAWN_FAILED', `cannot start the task: ${run.spawnError?.message ?? 'unknown spawn error'}`);
     case 'timeout':
-      return failure('TASK_TIMEOUT', `timed out after ${timeoutMs ?? '?'} ms`, true, exitCode, signal);
+      return failure('TASK_TIMEOUT', `timed out after ${timeoutMs ?? '?'} ms`, exitCode, signal);
     case 'cancel':
-      return failure('TASK_CANCELLED', 'cancelled', true, exitCode, signal);
+      return failure('TASK_CANCELLED', 'cancelled', exitCode, signal);
     case 'exit':
       if (exitCode === 0 && signal === null) return { ok: true, exitCode: 0, result: null };
       return failure('TASK_EXIT_NONZERO',
-        signal === null ? `exited with code ${exitCode ?? '?'}` : `killed by ${signal}`, true, exitCode, signal);
+        signal === null ? `exited with code ${exitCode ?? '?'}` : `killed by ${signal}`, exitCode, signal);
   }
 }
 
@@ -65,16 +61,16 @@ export function outcomeOfPty(run: PtyRunResult, timeoutMs: number | null): TaskO
 export function outcomeOfModule(run: ModuleRunResult, timeoutMs: number | null): TaskOutcome {
   switch (run.terminationReason) {
     case 'timeout':
-      return failure('TASK_TIMEOUT', `timed out after ${timeoutMs ?? '?'} ms`, true);
+      return failure('TASK_TIMEOUT', `timed out after ${timeoutMs ?? '?'} ms`);
     case 'cancel':
-      return failure('TASK_CANCELLED', 'cancelled', true);
+      return failure('TASK_CANCELLED', 'cancelled');
     case 'crashed':
-      return failure('MODULE_FAILED', `the handler's thread died: ${run.crashMessage ?? 'unknown reason'}`, true);
+      return failure('MODULE_FAILED', `the handler's thread died: ${run.crashMessage ?? 'unknown reason'}`);
     case 'returned': {
       const outcome = run.outcome;
-      if (outcome === null) return failure('INTERNAL', 'module run returned without an outcome', true);
+      if (outcome === null) return failure('INTERNAL', 'module run returned without an outcome');
       if (outcome.ok) return { ok: true, exitCode: null, result: outcome.value };
-      return { ok: false, code: outcome.code, message: outcome.message, exitCode: null, signal: null, retryable: outcome.retryable };
+      return failure(outcome.code, outcome.message, null, null, !outcome.retryable);
     }
   }
 }
@@ -91,7 +87,7 @@ export function finalMessage(ref: TaskRef, outcome: TaskOutcome, commit: string 
     return { type: 'coord:complete', ...base, exitCode: outcome.exitCode, result: outcome.result ?? null };
   }
   const failed: TaskFailure = outcome.ok
-    ? failure('GIT_FAILED', `the task succeeded but its work could not be committed: ${gitError ?? ''}`, false, outcome.exitCode)
+    ? failure('GIT_FAILED', `the task succeeded but its work could not be committed: ${gitError ?? ''}`, outcome.exitCode)
     : outcome;
   return {
     type: 'coord:failed',
@@ -102,6 +98,5 @@ export function finalMessage(ref: TaskRef, outcome: TaskOutcome, commit: string 
     signal: failed.signal,
     retryable: failed.retryable,
     retryAfterMs: null,
-    chargedTo: failed.chargedTo ?? 'task',
   };
 }

@@ -171,7 +171,7 @@ export class WorkerSession {
     const hello = this.#hello;
     const refuse = (why: string): void => {
       this.#logger.log('warn', 'assign refused', { taskId: assign.taskId, why });
-      this.#deps.channel.send(finalMessage(assign, failure('TASK_CANCELLED', why, true), null, null, 0));
+      this.#deps.channel.send(finalMessage(assign, failure('TASK_CANCELLED', why), null, null, 0));
     };
     const workspace = this.#workspace;
     if (hello === null || this.#modules === null || workspace === null) return refuse('worker not initialised');
@@ -193,7 +193,7 @@ export class WorkerSession {
         final = await executeAssign(assign, signal, context);
       } catch (error) {
         this.#logger.log('error', 'task execution failed unexpectedly', { taskId: assign.taskId, ...errorFields(error) });
-        final = finalMessage(assign, failure('INTERNAL', `worker error: ${error instanceof Error ? error.message : String(error)}`, true), null, null, 0);
+        final = finalMessage(assign, failure('INTERNAL', `worker error: ${error instanceof Error ? error.message : String(error)}`), null, null, 0);
       }
       this.#deps.channel.send(final);
     });

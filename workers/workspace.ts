@@ -96,7 +96,7 @@ export class Workspace {
       // A start commit that does not exist is not the worktree's fault: nothing to rebuild.
       const found = await runGit(['cat-file', '-e', `${startCommit}^{commit}`], { cwd, okExitCodes: [0, 1, 128] });
       if (found.exitCode !== 0) {
-        throw new CoordError('GIT_FAILED', `the start commit ${startCommit} does not exist in the repository`, { cause: error, details: { chargedTo: 'task' } });
+        throw new CoordError('GIT_FAILED', `the start commit ${startCommit} does not exist in the repository`, { cause: error, details: { startCommitMissing: true } });
       }
       // Something in the worktree itself (a corrupt index, a stuck lock): rebuild it once.
       await this.#rebuild('unusable', startCommit);

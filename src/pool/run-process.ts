@@ -32,12 +32,20 @@ export interface RunProcessOptions {
   /** A parsed message for the supervisor's services; `reply` answers the worker. */
   onServiceMessage(workerId: string, message: ServiceMessage, reply: (message: ParentMessage) => void): void;
   /** The main checkout (workers rebuild broken worktrees from it). */
-  repoRoot(): string;
+  repoRoot: string;
 }
+
+/** What the `runProcess` callback actor is started with. */
+export type RunProcessArgs = Parameters<Parameters<typeof fromCallback<ProcessCommand, WorkerInput>>[0]>[0];
 
 /** Builds the `runProcess` callback actor from the supervisor's configuration. */
 export function createRunProcess(options: RunProcessOptions) {
-  return fromCallback<ProcessCommand, WorkerInput>(({ input, sendBack, receive }) => {
+  return fromCallback<ProcessCommand, WorkerInput>((args) => startWorkerProcess(options, args));
+}
+
+/** Forks one worker process for the actor started with `args`; returns its clean-up. */
+export function startWorkerProcess(options: RunProcessOptions, { input, sendBack, receive }: RunProcessArgs): () => void {
+  {
     const { workerId, worktree } = input;
     const log = options.logger.child({ workerId });
     const child = fork(options.entry.path, [], {
@@ -76,7 +84,7 @@ export function createRunProcess(options: RunProcessOptions) {
       protocolVersion: PROTOCOL_VERSION,
       workerId,
       worktree,
-      repoRoot: options.repoRoot(),
+      repoRoot: options.repoRoot,
       heartbeatMs: options.heartbeatMs,
       moduleThreads: options.moduleThreads,
       killGraceMs: options.killGraceMs,
@@ -90,7 +98,7 @@ export function createRunProcess(options: RunProcessOptions) {
     return () => {
       if (!exited) child.kill('SIGKILL');
     };
-  });
+  }
 }
 
 function toMachineEvent(message: WorkerMessage): WorkerEvent | null {

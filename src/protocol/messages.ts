@@ -8,17 +8,19 @@
  * worker presumed dead can never complete a task twice.
  */
 import { z } from 'zod';
+import { COORD_ERROR_CODES } from '../errors.js';
 import { MIN_LOG_BYTES } from '../log/task-log-format.js';
 import { TaskIdSchema } from '../tasks/spec.js';
 
 /** Bumped on any incompatible change; `coord:hello` carries it and the worker checks it. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 const WorkerId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/);
 const Lease = z.string().min(1).max(128);
 const RequestId = z.string().min(1).max(128);
 const Attempt = z.number().int().min(1);
-const ErrorCodeText = z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/);
+/** A failure's code: one of coord's codes, parsed here so it is a `CoordErrorCode` from the edge on. */
+const ErrorCode = z.enum(COORD_ERROR_CODES);
 
 const taskRef = { taskId: TaskIdSchema, attempt: Attempt, lease: Lease };
 
@@ -126,7 +128,7 @@ export const Complete = z.strictObject({
 export const Failed = z.strictObject({
   type: z.literal('coord:failed'),
   ...taskRef,
-  code: ErrorCodeText,
+  code: ErrorCode,
   message: z.string(),
   exitCode: z.number().int().nullable(),
   signal: z.string().nullable(),
@@ -134,8 +136,6 @@ export const Failed = z.strictObject({
   retryAfterMs: z.number().int().nonnegative().nullable(),
   commit: z.string().regex(/^[0-9a-f]{40,64}$/).nullable(),
   durationMs: z.number().nonnegative(),
-  /** `workspace`: the attempt never ran, the worktree could not be prepared; not the task's fault. */
-  chargedTo: z.enum(['task', 'workspace']).default('task'),
 });
 /** A worker rebuilt its broken worktree before a task (logged and counted by the supervisor). */
 export const WorkspaceRepaired = z.strictObject({

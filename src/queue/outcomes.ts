@@ -3,6 +3,7 @@
  * The fields mirror the `coord:complete` / `coord:failed` protocol messages, plus `now`:
  * the queue never reads a clock.
  */
+import type { CoordErrorCode } from '../errors.js';
 
 /** A successful attempt. */
 export interface Completion {
@@ -17,7 +18,7 @@ export interface Completion {
 
 /** A failed attempt, as a worker reported it (or the supervisor, for a crash or a timeout). */
 export interface Failure {
-  code: string;
+  code: CoordErrorCode;
   message: string;
   exitCode: number | null;
   /** False for failures a retry cannot fix (bad spec, missing module). */

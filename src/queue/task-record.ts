@@ -3,7 +3,7 @@
  * queued tasks must not mean 100k actors), so a record is a plain object the queue mutates
  * and everything else reads.
  */
-import { CoordError } from '../errors.js';
+import { CoordError, type CoordErrorCode } from '../errors.js';
 import type { TaskSpec } from '../tasks/spec.js';
 
 /** Every status a task can be in, in lifecycle order. */
@@ -34,7 +34,7 @@ export const IN_FLIGHT_STATUSES: ReadonlySet<TaskStatus> = new Set<TaskStatus>([
 
 /** Why a task failed, went dead or was blocked. `code` is a {@link CoordErrorCode} or a worker's code. */
 export interface TaskError {
-  readonly code: string;
+  readonly code: CoordErrorCode;
   readonly message: string;
   readonly details?: Record<string, unknown>;
 }

@@ -5,7 +5,9 @@
 import type { TaskStatus, TaskStore } from '../store/task-store.js';
 import type { SupervisorEventBus } from './events.js';
 
-const TASK_EVENTS = ['coord:assigned', 'coord:started', 'coord:complete', 'coord:failed', 'coord:dead', 'coord:blocked', 'coord:released'] as const;
+const TASK_EVENTS = [
+  'coord:submitted', 'coord:assigned', 'coord:started', 'coord:complete', 'coord:failed', 'coord:dead', 'coord:blocked', 'coord:released', 'coord:redriven',
+] as const;
 
 export class CountsCache {
   private counts: Partial<Record<TaskStatus, number>> = {};
@@ -13,7 +15,7 @@ export class CountsCache {
 
   /** `onError` hears a failed background refresh (a storage fault stops the run); the old counts stay. */
   constructor(
-    private readonly store: () => TaskStore | undefined,
+    private readonly store: TaskStore,
     private readonly onError: (error: unknown) => void = () => {},
   ) {}
 
@@ -22,8 +24,7 @@ export class CountsCache {
   }
 
   async refresh(): Promise<void> {
-    const store = this.store();
-    if (store) this.counts = await store.counts();
+    this.counts = await this.store.counts();
   }
 
   /** Refreshes (coalesced) after every task event. */

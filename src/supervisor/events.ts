@@ -3,11 +3,12 @@
  * view, the logs and (later) the control plane all listen here.
  */
 import { EventEmitter } from 'node:events';
+import type { CoordErrorCode } from '../errors.js';
 import type { CoordinatorState } from '../../machines/coordinator.js';
 import type { DeathCause } from '../../machines/restart-policy.js';
 
 export interface TaskErrorInfo {
-  code: string;
+  code: CoordErrorCode;
   message: string;
   details?: Record<string, unknown>;
 }
@@ -15,6 +16,8 @@ export interface TaskErrorInfo {
 /** Every event the supervisor emits, by name. */
 export interface SupervisorEvents {
   'coord:state': { state: CoordinatorState };
+  /** Tasks a submission added (those already known are not repeated). */
+  'coord:submitted': { taskIds: string[] };
   'coord:assigned': { taskId: string; workerId: string; attempt: number };
   'coord:started': { taskId: string; workerId: string; attempt: number };
   'coord:complete': { taskId: string; workerId: string; attempt: number; exitCode: number | null; result: unknown; commit: string | null };
@@ -22,6 +25,8 @@ export interface SupervisorEvents {
   'coord:dead': { taskId: string; error: TaskErrorInfo };
   'coord:blocked': { taskId: string; error: TaskErrorInfo };
   'coord:released': { taskId: string; reason: string };
+  /** A dead task is back in play with a fresh attempt budget; `changed`: it and the dependents it unblocked. */
+  'coord:redriven': { taskId: string; changed: string[] };
   'coord:worker-ready': { workerId: string; pid: number };
   'coord:worker-exited': { workerId: string; code: number | null; signal: string | null };
   'coord:worker-failed': { workerId: string; code: number | null; signal: string | null };
@@ -32,6 +37,8 @@ export interface SupervisorEvents {
   'coord:worker-hung': { workerId: string; lastHeartbeatAt: number | null };
   'coord:protocol-refused': { workerId: string; reason: string; refusedType: string | null };
   'coord:breaker': { scope: string; from: string; to: string; reason: string };
+  /** A ready task waits because the breaker of `scope` (its worker's or its command's) refuses it; said once per hold. */
+  'coord:held': { taskId: string; scope: string };
   'coord:settled': { counts: Record<string, number> };
 }
 

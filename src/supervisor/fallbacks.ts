@@ -12,21 +12,24 @@
  * - `exhausted`: no further attempt: the task is dead-lettered.
  *
  * Other failure codes go through the plain retry policy (any worker, after backoff);
- * `maxAttempts` caps both. Which codes start a chain is configurable (`fallback.codes`).
+ * `maxAttempts` caps both. Which codes start a chain is the error policy's `startsFallback`
+ * (src/errors.ts) unless configured (`fallback.codes`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AnyActorRef } from 'xstate';
 import { fallbackStageOf, type FallbackChainSnapshot, type FallbackStage } from '../../machines/fallback-chain.js';
-import type { TaskRecord } from '../queue/task-record.js';
+import { COORD_ERROR_CODES, policyOf, type CoordErrorCode } from '../errors.js';
+import type { TaskRecord } from '../store/task-store.js';
 
 /**
- * Failure codes that warrant a fallback chain by default: the session stalled (a timeout, a
- * hung worker, an expired lease). A plain crash (`WORKER_CRASHED`) is retried anywhere by the
- * retry policy instead: the worker it ran on is gone, so there is no live session to return
- * to, and an operator's `kill -9` or the OOM killer says nothing about the task.
+ * Failure codes that start a fallback chain by default (`startsFallback`): the session
+ * stalled (a timeout, a hung worker, an expired lease). A plain crash (`WORKER_CRASHED`) is
+ * retried anywhere by the retry policy instead: the worker it ran on is gone, so there is no
+ * live session to return to, and an operator's `kill -9` or the OOM killer says nothing
+ * about the task.
  */
-export const FALLBACK_CODES: readonly string[] = ['TASK_TIMEOUT', 'WORKER_HUNG', 'LEASE_EXPIRED'];
+export const FALLBACK_CODES: readonly CoordErrorCode[] = COORD_ERROR_CODES.filter((code) => policyOf(code).startsFallback);
 
 /** Where the next attempt of a task may run, and what extra environment it gets. */
 export interface Placement {
@@ -45,7 +48,7 @@ export interface FallbackHost {
 export interface AttemptFailureInfo {
   task: TaskRecord;
   workerId: string;
-  code: string;
+  code: CoordErrorCode;
   at: number;
   sessionIdleMs: number;
   workerCrashLooping: boolean;
@@ -57,11 +60,11 @@ export class FallbackBoard {
   private readonly placements = new Map<string, Placement>();
   private generation = 0;
 
-  private readonly codes: ReadonlySet<string>;
+  private readonly codes: ReadonlySet<CoordErrorCode>;
 
   constructor(
     private readonly host: FallbackHost,
-    codes: readonly string[] = FALLBACK_CODES,
+    codes: readonly CoordErrorCode[] = FALLBACK_CODES,
   ) {
     this.codes = new Set(codes);
   }

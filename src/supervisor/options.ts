@@ -3,7 +3,7 @@
  * option is a `CONFIG_INVALID` error naming the option, before anything starts.
  */
 import { z } from 'zod';
-import { CoordError } from '../errors.js';
+import { COORD_ERROR_CODES, CoordError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { DEFAULT_MAX_LOG_BYTES, MAX_LOG_BYTES, MIN_LOG_BYTES } from '../log/task-log-format.js';
 import type { AssignStrategy } from '../pool/assign.js';
@@ -56,7 +56,7 @@ const OptionsSchema = z.strictObject({
       maxResumes: z.number().int().min(0).optional(),
       staleAfterMs: z.number().int().positive().optional(),
       /** Failure codes that start a fallback chain (default: TASK_TIMEOUT, WORKER_HUNG, LEASE_EXPIRED). */
-      codes: z.array(z.string().regex(/^[A-Z][A-Z0-9_]+$/)).optional(),
+      codes: z.array(z.enum(COORD_ERROR_CODES)).optional(),
     })
     .default({}),
   /** Store URL (`sqlite:PATH`, `postgres://…`, `memory:`) or a store instance; default `sqlite:<state-dir>/coord.db`. */

@@ -1,31 +1,33 @@
 /**
  * The worker, breaker and fallback-chain machines with coord's effects provided: forking
- * the worker process, and reporting what the machines decide to the dispatcher, the log
- * and the event bus.
+ * the worker process, and logging and announcing what the machines decide. What a worker
+ * machine emits for the outcome path (`task.result`, `task.lost`) is listened to by the
+ * worker registry, not provided here.
  */
+import { fromCallback } from 'xstate';
 import { circuitBreakerMachine } from '../../machines/circuit-breaker.js';
 import { fallbackChainMachine } from '../../machines/fallback-chain.js';
-import { workerMachine } from '../../machines/worker.js';
+import { workerMachine, type ProcessCommand, type WorkerInput } from '../../machines/worker.js';
 import type { Logger } from '../log/logger.js';
-import type { createRunProcess } from '../pool/run-process.js';
-import type { Dispatcher } from './dispatcher.js';
+import { startWorkerProcess } from '../pool/run-process.js';
 import type { SupervisorEventBus } from './events.js';
 import type { ResolvedOptions } from './options.js';
-import type { TaskReaper } from './task-reaper.js';
+import type { Run } from './run.js';
 
 export interface ProvideDeps {
   config: ResolvedOptions;
-  runProcess: ReturnType<typeof createRunProcess>;
-  dispatcher: Dispatcher;
   events: SupervisorEventBus;
-  reaper: TaskReaper;
   logger(): Logger;
+  /** The started run (workers exist only once it does). */
+  live(): Run;
+  /** Asks for a dispatch pass (a breaker let work through again). */
+  wake(): void;
 }
 
-/** The worker machine, forking real processes and reporting to the dispatcher. */
-export function provideWorker({ config, runProcess, dispatcher, events, reaper, logger }: ProvideDeps) {
+/** The worker machine, forking real processes for the run. */
+export function provideWorker({ config, events, logger, live }: ProvideDeps) {
   return workerMachine.provide({
-    actors: { runProcess },
+    actors: { runProcess: fromCallback<ProcessCommand, WorkerInput>((args) => startWorkerProcess(live().processOptions, args)) },
     delays: {
       spawnTimeout: config.spawnTimeoutMs,
       shutdownGrace: config.shutdownGraceMs,
@@ -33,21 +35,10 @@ export function provideWorker({ config, runProcess, dispatcher, events, reaper, 
       heartbeatTimeout: config.heartbeatMs * config.missedHeartbeats,
     },
     actions: {
-      reportReady: (_, { workerId, pid }) => {
-        events.emit('coord:worker-ready', { workerId, pid });
-        dispatcher.schedule();
-      },
-      // Results are applied after the worker's transition, not inside it: applying one sends
-      // events to breakers and fallback chains, which an action must not do.
-      reportTaskResult: (_, { workerId, message }) => queueMicrotask(() => dispatcher.result(workerId, message)),
+      reportReady: (_, { workerId, pid }) => events.emit('coord:worker-ready', { workerId, pid }),
       reportStaleResult: (_, { workerId, message, current }) => {
         logger().warn({ workerId, taskId: message.taskId, lease: message.lease, current }, 'ignored a result with a stale lease');
       },
-      reportTaskLost: (_, { workerId, task, exit, hung }) => queueMicrotask(() => {
-        // The worker is dead: the attempt's processes outside its group are killed here (synchronously, before any retry).
-        void reaper.attemptLost(workerId, task);
-        dispatcher.lost(workerId, task, { ...exit, hung });
-      }),
       reportRestart: (_, { workerId, restart, delayMs, exit, cause }) => {
         logger().warn({ workerId, restart, delayMs, cause, ...exit }, `restarting worker (death charged to: ${cause})`);
         events.emit('coord:worker-restarting', { workerId, restart, delayMs, code: exit.code, signal: exit.signal, cause });
@@ -69,14 +60,14 @@ export function provideWorker({ config, runProcess, dispatcher, events, reaper, 
 }
 
 /** The circuit breaker, logging each transition and waking dispatch when one closes. */
-export function provideBreaker({ dispatcher, events, logger }: ProvideDeps) {
+export function provideBreaker({ events, logger, wake }: ProvideDeps) {
   return circuitBreakerMachine.provide({
     actions: {
       reportTransition: (_, { scope, from, to, reason }) => {
         logger()[to === 'open' ? 'warn' : 'info']({ scope, from, to, reason }, `circuit breaker ${scope}: ${from} -> ${to}`);
         events.emit('coord:breaker', { scope, from, to, reason });
         // A breaker leaving `open` may let waiting tasks through.
-        if (to !== 'open') dispatcher.schedule();
+        if (to !== 'open') wake();
       },
     },
   });

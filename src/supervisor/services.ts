@@ -1,45 +1,30 @@
 /**
- * Answers to the worker messages that are not lifecycle events: task start and progress,
- * leave to proceed, rate-limit tokens, usage reports and conflict checks. Until a gate
- * (merge queue, budget) or a rate limiter is configured, coord has no reason to hold a
- * worker back, so it grants at once; conflict checks are real `merge-tree` predictions.
+ * Answers to the worker messages that are about neither a task's state nor the worker's
+ * life: leave to proceed, rate-limit tokens, conflict checks, and the note that a worker
+ * rebuilt its worktree. (What a worker reports about a task goes to the outcome path.)
+ * Until a gate (merge queue, budget) or a rate limiter is configured, coord has no reason
+ * to hold a worker back, so it grants at once; conflict checks are real `merge-tree`
+ * predictions.
  */
 import type { Logger } from '../log/logger.js';
-import type { ParentMessage } from '../protocol/messages.js';
+import type { ParentMessage, WorkerMessageOf } from '../protocol/messages.js';
 import type { TaskStore } from '../store/task-store.js';
 import { predictConflicts } from '../worktrees/predict-conflicts.js';
-import type { ServiceMessage } from '../pool/run-process.js';
-import type { Dispatcher } from './dispatcher.js';
 
-/** Token and cost usage a task reported, summed over its attempts. */
-export interface TaskUsage {
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number;
-}
+/** The service requests a worker may send. */
+export type ServiceRequest = WorkerMessageOf<'coord:request' | 'coord:rate-request' | 'coord:conflict-check' | 'coord:workspace-repaired'>;
 
 export interface ServiceDeps {
-  dispatcher: Dispatcher;
   store: TaskStore;
   logger: Logger;
-  repoRoot(): string;
-  usage: Map<string, TaskUsage>;
+  repoRoot: string;
   /** A worker rebuilt its broken worktree. */
   onWorkspaceRepaired(workerId: string): void;
-  /** Stops the run on a storage fault (true); false for anything else. */
-  fatal(error: unknown): boolean;
 }
 
-/** Handles one parsed service message from `workerId`; `reply` answers that worker. */
-export function handleServiceMessage(deps: ServiceDeps, workerId: string, message: ServiceMessage, reply: (message: ParentMessage) => void): void {
+/** Handles one service request from `workerId`; `reply` answers that worker. */
+export function handleServiceRequest(deps: ServiceDeps, workerId: string, message: ServiceRequest, reply: (message: ParentMessage) => void): void {
   switch (message.type) {
-    case 'coord:started':
-      deps.dispatcher.started(workerId, message);
-      return;
-    case 'coord:progress':
-      deps.dispatcher.progress(message.taskId);
-      deps.logger.debug({ workerId, taskId: message.taskId, outputBytes: message.outputBytes }, 'task progress');
-      return;
     case 'coord:workspace-repaired':
       deps.logger.warn({ workerId, worktree: message.worktree, found: message.found }, 'worker rebuilt its broken worktree before a task');
       deps.onWorkspaceRepaired(workerId);
@@ -50,16 +35,6 @@ export function handleServiceMessage(deps: ServiceDeps, workerId: string, messag
     case 'coord:rate-request':
       reply({ type: 'coord:rate-grant', requestId: message.requestId, key: message.key });
       return;
-    case 'coord:usage':
-      void deps.store.get(message.taskId).then(
-        (record) => {
-          if (record?.lease === message.lease) addUsage(deps.usage, message);
-        },
-        (error: unknown) => {
-          if (!deps.fatal(error)) deps.logger.warn({ workerId, taskId: message.taskId, err: error }, 'could not record usage');
-        },
-      );
-      return;
     case 'coord:conflict-check':
       void checkConflicts(deps, message.requestId, message.taskId).then(reply, (error: unknown) => {
         deps.logger.warn({ workerId, taskId: message.taskId, err: error }, 'conflict check failed');
@@ -68,18 +43,10 @@ export function handleServiceMessage(deps: ServiceDeps, workerId: string, messag
   }
 }
 
-function addUsage(usage: Map<string, TaskUsage>, message: { taskId: string; inputTokens: number; outputTokens: number; costUsd: number }): void {
-  const sum = usage.get(message.taskId) ?? { inputTokens: 0, outputTokens: 0, costUsd: 0 };
-  sum.inputTokens += message.inputTokens;
-  sum.outputTokens += message.outputTokens;
-  sum.costUsd += message.costUsd;
-  usage.set(message.taskId, sum);
-}
-
 async function checkConflicts(deps: ServiceDeps, requestId: string, taskId: string): Promise<ParentMessage> {
   const others = (await deps.store.inFlight())
     .filter((held) => held.taskId !== taskId)
     .map((held) => ({ taskId: held.taskId, ref: `coord/${held.taskId}` }));
-  const conflicts = await predictConflicts(deps.repoRoot(), `coord/${taskId}`, others);
+  const conflicts = await predictConflicts(deps.repoRoot, `coord/${taskId}`, others);
   return { type: 'coord:conflict', requestId, taskId, conflicts };
 }

@@ -2,12 +2,13 @@
  * The run summary (`--summary FILE`, `supervisor.summary()`). The fields named in the
  * run-summary contract are relied on by users' scripts: never rename or remove them; add.
  */
+import type { CoordErrorCode } from '../errors.js';
 import type { CoordinatorState } from '../../machines/coordinator.js';
 import type { TaskRecord } from '../queue/task-queue.js';
 import type { Repository } from '../worktrees/repository.js';
-import type { TaskUsage } from './services.js';
+import type { TaskUsage, UsageLedger } from './outcomes/usage.js';
 import type { WorkerDescription } from './worker-registry.js';
-import { taskLogFile } from './dispatcher.js';
+import { taskLogFile } from './dispatch/assign-message.js';
 import { taskHistory, type HistoryEntry } from './history.js';
 
 export type { HistoryEntry } from './history.js';
@@ -24,7 +25,7 @@ export interface TaskSummary {
   exitCode: number | null;
   startedAt: string | null;
   finishedAt: string | null;
-  error: { code: string; message: string; details?: Record<string, unknown> } | null;
+  error: { code: CoordErrorCode; message: string; details?: Record<string, unknown> } | null;
   /** A module task's return value; null for run tasks. */
   result: unknown;
   /** The tip of the task's branch when it finished. */
@@ -43,7 +44,7 @@ export interface TaskSummary {
 }
 
 export interface RunSummary {
-  coordinator: { state: CoordinatorState; error: { code: string; message: string } | null };
+  coordinator: { state: CoordinatorState; error: { code: CoordErrorCode; message: string } | null };
   repo: string | null;
   baseCommit: string | null;
   startedAt: string;
@@ -55,13 +56,13 @@ export interface RunSummary {
 
 export interface SummaryInput {
   state: CoordinatorState;
-  error: { code: string; message: string } | null;
+  error: { code: CoordErrorCode; message: string } | null;
   repo: Repository | undefined;
   startedAt: string;
   workers: WorkerDescription[];
   tasks: TaskRecord[];
   counts: Record<string, number>;
-  usage: ReadonlyMap<string, TaskUsage>;
+  usage: Pick<UsageLedger, 'of'>;
   taskLogDir: string | null;
 }
 
@@ -93,7 +94,7 @@ export async function buildSummary(input: SummaryInput): Promise<RunSummary> {
       commit: task.commit,
       logFile: logFileOf(task),
       log: logs.get(logFileOf(task) ?? '') ?? null,
-      usage: input.usage.get(task.spec.id) ?? null,
+      usage: input.usage.of(task.spec.id) ?? null,
       releases: task.releases,
       crashReleases: task.crashReleases,
       history: taskHistory(task),

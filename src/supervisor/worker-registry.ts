@@ -4,9 +4,10 @@
  * snapshots; it never changes a worker itself except by sending it events.
  */
 import type { ActorRefFrom, Subscription } from 'xstate';
-import type { workerMachine } from '../../machines/worker.js';
+import type { ProcessExit, TaskLease, TaskResultMessage, workerMachine } from '../../machines/worker.js';
 import type { ParentMessageOf } from '../protocol/messages.js';
 import type { WorkerSlot } from '../pool/assign.js';
+import type { WorkerPool } from './worker-pool.js';
 
 type WorkerRef = ActorRefFrom<typeof workerMachine>;
 
@@ -27,27 +28,37 @@ export interface WorkerDescription {
 
 interface Watchers {
   onIdle(workerId: string): void;
-  onFailed(workerId: string, exit: { code: number | null; signal: string | null } | null): void;
+  onFailed(workerId: string, exit: ProcessExit | null): void;
+  /** The worker machine emitted a current result for the task it held. */
+  onResult(workerId: string, message: TaskResultMessage): void;
+  /** The worker's process died holding `task` (`hung`: killed for missing heartbeats). */
+  onLost(workerId: string, task: TaskLease, exit: ProcessExit, hung: boolean): void;
 }
 
-export class WorkerRegistry {
-  private readonly entries = new Map<string, { ref: WorkerRef; subscription: Subscription; failedReported: boolean }>();
+export class WorkerRegistry implements WorkerPool {
+  private readonly entries = new Map<string, { ref: WorkerRef; subscriptions: Subscription[]; failedReported: boolean }>();
   private readonly repairs = new Map<string, number>();
   private readonly retired = new Map<string, string>();
+  private readonly retiredListeners: Array<(workerId: string) => void> = [];
 
   /** Starts watching worker actors that appeared in the coordinator's context. */
   sync(workers: ReadonlyArray<{ workerId: string; ref: WorkerRef }>, watchers: Watchers): void {
     for (const { workerId, ref } of workers) {
       if (this.entries.has(workerId)) continue;
-      const entry = { ref, subscription: undefined as unknown as Subscription, failedReported: false };
+      const entry = { ref, subscriptions: [] as Subscription[], failedReported: false };
       this.entries.set(workerId, entry);
-      entry.subscription = ref.subscribe((snapshot) => {
-        if (snapshot.value === 'idle') watchers.onIdle(workerId);
-        if (snapshot.value === 'failed' && !entry.failedReported) {
-          entry.failedReported = true;
-          watchers.onFailed(workerId, snapshot.context.exit);
-        }
-      });
+      // Emitted events arrive after the worker's transition, before its observers hear of it.
+      entry.subscriptions.push(
+        ref.on('task.result', (event) => watchers.onResult(event.workerId, event.message)),
+        ref.on('task.lost', (event) => watchers.onLost(event.workerId, event.task, event.exit, event.hung)),
+        ref.subscribe((snapshot) => {
+          if (snapshot.value === 'idle') watchers.onIdle(workerId);
+          if (snapshot.value === 'failed' && !entry.failedReported) {
+            entry.failedReported = true;
+            watchers.onFailed(workerId, snapshot.context.exit);
+          }
+        }),
+      );
     }
   }
 
@@ -86,7 +97,13 @@ export class WorkerRegistry {
     if (!ref || this.retired.has(workerId)) return false;
     this.retired.set(workerId, reason);
     ref.send({ type: 'worker.stop' });
+    for (const listener of this.retiredListeners) listener(workerId);
     return true;
+  }
+
+  /** Calls `listener` when a worker is taken out of service. */
+  onRetired(listener: (workerId: string) => void): void {
+    this.retiredListeners.push(listener);
   }
 
   /** Two or more restarts within the worker's restart period: a crash loop. */

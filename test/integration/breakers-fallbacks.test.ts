@@ -33,19 +33,24 @@ describe('circuit breakers', () => {
     const s = create({ workers: 1, breaker: { failureThreshold: 2, openMs: 600_000 } });
     const transitions: string[] = [];
     s.events.on('coord:breaker', (e) => transitions.push(`${e.scope}:${e.from}->${e.to}:${e.reason}`));
+    const held: string[] = [];
+    s.events.on('coord:held', (e) => held.push(`${e.taskId}:${e.scope}`));
     await s.start();
     await s.submit([
       ...[1, 2, 3, 4].map((i) => ({ id: `f${i}`, run: ['false'], maxAttempts: 1, priority: 10 - i })),
       { id: 'other', run: ['true'] },
     ]);
     await until(() => s.status().counts.complete === 1 && s.status().counts.dead === 2);
-    await new Promise((r) => setTimeout(r, 300)); // a dispatch pass that would have run f3 if it could
+    // The positive signal that f3 and f4 were considered with the breaker open, and held back.
+    await until(() => held.includes('f3:command:false') && held.includes('f4:command:false'));
     const byId = Object.fromEntries((await s.summary()).tasks.map((t) => [t.id, t]));
     expect([byId.f1?.status, byId.f2?.status]).toEqual(['dead', 'dead']);
     expect([byId.f3?.status, byId.f4?.status]).toEqual(['ready', 'ready']);
     expect([byId.f3?.attempts, byId.f4?.attempts]).toEqual([0, 0]);
     expect(byId.other?.status).toBe('complete');
     expect(transitions).toEqual(['command:false:closed->open:failure-threshold']);
+    // Said once per hold, however many passes saw them waiting.
+    expect(held).toEqual(['f3:command:false', 'f4:command:false']);
     expect(s.status().breakers).toContainEqual({ scope: 'command:false', state: 'open' });
     // The breaker is a child of the coordinator, visible to an inspector.
     expect(Object.keys(s.actor.getSnapshot().children)).toContain('breaker:command:false');

@@ -236,15 +236,15 @@ describe('coordinatorMachine: draining', () => {
     c.actor.send({ type: 'coordinator.stop' });
     c.stopWorkers.runs[0]?.resolve();
     await settle();
-    c.closeResources.runs[0]?.reject(Object.assign(new Error('disk full'), { code: 'STORE_WRITE' }));
+    c.closeResources.runs[0]?.reject(Object.assign(new Error('disk full'), { code: 'DISK_FULL' }));
     await settle();
     expect(c.state()).toBe('failed');
-    expect(c.actor.getSnapshot().context.error).toEqual({ code: 'STORE_WRITE', message: 'disk full' });
+    expect(c.actor.getSnapshot().context.error).toEqual({ code: 'DISK_FULL', message: 'disk full' });
   });
 });
 
 describe('coordinatorMachine: a fault (the store or the disk failed)', () => {
-  const fault = { code: 'STORE_CORRUPT', message: 'the store is corrupt' };
+  const fault = { code: 'STORE_CORRUPT' as const, message: 'the store is corrupt' };
 
   it('drains, keeps the first fault, and ends failed even when closing fails too', async () => {
     const c = await startRunning();
@@ -256,7 +256,7 @@ describe('coordinatorMachine: a fault (the store or the disk failed)', () => {
     c.actor.send({ type: 'coordinator.fault', error: { code: 'DISK_FULL', message: 'later' } });
     c.stopWorkers.runs[0]?.resolve();
     await settle();
-    c.closeResources.runs[0]?.reject(Object.assign(new Error('still corrupt'), { code: 'STORE_CORRUPT_AGAIN' }));
+    c.closeResources.runs[0]?.reject(Object.assign(new Error('still corrupt'), { code: 'STORE_UNAVAILABLE' }));
     await settle();
     expect(c.state()).toBe('failed');
     expect(c.actor.getSnapshot().context.error).toEqual(fault);
@@ -304,8 +304,10 @@ describe('coordinatorStateOf', () => {
 
 describe('toCoordinatorError', () => {
   it('keeps a string code and the message, else INTERNAL', () => {
-    expect(toCoordinatorError(Object.assign(new Error('x'), { code: 'E_X' }))).toEqual({ code: 'E_X', message: 'x' });
-    expect(toCoordinatorError({ code: 'E_OBJ' })).toEqual({ code: 'E_OBJ', message: '[object Object]' });
+    expect(toCoordinatorError(Object.assign(new Error('x'), { code: 'TASK_CYCLE' }))).toEqual({ code: 'TASK_CYCLE', message: 'x' });
+    expect(toCoordinatorError({ code: 'STORE_CORRUPT' })).toEqual({ code: 'STORE_CORRUPT', message: '[object Object]' });
+    // A code outside coord's closed set (a system errno, a library's) is not a coord code.
+    expect(toCoordinatorError(Object.assign(new Error('no such file'), { code: 'ENOENT' }))).toEqual({ code: 'INTERNAL', message: 'no such file' });
     expect(toCoordinatorError(null)).toEqual({ code: 'INTERNAL', message: 'null' });
   });
 });

@@ -29,7 +29,7 @@ function start(input: Partial<FallbackChainInput> = {}) {
   const actor = createActor(fallbackChainMachine.provide({ actions }), { input: { taskId: 'build', ...input }, clock }).start();
   const stage = () => fallbackStageOf(actor.getSnapshot());
   const fail = (failure: Partial<AttemptFailure> = {}) =>
-    actor.send({ type: 'attempt.failed', code: 'TASK_EXIT', at: 0, sessionIdleMs: 0, workerCrashLooping: false, ...failure });
+    actor.send({ type: 'attempt.failed', code: 'TASK_EXIT_NONZERO', at: 0, sessionIdleMs: 0, workerCrashLooping: false, ...failure });
   const succeed = () => actor.send({ type: 'attempt.succeeded' });
   const hops = () => actor.getSnapshot().context.hops;
   /** Every effect call in order, as `name(params)` pairs. */
@@ -43,7 +43,7 @@ function start(input: Partial<FallbackChainInput> = {}) {
 
 /** A hop with defaults for the fields a test does not care about. */
 const hop = (h: Pick<FallbackHop, 'from' | 'to' | 'reason'> & Partial<FallbackHop>): FallbackHop => ({
-  code: 'TASK_EXIT',
+  code: 'TASK_EXIT_NONZERO',
   at: 0,
   classification: null,
   ...h,
@@ -59,7 +59,7 @@ describe('fallbackChainMachine: the default chain', () => {
 
   it('original → live → resume(1) → resume(2) → respawn → exhausted, with an effect and a hop for each', () => {
     const c = start();
-    const codes = ['TASK_EXIT', 'TASK_TIMEOUT', 'TASK_EXIT', 'WORKER_CRASHED', 'TASK_EXIT'];
+    const codes = ['TASK_EXIT_NONZERO', 'TASK_TIMEOUT', 'TASK_EXIT_NONZERO', 'WORKER_CRASHED', 'TASK_EXIT_NONZERO'] as const;
     const stages: string[] = [];
     for (const [i, code] of codes.entries()) {
       c.fail({ code, at: (i + 1) * 1_000 });
@@ -67,11 +67,11 @@ describe('fallbackChainMachine: the default chain', () => {
     }
     expect(stages).toEqual(['live', 'resume', 'resume', 'respawn', 'exhausted']);
     const expected = [
-      hop({ from: 'original', to: 'live', reason: 'retry', code: 'TASK_EXIT', at: 1_000 }),
+      hop({ from: 'original', to: 'live', reason: 'retry', code: 'TASK_EXIT_NONZERO', at: 1_000 }),
       hop({ from: 'live', to: 'resume', reason: 'resume', code: 'TASK_TIMEOUT', at: 2_000 }),
-      hop({ from: 'resume', to: 'resume', reason: 'resume', code: 'TASK_EXIT', at: 3_000 }),
+      hop({ from: 'resume', to: 'resume', reason: 'resume', code: 'TASK_EXIT_NONZERO', at: 3_000 }),
       hop({ from: 'resume', to: 'respawn', reason: 'respawn', code: 'WORKER_CRASHED', at: 4_000 }),
-      hop({ from: 'respawn', to: 'exhausted', reason: 'exhausted', code: 'TASK_EXIT', at: 5_000 }),
+      hop({ from: 'respawn', to: 'exhausted', reason: 'exhausted', code: 'TASK_EXIT_NONZERO', at: 5_000 }),
     ];
     expect(c.hops()).toEqual(expected);
     expect(c.effects()).toEqual([
@@ -131,9 +131,9 @@ describe('fallbackChainMachine: shortcuts', () => {
     const c = start();
     for (let i = 0; i < failuresBefore; i++) c.fail();
     expect(c.stage()).toBe(from);
-    c.fail({ sessionIdleMs: 12 * HOUR + 1, code: 'SESSION_IDLE', at: 7 });
+    c.fail({ sessionIdleMs: 12 * HOUR + 1, code: 'TASK_TIMEOUT', at: 7 });
     expect(c.stage()).toBe('respawn');
-    expect(c.hops().at(-1)).toEqual(hop({ from, to: 'respawn', reason: 'stale-session', code: 'SESSION_IDLE', at: 7 }));
+    expect(c.hops().at(-1)).toEqual(hop({ from, to: 'respawn', reason: 'stale-session', code: 'TASK_TIMEOUT', at: 7 }));
     expect(c.actions.respawnElsewhere).toHaveBeenCalledOnce();
   });
 

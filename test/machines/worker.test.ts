@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createActor, fromCallback, SimulatedClock } from 'xstate';
+import { createActor, fromCallback, SimulatedClock, type Actor } from 'xstate';
 import { DEFAULT_RESTART_POLICY } from '../../machines/restart-policy.js';
 import type { ParentMessageOf, WorkerMessageOf } from '../../src/protocol/messages.js';
 import {
@@ -10,6 +10,7 @@ import {
   type TaskLease,
   type WorkerActionParams,
   type WorkerContext,
+  type WorkerEmitted,
 } from '../../machines/worker.js';
 
 // `temporary`: these tests are about one process's life; restarts have their own tests.
@@ -43,9 +44,8 @@ function failed(task: TaskLease = TASK): WorkerMessageOf<'coord:failed'> {
   return {
     type: 'coord:failed',
     ...task,
-    code: 'TASK_EXIT',
+    code: 'TASK_EXIT_NONZERO',
     message: 'exit 1',
-    chargedTo: 'task',
     exitCode: 1,
     signal: null,
     retryable: true,
@@ -60,6 +60,16 @@ function reporter<P>() {
   return vi.fn((_args: { context: WorkerContext }, _params: P): void => {});
 }
 
+/** Records what the machine emits of `type` (payload without `type`, and the context at delivery). */
+function listen<T extends WorkerEmitted['type']>(actor: Actor<typeof workerMachine>, type: T) {
+  const heard = vi.fn((_context: WorkerContext, _payload: Omit<Extract<WorkerEmitted, { type: T }>, 'type'>): void => {});
+  actor.on(type, (event) => {
+    const { type: _type, ...payload } = event as Extract<WorkerEmitted, { type: T }>;
+    heard(actor.getSnapshot().context, payload);
+  });
+  return heard;
+}
+
 /** A worker actor on a simulated clock, with a fake process and recording reports. */
 function start(delays?: Partial<Record<'spawnTimeout' | 'shutdownGrace' | 'killGrace', number>>) {
   const commands: ProcessCommand[] = [];
@@ -72,17 +82,17 @@ function start(delays?: Partial<Record<'spawnTimeout' | 'shutdownGrace' | 'killG
   });
   const actions = {
     reportReady: reporter<WorkerActionParams['reportReady']>(),
-    reportTaskResult: reporter<WorkerActionParams['reportTaskResult']>(),
     reportStaleResult: reporter<WorkerActionParams['reportStaleResult']>(),
-    reportTaskLost: reporter<WorkerActionParams['reportTaskLost']>(),
     reportExit: reporter<WorkerActionParams['reportExit']>(),
   };
   const clock = new SimulatedClock();
   const machine = workerMachine.provide({ actors: { runProcess }, actions, ...(delays ? { delays } : {}) });
-  const actor = createActor(machine, { input: INPUT, clock }).start();
+  const actor = createActor(machine, { input: INPUT, clock });
+  const emitted = { result: listen(actor, 'task.result'), lost: listen(actor, 'task.lost') };
+  actor.start();
   const signals = () => commands.flatMap((c) => (c.type === 'process.signal' ? [c.signal] : []));
   const sent = () => commands.flatMap((c) => (c.type === 'process.send' ? [c.message] : []));
-  return { actor, clock, commands, inputs, cleanup, actions, signals, sent };
+  return { actor, clock, commands, inputs, cleanup, actions, emitted, signals, sent };
 }
 
 function startBusy() {
@@ -109,7 +119,7 @@ describe('workerMachine: spawning', () => {
   });
 
   it('process.exited → failed, records the exit, reports it and stops the child', () => {
-    const { actor, actions, cleanup } = start();
+    const { actor, actions, emitted, cleanup } = start();
     actor.send({ type: 'process.exited', code: 1, signal: null, at: 0 });
     const snap = actor.getSnapshot();
     expect(snap.value).toBe('failed');
@@ -120,7 +130,7 @@ describe('workerMachine: spawning', () => {
       exit: { code: 1, signal: null },
       duringShutdown: false,
     });
-    expect(actions.reportTaskLost).not.toHaveBeenCalled();
+    expect(emitted.lost).not.toHaveBeenCalled();
     expect(cleanup).toHaveBeenCalledOnce();
   });
 
@@ -159,13 +169,13 @@ describe('workerMachine: idle', () => {
   });
 
   it('process.exited → failed without losing a task', () => {
-    const { actor, actions, cleanup } = start();
+    const { actor, actions, emitted, cleanup } = start();
     actor.send({ type: 'process.ready', pid: 42, at: 0 });
     actor.send({ type: 'process.exited', code: null, signal: 'SIGSEGV', at: 0 });
     expect(actor.getSnapshot().value).toBe('failed');
     expect(actor.getSnapshot().context.exit).toEqual({ code: null, signal: 'SIGSEGV' });
     expect(actions.reportExit).toHaveBeenCalledOnce();
-    expect(actions.reportTaskLost).not.toHaveBeenCalled();
+    expect(emitted.lost).not.toHaveBeenCalled();
     expect(cleanup).toHaveBeenCalledOnce();
   });
 
@@ -181,14 +191,15 @@ describe('workerMachine: busy', () => {
   it.each([
     ['task.completed', { type: 'task.completed', message: complete() }],
     ['task.failed', { type: 'task.failed', message: failed() }],
-  ] as const)('%s with the current lease → idle, reported before the task is cleared', (_name, event) => {
-    const { actor, actions } = startBusy();
+  ] as const)('%s with the current lease → idle, the result emitted after the transition', (_name, event) => {
+    const { actor, actions, emitted } = startBusy();
     actor.send(event);
     expect(actor.getSnapshot().value).toBe('idle');
     expect(actor.getSnapshot().context.task).toBeNull();
-    const [args, params] = actions.reportTaskResult.mock.calls[0] ?? [];
-    expect(params).toEqual({ workerId: 'w1', message: event.message });
-    expect(args?.context.task).toEqual(TASK);
+    const [seen, payload] = emitted.result.mock.calls[0] ?? [];
+    expect(payload).toEqual({ workerId: 'w1', message: event.message });
+    // Delivered with the snapshot already updated: the listener sees an idle worker.
+    expect(seen?.task).toBeNull();
     expect(actions.reportStaleResult).not.toHaveBeenCalled();
   });
 
@@ -197,12 +208,12 @@ describe('workerMachine: busy', () => {
     ['attempt', { ...TASK, attempt: 2 }],
     ['taskId', { ...TASK, taskId: 'other' }],
   ])('a result with another %s is reported stale and the worker stays busy', (_field, stale) => {
-    const { actor, actions } = startBusy();
+    const { actor, actions, emitted } = startBusy();
     actor.send({ type: 'task.completed', message: complete(stale) });
     actor.send({ type: 'task.failed', message: failed(stale) });
     expect(actor.getSnapshot().value).toBe('busy');
     expect(actor.getSnapshot().context.task).toEqual(TASK);
-    expect(actions.reportTaskResult).not.toHaveBeenCalled();
+    expect(emitted.result).not.toHaveBeenCalled();
     expect(actions.reportStaleResult.mock.calls.map((c) => c[1])).toEqual([
       { workerId: 'w1', message: complete(stale), current: TASK },
       { workerId: 'w1', message: failed(stale), current: TASK },
@@ -216,23 +227,23 @@ describe('workerMachine: busy', () => {
     expect(sent().at(-1)).toEqual({ type: 'coord:cancel', ...TASK, reason: 'drain deadline' });
   });
 
-  it('process.exited → failed, reporting the lost task before the exit and clearing it', () => {
-    const { actor, actions, cleanup } = startBusy();
+  it('process.exited → failed, emitting the lost task (with its lease) and clearing it', () => {
+    const { actor, actions, emitted, cleanup } = startBusy();
+    const observed: string[] = [];
+    actor.subscribe((snapshot) => observed.push(`${String(snapshot.value)} after ${emitted.lost.mock.calls.length} lost`));
     actor.send({ type: 'process.exited', code: 137, signal: null, at: 0 });
     const snap = actor.getSnapshot();
     expect(snap.value).toBe('failed');
     expect(snap.context.task).toBeNull();
     expect(snap.context.exit).toEqual({ code: 137, signal: null });
-    const [lostArgs, lost] = actions.reportTaskLost.mock.calls[0] ?? [];
+    const [seen, lost] = emitted.lost.mock.calls[0] ?? [];
     expect(lost).toEqual({ workerId: 'w1', task: TASK, exit: { code: 137, signal: null }, hung: false });
-    expect(lostArgs?.context.task).toEqual(TASK);
-    expect(lostArgs?.context.exit).toBeNull();
+    expect(seen?.exit).toEqual({ code: 137, signal: null });
+    // Observers (the supervisor's registry: "this worker failed") hear of the death only after the lost task.
+    expect(observed).toEqual(['failed after 1 lost']);
     const [exitArgs] = actions.reportExit.mock.calls[0] ?? [];
     expect(exitArgs?.context.exit).toEqual({ code: 137, signal: null });
     expect(exitArgs?.context.task).toEqual(TASK);
-    expect(actions.reportTaskLost.mock.invocationCallOrder[0]).toBeLessThan(
-      actions.reportExit.mock.invocationCallOrder[0] ?? 0,
-    );
     expect(cleanup).toHaveBeenCalledOnce();
   });
 
@@ -269,35 +280,35 @@ describe('workerMachine: stopping', () => {
   });
 
   it('still reports a current result, without restarting the escalation', () => {
-    const { actor, clock, actions, signals } = startBusy();
+    const { actor, clock, emitted, signals } = startBusy();
     actor.send({ type: 'worker.stop' });
     clock.increment(5_000);
     actor.send({ type: 'task.completed', message: complete() });
     expect(actor.getSnapshot().value).toEqual({ stopping: 'terminating' });
     expect(actor.getSnapshot().context.task).toBeNull();
-    expect(actions.reportTaskResult.mock.calls[0]?.[1]).toEqual({ workerId: 'w1', message: complete() });
+    expect(emitted.result.mock.calls[0]?.[1]).toEqual({ workerId: 'w1', message: complete() });
     clock.increment(2_000);
     expect(signals()).toEqual(['SIGTERM', 'SIGKILL']);
   });
 
   it('reports a stale result as stale', () => {
-    const { actor, actions } = startBusy();
+    const { actor, actions, emitted } = startBusy();
     actor.send({ type: 'worker.stop' });
     actor.send({ type: 'task.failed', message: failed({ ...TASK, lease: 'old' }) });
     expect(actor.getSnapshot().context.task).toEqual(TASK);
-    expect(actions.reportTaskResult).not.toHaveBeenCalled();
+    expect(emitted.result).not.toHaveBeenCalled();
     expect(actions.reportStaleResult).toHaveBeenCalledOnce();
   });
 
-  it('process.exited while holding a task → exited, task lost first', () => {
-    const { actor, actions, cleanup } = startBusy();
+  it('process.exited while holding a task → exited, the task emitted as lost', () => {
+    const { actor, actions, emitted, cleanup } = startBusy();
     actor.send({ type: 'worker.stop' });
     actor.send({ type: 'process.exited', code: 0, signal: null, at: 0 });
     const snap = actor.getSnapshot();
     expect(snap.value).toBe('exited');
     expect(snap.status).toBe('done');
     expect(snap.context.task).toBeNull();
-    expect(actions.reportTaskLost.mock.calls[0]?.[1]).toEqual({
+    expect(emitted.lost.mock.calls[0]?.[1]).toEqual({
       workerId: 'w1',
       task: TASK,
       exit: { code: 0, signal: null },
@@ -308,21 +319,18 @@ describe('workerMachine: stopping', () => {
       exit: { code: 0, signal: null },
       duringShutdown: true,
     });
-    expect(actions.reportTaskLost.mock.invocationCallOrder[0]).toBeLessThan(
-      actions.reportExit.mock.invocationCallOrder[0] ?? 0,
-    );
     expect(cleanup).toHaveBeenCalledOnce();
   });
 
   it('process.exited without a task → exited, nothing lost', () => {
-    const { actor, clock, actions } = start();
+    const { actor, clock, actions, emitted } = start();
     actor.send({ type: 'process.ready', pid: 42, at: 0 });
     actor.send({ type: 'worker.stop' });
     clock.increment(7_000);
     actor.send({ type: 'process.exited', code: null, signal: 'SIGKILL', at: 0 });
     expect(actor.getSnapshot().value).toBe('exited');
     expect(actor.getSnapshot().context.exit).toEqual({ code: null, signal: 'SIGKILL' });
-    expect(actions.reportTaskLost).not.toHaveBeenCalled();
+    expect(emitted.lost).not.toHaveBeenCalled();
     expect(actions.reportExit).toHaveBeenCalledOnce();
   });
 });
@@ -360,11 +368,12 @@ describe('workerMachine: restarts', () => {
       receive((command) => commands.push(command));
     });
     const reportRestart = reporter<WorkerActionParams['reportRestart']>();
-    const reportTaskLost = reporter<WorkerActionParams['reportTaskLost']>();
     const reportHung = reporter<WorkerActionParams['reportHung']>();
     const clock = new SimulatedClock();
-    const machine = workerMachine.provide({ actors: { runProcess }, actions: { reportRestart, reportTaskLost, reportHung }, delays: { heartbeatTimeout: 3_000 } });
-    const actor = createActor(machine, { input: { ...INPUT, restartPolicy: { ...policy, restart }, random }, clock }).start();
+    const machine = workerMachine.provide({ actors: { runProcess }, actions: { reportRestart, reportHung }, delays: { heartbeatTimeout: 3_000 } });
+    const actor = createActor(machine, { input: { ...INPUT, restartPolicy: { ...policy, restart }, random }, clock });
+    const reportTaskLost = listen(actor, 'task.lost');
+    actor.start();
     return { actor, clock, commands, inputs, reportRestart, reportTaskLost, reportHung };
   }
 

@@ -59,10 +59,10 @@ describe('worker orchestrator: module tasks in piscina threads', () => {
     });
   });
 
-  it("keeps a thrown error's own code and retryable = false", async () => {
+  it("keeps a thrown error's retryable = false, and its own code at the head of the message (MODULE_FAILED)", async () => {
     worker.send(moduleAssign(repo, 'permanent', throws, null, { exportName: 'permanent' }));
     expect(await worker.final('permanent')).toMatchObject({
-      type: 'coord:failed', code: 'QUOTA_EXHAUSTED', retryable: false, message: 'quota exhausted for good',
+      type: 'coord:failed', code: 'MODULE_FAILED', retryable: false, message: 'QUOTA_EXHAUSTED: quota exhausted for good',
     });
   });
 

@@ -154,7 +154,7 @@ describe('worker orchestrator: run tasks in a PTY', () => {
   it('reports a start commit that does not exist as GIT_FAILED (not retryable, the task\'s), without running the task', async () => {
     worker.send({ ...runAssign(repo, 'bad-start', [node, FAKE_AGENT]), startCommit: 'f'.repeat(40) });
     const final = await worker.final('bad-start');
-    expect(final).toMatchObject({ type: 'coord:failed', code: 'GIT_FAILED', retryable: false, chargedTo: 'task', commit: null });
+    expect(final).toMatchObject({ type: 'coord:failed', code: 'GIT_FAILED', retryable: false, commit: null });
     expect(worker.all('coord:started')).toEqual([]);
   });
 });

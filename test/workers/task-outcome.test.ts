@@ -26,7 +26,9 @@ describe('task outcomes', () => {
 
   it.each([
     [mod({ outcome: { ok: true, value: { x: 1 } } }), { ok: true, exitCode: null, result: { x: 1 } }],
-    [mod({ outcome: { ok: false, code: 'MY_CODE', message: 'm', retryable: false } }), { ok: false, code: 'MY_CODE', retryable: false }],
+    [mod({ outcome: { ok: false, code: 'MODULE_FAILED', message: 'm', retryable: false } }), { ok: false, code: 'MODULE_FAILED', retryable: false }],
+    // a handler may narrow retryability, never widen it: a missing module stays final
+    [mod({ outcome: { ok: false, code: 'MODULE_NOT_FOUND', message: 'm', retryable: true } }), { ok: false, code: 'MODULE_NOT_FOUND', retryable: false }],
     [mod({ terminationReason: 'timeout' }), { ok: false, code: 'TASK_TIMEOUT', retryable: true }],
     [mod({ terminationReason: 'cancel' }), { ok: false, code: 'TASK_CANCELLED', retryable: true }],
     [mod({ terminationReason: 'crashed', crashMessage: 'worker exited with code: 3' }), { ok: false, code: 'MODULE_FAILED', retryable: true }],
@@ -37,16 +39,16 @@ describe('task outcomes', () => {
   it('builds protocol-valid complete and failed messages', () => {
     const complete = finalMessage(ref, { ok: true, exitCode: 0, result: null }, sha, null, 12);
     expect(complete).toEqual({ type: 'coord:complete', ...ref, exitCode: 0, result: null, commit: sha, durationMs: 12 });
-    const failed = finalMessage(ref, failure('TASK_TIMEOUT', 'slow', true, null, 'SIGTERM'), sha, null, 12);
+    const failed = finalMessage(ref, failure('TASK_TIMEOUT', 'slow', null, 'SIGTERM'), sha, null, 12);
     expect(failed).toEqual({ type: 'coord:failed', ...ref, code: 'TASK_TIMEOUT', message: 'slow', exitCode: null,
-      signal: 'SIGTERM', retryable: true, retryAfterMs: null, commit: sha, durationMs: 12, chargedTo: 'task' });
+      signal: 'SIGTERM', retryable: true, retryAfterMs: null, commit: sha, durationMs: 12 });
     for (const message of [complete, failed]) expect(WorkerMessageSchema.safeParse(message).success).toBe(true);
   });
 
   it('turns a success whose work could not be committed into GIT_FAILED, and keeps an earlier failure', () => {
     expect(finalMessage(ref, { ok: true, exitCode: 0, result: null }, null, 'index.lock exists', 1))
       .toMatchObject({ type: 'coord:failed', code: 'GIT_FAILED', retryable: false, commit: null });
-    expect(finalMessage(ref, failure('TASK_EXIT_NONZERO', 'exited with code 1', true, 1), null, 'boom', 1))
+    expect(finalMessage(ref, failure('TASK_EXIT_NONZERO', 'exited with code 1', 1), null, 'boom', 1))
       .toMatchObject({ type: 'coord:failed', code: 'TASK_EXIT_NONZERO' });
   });
 });

@@ -3,8 +3,8 @@
  * branch, from which commit, with which limits.
  */
 import path from 'node:path';
-import type { ParentMessageOf } from '../protocol/messages.js';
-import type { TaskRecord } from '../queue/task-record.js';
+import type { ParentMessageOf } from '../../protocol/messages.js';
+import type { TaskRecord } from '../../store/task-store.js';
 
 /** The per-task, per-attempt output log. */
 export function taskLogFile(taskLogDir: string, taskId: string, attempt: number): string {

@@ -4,10 +4,10 @@
  * once a task's crash-releases reach `maxReleases`, dead with `TASK_KILLS_SUPERVISOR` — and
  * announced on the event bus as any release, death or block is.
  */
-import type { Logger } from '../log/logger.js';
-import { CRASH_RELEASE_REASON } from '../queue/release-budget.js';
-import type { TaskStore } from '../store/task-store.js';
-import type { SupervisorEventBus } from './events.js';
+import type { Logger } from '../../log/logger.js';
+import { CRASH_RELEASE_REASON } from '../../queue/release-budget.js';
+import type { TaskStore } from '../../store/task-store.js';
+import type { SupervisorEventBus } from '../events.js';
 
 /** Takes back `nodeId`'s in-flight tasks and emits what became of them; resolves with their ids. */
 export async function recoverNode(store: TaskStore, nodeId: string, now: number, events: SupervisorEventBus, logger: Logger): Promise<string[]> {

@@ -1,0 +1,186 @@
+/**
+ * Dispatch: matches ready tasks to idle workers, asks their breakers, claims each task from
+ * the store under a lease, prepares its start commit and hands it to its worker. Dispatch
+ * changes no task state beyond the claim: when a hand-over cannot happen (the start commit
+ * cannot be made, the dependencies conflict, the worker went away) it says so to the outcome
+ * path, which records it and emits the events.
+ */
+import { randomBytes } from 'node:crypto';
+import { toCoordError } from '../../errors.js';
+import type { Logger } from '../../log/logger.js';
+import type { AssignStrategy, WorkerSlot } from '../../pool/assign.js';
+import type { TaskRecord, TaskStore } from '../../store/task-store.js';
+import { dependencyHead, type DependencyHead } from '../../worktrees/shared-branches.js';
+import type { StartCommit } from '../../worktrees/start-commit.js';
+import type { BreakerBoard } from '../breakers.js';
+import type { SupervisorEventBus } from '../events.js';
+import type { FallbackBoard } from '../fallbacks.js';
+import type { Outcomes } from '../outcomes/outcomes.js';
+import type { Tracker } from '../tracker.js';
+import type { WorkerPool } from '../worker-pool.js';
+import { assignMessage, taskLogFile } from './assign-message.js';
+
+/** The limits every attempt is handed with. */
+export interface AttemptLimits {
+  taskLogDir: string;
+  defaultTimeoutMs: number | null;
+  /** The cap on each attempt's log (task output bytes). */
+  maxLogBytes: number;
+}
+
+export interface DispatchDeps {
+  store: TaskStore;
+  nodeId: string;
+  leaseMs: number;
+  strategy: AssignStrategy;
+  workers: Pick<WorkerPool, 'slots' | 'assign' | 'gone'>;
+  breakers: Pick<BreakerBoard, 'workerOpen' | 'admit' | 'hold' | 'drop'>;
+  fallbacks: Pick<FallbackBoard, 'placeable' | 'placement'>;
+  outcomes: Pick<Outcomes, 'attemptFailed' | 'block' | 'release'>;
+  events: SupervisorEventBus;
+  logger: Logger;
+  tracker: Tracker;
+  limits: AttemptLimits;
+  /** The start commit of a task whose dependencies finished at `deps` (fetching their work when it is elsewhere). */
+  startCommit(taskId: string, deps: DependencyHead[]): Promise<StartCommit>;
+  /** Whether new assignments are allowed (the coordinator is `running`). */
+  accepting(): boolean;
+  now(): number;
+}
+
+export class Dispatcher {
+  /** Workers chosen for a task whose start commit is still being computed. */
+  private readonly reserved = new Set<string>();
+  /** Tasks an open breaker holds back, and which: announced once per hold. */
+  private readonly held = new Map<string, string>();
+  private passing = false;
+  private passAgain = false;
+  private scheduled = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: DispatchDeps) {}
+
+  /** Runs a dispatch pass soon (coalescing many requests into one pass). */
+  schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.deps.tracker.run('dispatch pass', this.pass());
+    });
+  }
+
+  /** No more passes or retry wake-ups (the run is closing). */
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  /** One pass; passes never overlap (a request during a pass runs another after it). */
+  private async pass(): Promise<void> {
+    if (this.passing) {
+      this.passAgain = true;
+      return;
+    }
+    this.passing = true;
+    try {
+      do {
+        this.passAgain = false;
+        await this.assignReady();
+      } while (this.passAgain && !this.stopped);
+    } finally {
+      this.passing = false;
+    }
+  }
+
+  private async assignReady(): Promise<void> {
+    const { store, strategy, breakers, workers } = this.deps;
+    if (!this.deps.accepting()) return;
+    const now = this.deps.now();
+    let slots = workers.slots().filter((slot) => slot.idle && !this.reserved.has(slot.workerId) && breakers.workerOpen(slot.workerId));
+    if (slots.length > 0) {
+      // A few candidates per free slot, so tasks held back (placement, an open breaker) do not starve the rest.
+      for (const task of await store.peekReady(now, slots.length * 8 + 16)) {
+        if (slots.length === 0 || !this.deps.accepting()) break;
+        const slot = strategy(task, this.deps.fallbacks.placeable(task.spec.id, slots, (id) => workers.gone(id), workers.slots().length));
+        if (!slot) continue;
+        const claimed = await this.claim(task, slot, now);
+        if (claimed) slots = slots.filter((s) => s.workerId !== slot.workerId);
+      }
+    }
+    await this.armRetryTimer(now);
+  }
+
+  /** Admits, claims and starts handing over one task; false if it stays where it is. */
+  private async claim(task: TaskRecord, slot: WorkerSlot, now: number): Promise<boolean> {
+    const { breakers } = this.deps;
+    const id = task.spec.id;
+    const admitted = breakers.admit(task.spec, slot.workerId, randomBytes(6).toString('base64url'));
+    if ('refusedBy' in admitted) {
+      // An open breaker on this worker or command: the task waits (said once per hold).
+      if (this.held.get(id) !== admitted.refusedBy) {
+        this.held.set(id, admitted.refusedBy);
+        this.deps.events.emit('coord:held', { taskId: id, scope: admitted.refusedBy });
+      }
+      return false;
+    }
+    const claim = await this.deps.store.claim({
+      nodeId: this.deps.nodeId, workerId: slot.workerId, capabilities: slot.capabilities, leaseMs: this.deps.leaseMs, now, taskId: id,
+    });
+    if (!claim) {
+      breakers.drop(admitted.admission); // another supervisor took it
+      return false;
+    }
+    this.held.delete(id);
+    breakers.hold(claim.lease, admitted.admission);
+    this.reserved.add(slot.workerId);
+    this.deps.events.emit('coord:assigned', { taskId: id, workerId: slot.workerId, attempt: claim.attempt });
+    const handOver = this.handOver(claim.task, slot.workerId, claim.lease, claim.attempt).finally(() => {
+      this.reserved.delete(slot.workerId);
+      this.schedule();
+    });
+    this.deps.tracker.run(`hand-over of ${id}`, handOver);
+    return true;
+  }
+
+  /** Wakes the dispatcher when the earliest retry backoff or lease expiry is due. */
+  private async armRetryTimer(now: number): Promise<void> {
+    const delay = await this.deps.store.nextDueMs(now);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = delay === null || this.stopped ? undefined : setTimeout(() => this.schedule(), Math.max(delay, 5));
+    this.retryTimer?.unref();
+  }
+
+  /** Computes the start commit (async git), then gives the task to the worker. */
+  private async handOver(task: TaskRecord, workerId: string, lease: string, attempt: number): Promise<void> {
+    const { store, logger, outcomes, limits } = this.deps;
+    const id = task.spec.id;
+    const ref = { taskId: id, lease, attempt };
+    let start: StartCommit;
+    try {
+      const tips = await Promise.all(task.spec.deps.map(async (dep) => dependencyHead(dep, await store.get(dep))));
+      start = await this.deps.startCommit(id, tips);
+    } catch (error) {
+      const err = toCoordError(error, 'GIT_FAILED');
+      logger.error({ taskId: id, err }, 'could not prepare the start commit');
+      return outcomes.attemptFailed(workerId, ref, err.code, err.message);
+    }
+    if (!start.ok) {
+      const { between, files } = start.conflict;
+      return outcomes.block(id, { code: 'DEP_CONFLICT', message: `dependencies ${between[0]} and ${between[1]} conflict in ${files.join(', ')}`, details: { between, files } });
+    }
+    const message = assignMessage(task, {
+      attempt,
+      lease,
+      startCommit: start.commit,
+      timeoutMs: limits.defaultTimeoutMs,
+      logFile: taskLogFile(limits.taskLogDir, id, attempt),
+      maxLogBytes: limits.maxLogBytes,
+      extraEnv: this.deps.fallbacks.placement(id)?.env ?? {},
+    });
+    // The worker may have died while git was working: then the task goes back, unburnt.
+    if (!this.deps.accepting() || !this.deps.workers.assign(workerId, message)) await outcomes.release(id, lease, 'worker unavailable');
+  }
+}

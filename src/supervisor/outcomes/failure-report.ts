@@ -1,0 +1,46 @@
+/**
+ * A failed attempt as the outcome path takes it: from a worker's `coord:failed`, or found by
+ * the supervisor itself (a crashed or hung worker, a start commit it could not prepare, a
+ * push that failed). `retryable` starts from the code's policy; a report may only narrow it.
+ */
+import { policyOf, type CoordErrorCode } from '../../errors.js';
+import type { WorkerMessageOf } from '../../protocol/messages.js';
+
+export interface FailureReport {
+  taskId: string;
+  lease: string;
+  attempt: number;
+  code: CoordErrorCode;
+  message: string;
+  retryable: boolean;
+  exitCode: number | null;
+  retryAfterMs: number | null;
+}
+
+/** The attempt a report is about. */
+export interface AttemptRef {
+  taskId: string;
+  lease: string;
+  attempt: number;
+}
+
+/** A failure the supervisor found in an attempt: retryable exactly as the code's policy says. */
+export function supervisorFailure(attempt: AttemptRef, code: CoordErrorCode, message: string, exitCode: number | null = null): FailureReport {
+  return { ...pick(attempt), code, message, retryable: policyOf(code).retryable, exitCode, retryAfterMs: null };
+}
+
+/** A worker's `coord:failed` (its code already parsed at the IPC edge). */
+export function workerFailure(message: WorkerMessageOf<'coord:failed'>): FailureReport {
+  return {
+    ...pick(message),
+    code: message.code,
+    message: message.message,
+    retryable: message.retryable && policyOf(message.code).retryable,
+    exitCode: message.exitCode,
+    retryAfterMs: message.retryAfterMs,
+  };
+}
+
+function pick({ taskId, lease, attempt }: AttemptRef): AttemptRef {
+  return { taskId, lease, attempt };
+}

@@ -1,0 +1,191 @@
+/**
+ * One started run of a supervisor: built from the {@link Runtime} once `initialize` opened
+ * it, with every part constructed from concrete values — the outcome path, dispatch, the
+ * breakers and fallback chains, lease upkeep, the counts — and closed once by
+ * `closeResources`. After the close it keeps the last word of the store (tasks, counts) for
+ * the summary.
+ */
+import path from 'node:path';
+import type { AnyActorRef } from 'xstate';
+import type { Logger } from '../log/logger.js';
+import type { AssignStrategy } from '../pool/assign.js';
+import type { RunProcessOptions } from '../pool/run-process.js';
+import { defaultWorkerEntry } from '../pool/worker-entry.js';
+import type { ParentMessage, WorkerMessageOf } from '../protocol/messages.js';
+import type { TaskRecord } from '../store/task-store.js';
+import { startCommitFor } from '../worktrees/start-commit.js';
+import { BreakerBoard } from './breakers.js';
+import { CountsCache, emitIfSettled } from './counts-cache.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import { startLeaseUpkeep } from './dispatch/lease-upkeep.js';
+import type { SupervisorEventBus } from './events.js';
+import type { FaultStop } from './fault-stop.js';
+import { FallbackBoard } from './fallbacks.js';
+import type { ResolvedOptions } from './options.js';
+import type { AttemptRef } from './outcomes/failure-report.js';
+import { Outcomes, type TaskReport } from './outcomes/outcomes.js';
+import type { Runtime } from './runtime.js';
+import { handleServiceRequest, type ServiceRequest } from './services.js';
+import type { TaskReaper } from './task-reaper.js';
+import { Tracker } from './tracker.js';
+import type { WorkerRegistry } from './worker-registry.js';
+
+/** What a run needs from the supervisor around it. */
+export interface RunParts {
+  config: ResolvedOptions;
+  events: SupervisorEventBus;
+  workers: WorkerRegistry;
+  faults: FaultStop;
+  reaper: TaskReaper;
+  strategy: AssignStrategy;
+  /** Children of the coordinator actor (breakers, fallback chains) and how to spawn them. */
+  children: {
+    child(id: string): AnyActorRef | undefined;
+    spawnBreaker(scope: string): void;
+    spawnFallback(taskId: string, key: string): void;
+  };
+  /** Whether new assignments are allowed (the coordinator is `running`). */
+  accepting(): boolean;
+  /** A worker sent a message that did not parse. */
+  onRefused: RunProcessOptions['onRefused'];
+}
+
+/** The worker messages that report on a task, for the outcome path. */
+const TASK_REPORTS: ReadonlySet<string> = new Set<TaskReport['type']>(['coord:started', 'coord:progress', 'coord:usage']);
+
+export class Run {
+  readonly logger: Logger;
+  readonly tracker: Tracker;
+  readonly breakers: BreakerBoard;
+  readonly fallbacks: FallbackBoard;
+  readonly outcomes: Outcomes;
+  readonly dispatcher: Dispatcher;
+  readonly counts: CountsCache;
+  /** How worker processes are forked for this run. */
+  readonly processOptions: RunProcessOptions;
+  private finalTasks: TaskRecord[] | undefined;
+  private readonly closers: Array<() => void> = [];
+  private settledCheckQueued = false;
+
+  constructor(
+    readonly runtime: Runtime,
+    private readonly parts: RunParts,
+  ) {
+    const { config, events, workers, faults } = parts;
+    const { store, logger, shared, repo, taskLogDir } = runtime;
+    const now = (): number => Date.now();
+    this.logger = logger;
+    this.tracker = new Tracker(logger, (error) => faults.fatal(error));
+    this.counts = new CountsCache(store, (error) => faults.fatal(error));
+    this.counts.watch(events);
+    const { child, spawnBreaker, spawnFallback } = parts.children;
+    this.breakers = new BreakerBoard({ child, spawn: spawnBreaker });
+    this.fallbacks = new FallbackBoard({ child, spawn: spawnFallback, taskDir: (taskId) => path.join(taskLogDir, taskId) }, config.fallback.codes);
+    this.outcomes = new Outcomes({
+      store, events, logger, breakers: this.breakers, fallbacks: this.fallbacks, workers, publisher: shared,
+      nodeId: config.nodeId, taskLogDir, now, changed: () => this.changed(),
+    });
+    this.dispatcher = new Dispatcher({
+      store, nodeId: config.nodeId, leaseMs: config.leaseMs, strategy: parts.strategy, workers, breakers: this.breakers,
+      fallbacks: this.fallbacks, outcomes: this.outcomes, events, logger, tracker: this.tracker, now,
+      limits: { taskLogDir, defaultTimeoutMs: config.defaultTimeoutMs, maxLogBytes: config.maxLogBytes },
+      startCommit: async (taskId, deps) => {
+        await shared.ensureLocal(deps);
+        return startCommitFor(repo.root, repo.baseCommit, taskId, deps);
+      },
+      accepting: parts.accepting,
+    });
+    this.processOptions = {
+      entry: config.workerEntry ?? defaultWorkerEntry(), repoRoot: repo.root, runId: parts.reaper.runId, logger,
+      heartbeatMs: config.heartbeatMs, moduleThreads: config.moduleThreads, killGraceMs: config.killGraceMs,
+      onRefused: parts.onRefused,
+      onServiceMessage: (workerId, message, reply) => this.workerSaid(workerId, message, reply),
+    };
+  }
+
+  /**
+   * Takes back what this node held at its last stop, then starts the lease upkeep and
+   * listening for changes other supervisors make to a shared store.
+   */
+  async open(): Promise<void> {
+    const { store, logger } = this.runtime;
+    await this.outcomes.recover();
+    await this.counts.refresh();
+    this.closers.push(startLeaseUpkeep({
+      store, nodeId: this.parts.config.nodeId, leaseMs: this.parts.config.leaseMs, tracker: this.tracker, now: Date.now,
+      onReaped: (reaped) => this.outcomes.reaped(reaped),
+    }));
+    this.closers.push(store.onChange(() => this.changedElsewhere()));
+    const { repo, stateDir, shared } = this.runtime;
+    logger.info({ repo: repo.root, baseCommit: repo.baseCommit, stateDir, store: store.kind, nodeId: this.parts.config.nodeId, remote: shared.remote, workers: this.runtime.workers.length }, 'initialized');
+  }
+
+  /** A worker's current result (the worker machine checked the lease it holds). */
+  workerResult(workerId: string, message: WorkerMessageOf<'coord:complete'> | WorkerMessageOf<'coord:failed'>): void {
+    this.tracker.run(`applying the result of ${message.taskId}`, this.outcomes.report(workerId, message));
+  }
+
+  /** The worker died holding `task`: its leftovers are killed, and the attempt failed. */
+  workerLost(workerId: string, task: AttemptRef, exit: { code: number | null; signal: string | null; hung: boolean }): void {
+    void this.parts.reaper.attemptLost(workerId, task);
+    this.tracker.run(`the lost attempt of ${task.taskId}`, this.outcomes.lost(workerId, task, exit));
+  }
+
+  /** Every task this node holds goes back to ready and its worker is asked to cancel it. */
+  cancelInFlight(reason: string): void {
+    this.tracker.run('cancelling tasks in flight', this.outcomes.cancelInFlight(reason));
+  }
+
+  /** The tasks as the store last said (after the close: as it said at the close). */
+  async tasks(): Promise<TaskRecord[]> {
+    return this.finalTasks ?? this.runtime.store.list();
+  }
+
+  /** Stops dispatch and upkeep, waits for what is in flight in the store, and releases everything held. */
+  async close(): Promise<void> {
+    for (const close of this.closers.splice(0)) close();
+    this.dispatcher.stop();
+    await this.tracker.flush();
+    // A store that failed mid-run may fail here again: close what can be closed anyway,
+    // and keep the first fault as the run's error (the summary falls back on the counts).
+    const faulted = (error: unknown): undefined => {
+      if (!this.parts.faults.fatal(error)) throw error;
+      return undefined;
+    };
+    await this.counts.refresh().catch(faulted);
+    this.finalTasks = await this.runtime.store.list().catch(faulted);
+    await this.runtime.holds.releaseAll().catch(faulted);
+  }
+
+  private workerSaid(workerId: string, message: Parameters<RunProcessOptions['onServiceMessage']>[1], reply: (message: ParentMessage) => void): void {
+    if (TASK_REPORTS.has(message.type)) {
+      this.tracker.run(`${message.type} from ${workerId}`, this.outcomes.report(workerId, message as TaskReport));
+      return;
+    }
+    handleServiceRequest({
+      store: this.runtime.store, logger: this.logger, repoRoot: this.runtime.repo.root,
+      onWorkspaceRepaired: (id) => this.parts.workers.countRepair(id),
+    }, workerId, message as ServiceRequest, reply);
+  }
+
+  /** After a change: dispatch again, and say so if nothing is left to run. */
+  private async changed(): Promise<void> {
+    this.dispatcher.schedule();
+    await emitIfSettled(this.runtime.store, this.parts.events);
+  }
+
+  /**
+   * Another supervisor changed the shared queue (PostgreSQL NOTIFY, SQLite data_version):
+   * there may be work for this node, or the run may be over without a task event here.
+   * Checks are coalesced: a burst of changes costs one query.
+   */
+  private changedElsewhere(): void {
+    this.dispatcher.schedule();
+    if (this.settledCheckQueued) return;
+    this.settledCheckQueued = true;
+    setTimeout(() => {
+      this.settledCheckQueued = false;
+      this.tracker.run('a settled check', emitIfSettled(this.runtime.store, this.parts.events));
+    }, 20).unref();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * What a started supervisor runs on, built once by the coordinator's `initialize`: the
+ * repository, the state directory and its lock, the log, the store and this node's hold on
+ * it, the shared branches, the worktrees and their locks. Everything held is released
+ * last-first by {@link Holds.releaseAll}, also when building fails half-way, so a refused or
+ * failed start leaves nothing locked behind it.
+ */
+import path from 'node:path';
+import type { WorkerInput } from '../../machines/worker.js';
+import { lockOrRefuse, thisProcess } from '../locks/file-lock.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import type { TaskStore } from '../store/task-store.js';
+import { openRepository, type Repository } from '../worktrees/repository.js';
+import { resolveSharedRemote, SharedBranches } from '../worktrees/shared-branches.js';
+import { defaultWorktreeRoot, WorktreeManager } from '../worktrees/worktrees.js';
+import type { FaultStop } from './fault-stop.js';
+import type { ResolvedOptions } from './options.js';
+import { prepareStateDir } from './state-dir.js';
+import { openConfiguredStore } from './store-choice.js';
+
+export interface Runtime {
+  repo: Repository;
+  stateDir: string;
+  /** Per-task, per-attempt output logs live under here. */
+  taskLogDir: string;
+  logger: Logger;
+  store: TaskStore;
+  shared: SharedBranches;
+  /** The worker slots to spawn, each with its prepared worktree. */
+  workers: WorkerInput[];
+  holds: Holds;
+}
+
+/** What a runtime holds (locks, the store), released last-first. */
+export class Holds {
+  private readonly releases: Array<() => unknown> = [];
+
+  add(release: () => unknown): void {
+    this.releases.push(release);
+  }
+
+  /** Releases everything, even when one release fails; the first failure is rethrown after. */
+  async releaseAll(): Promise<void> {
+    let failure: unknown;
+    for (let release = this.releases.pop(); release; release = this.releases.pop()) {
+      try {
+        await release();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  }
+}
+
+/** The state directory of a run: `--state-dir`, or `.git/coord` of the repository. */
+export function stateDirOf(config: Pick<ResolvedOptions, 'stateDir'>, repo: Repository): string {
+  return config.stateDir ? path.resolve(config.stateDir) : path.join(repo.gitDir, 'coord');
+}
+
+/**
+ * Opens everything a run needs, in the order that makes each step safe: the state directory
+ * is locked before anything in it is touched, the store is held for this node before
+ * recovery can run, worktrees are locked before a worker is given one.
+ */
+export async function openRuntime(config: ResolvedOptions, faults: FaultStop, random: () => number): Promise<Runtime> {
+  const repo = await openRepository(config.repo, { baseRef: config.baseRef, requireClean: !config.allowDirty });
+  const stateDir = stateDirOf(config, repo);
+  await prepareStateDir(stateDir);
+  const holds = new Holds();
+  // One supervisor per state directory: a second one would "recover" the first one's tasks
+  // in flight and run them again in the same worktrees.
+  const owner = thisProcess(config.nodeId, `the state directory ${stateDir}`);
+  const stateLock = lockOrRefuse(path.join(stateDir, 'supervisor.lock'), owner, 'STATE_LOCKED',
+    'stop it first (SIGTERM drains it), or give this one its own --state-dir');
+  holds.add(() => stateLock.release());
+  try {
+    const logFile = path.join(stateDir, 'logs', 'coord.log');
+    const logger = config.logger ?? createLogger({
+      file: logFile, level: config.logLevel, stderrLevel: config.logStderrLevel,
+      onError: (error) => void faults.fatal(error, { kind: 'file', path: logFile }),
+    });
+    if (!config.logger) holds.add(() => logger.flush?.());
+    const store = await openConfiguredStore(config, stateDir, random);
+    if (typeof config.store !== 'object') holds.add(() => store.close());
+    // Under this hold nobody else alive is this node, so what it holds in flight is a dead
+    // process's: recovery can take it without stealing a live claim.
+    const nodeHold = await store.holdNode(owner);
+    holds.add(() => nodeHold.release());
+    const shared = new SharedBranches(repo.root, await resolveSharedRemote(repo.root, config.remote, store.kind), config.nodeId);
+    const worktrees = new WorktreeManager(repo, config.worktreeRoot ? path.resolve(config.worktreeRoot) : defaultWorktreeRoot(repo), owner);
+    holds.add(() => worktrees.releaseAll());
+    const { type: restart, ...limits } = config.restart;
+    const workers: WorkerInput[] = [];
+    for (let i = 1; i <= config.workers; i += 1) {
+      const workerId = `w${i}`;
+      const ensured = await worktrees.ensure(workerId);
+      if (ensured.repaired) logger.warn({ workerId, worktree: ensured.path, found: ensured.repaired }, 'rebuilt a broken worktree');
+      workers.push({ workerId, worktree: ensured.path, capabilities: config.workerCapabilities, restartPolicy: { restart, ...limits }, random });
+    }
+    return { repo, stateDir, taskLogDir: path.join(stateDir, 'logs', 'tasks'), logger, store, shared, workers, holds };
+  } catch (error) {
+    await holds.releaseAll();
+    throw error;
+  }
+}
