@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CoordError, isCoordError, isCoordErrorCode, toCoordError, type CoordErrorCode } from '../errors.js';
+import { isCoordError, policyOf, toCoordError } from '../errors.js';
 import { packageVersion } from '../package-root.js';
 import { createSupervisor, type Supervisor } from '../supervisor/supervisor.js';
 import { loadTaskFile } from '../tasks/load.js';
@@ -15,17 +15,9 @@ import { createDemoRepo, demoTasks } from './demo.js';
 import { reportProgress } from './progress.js';
 import { renderSummary } from './render-summary.js';
 
-/** Error codes that mean "you asked for something wrong": exit 2. */
-const USAGE_CODES: ReadonlySet<CoordErrorCode> = new Set<CoordErrorCode>([
-  'USAGE', 'CONFIG_INVALID', 'TASK_FILE_UNREADABLE', 'TASK_FILE_SYNTAX', 'TASK_INVALID', 'TASK_UNSAFE_ID',
-  'TASK_DUPLICATE_ID', 'TASK_UNKNOWN_DEP', 'TASK_CYCLE', 'TASK_EXISTS', 'TASK_UNSATISFIABLE',
-  'REPO_NOT_FOUND', 'REPO_DIRTY', 'REPO_NO_COMMITS', 'BRANCH_EXISTS', 'STORE_URL_INVALID', 'STORE_TOO_NEW',
-  'STORE_CORRUPT', 'STATE_LOCKED', 'WORKTREE_LOCKED', 'STATE_DIR_UNWRITABLE', 'DISK_FULL',
-]);
-
-/** Exit code for an error: 2 for bad usage, configuration or input; 1 otherwise. */
+/** Exit code for an error: its policy's (2 for bad usage, configuration, input or environment; 1 otherwise). */
 export function exitCodeFor(error: unknown): 1 | 2 {
-  return isCoordError(error) && USAGE_CODES.has(error.code) ? 2 : 1;
+  return isCoordError(error) ? policyOf(error.code).exit : 1;
 }
 
 /** Runs the CLI with `argv` (without node and the script) and resolves with the exit code. */
@@ -94,7 +86,7 @@ async function finish(supervisor: Supervisor, summaryFile: string | undefined): 
   // A run ended by its environment (a corrupt store, a full disk) exits like a refusal at
   // start (2); the rendered summary already ends with the coordinator's error and advice.
   const error = summary.coordinator.error;
-  if (summary.coordinator.state === 'failed' && error && isCoordErrorCode(error.code)) return exitCodeFor(new CoordError(error.code, error.message));
+  if (summary.coordinator.state === 'failed' && error) return policyOf(error.code).exit;
   const allComplete = summary.tasks.every((task) => task.status === 'complete');
   return summary.coordinator.state === 'stopped' && allComplete ? 0 : 1;
 }
