@@ -26,7 +26,7 @@ import type { AttemptRef } from './outcomes/failure-report.js';
 import { Outcomes, type TaskReport } from './outcomes/outcomes.js';
 import type { Runtime } from './runtime.js';
 import { handleServiceRequest, type ServiceRequest } from './services.js';
-import type { TaskReaper } from './task-reaper.js';
+import { createTaskReaper, type TaskReaper } from './task-reaper.js';
 import { Tracker } from './tracker.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
@@ -36,7 +36,6 @@ export interface RunParts {
   events: SupervisorEventBus;
   workers: WorkerRegistry;
   faults: FaultStop;
-  reaper: TaskReaper;
   strategy: AssignStrategy;
   /** Children of the coordinator actor (breakers, fallback chains) and how to spawn them. */
   children: {
@@ -63,6 +62,8 @@ export class Run {
   readonly counts: CountsCache;
   /** How worker processes are forked for this run. */
   readonly processOptions: RunProcessOptions;
+  /** Kills what tasks leave behind: a lost attempt's processes, and at the close the whole run's. */
+  private readonly reaper: TaskReaper;
   private finalTasks: TaskRecord[] | undefined;
   private readonly closers: Array<() => void> = [];
   private settledCheckQueued = false;
@@ -75,6 +76,7 @@ export class Run {
     const { store, logger, shared, repo, taskLogDir } = runtime;
     const now = (): number => Date.now();
     this.logger = logger;
+    this.reaper = createTaskReaper(() => logger);
     this.tracker = new Tracker(logger, (error) => faults.fatal(error));
     this.counts = new CountsCache(store, (error) => faults.fatal(error));
     this.counts.watch(events);
@@ -96,7 +98,7 @@ export class Run {
       accepting: parts.accepting,
     });
     this.processOptions = {
-      entry: config.workerEntry ?? defaultWorkerEntry(), repoRoot: repo.root, runId: parts.reaper.runId, logger,
+      entry: config.workerEntry ?? defaultWorkerEntry(), repoRoot: repo.root, runId: this.reaper.runId, logger,
       heartbeatMs: config.heartbeatMs, moduleThreads: config.moduleThreads, killGraceMs: config.killGraceMs,
       onRefused: parts.onRefused,
       onServiceMessage: (workerId, message, reply) => this.workerSaid(workerId, message, reply),
@@ -127,7 +129,7 @@ export class Run {
 
   /** The worker died holding `task`: its leftovers are killed, and the attempt failed. */
   workerLost(workerId: string, task: AttemptRef, exit: { code: number | null; signal: string | null; hung: boolean }): void {
-    void this.parts.reaper.attemptLost(workerId, task);
+    void this.reaper.attemptLost(workerId, task);
     this.tracker.run(`the lost attempt of ${task.taskId}`, this.outcomes.lost(workerId, task, exit));
   }
 
@@ -143,6 +145,7 @@ export class Run {
 
   /** Stops dispatch and upkeep, waits for what is in flight in the store, and releases everything held. */
   async close(): Promise<void> {
+    await this.reaper.runEnded(); // the workers are gone: whatever their tasks left goes too
     for (const close of this.closers.splice(0)) close();
     this.dispatcher.stop();
     await this.tracker.flush();

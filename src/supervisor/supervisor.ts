@@ -18,7 +18,6 @@ import { Run } from './run.js';
 import { openRuntime } from './runtime.js';
 import { checkSubmission, parseSpecs } from './submission.js';
 import { buildSummary } from './summary.js';
-import { createTaskReaper } from './task-reaper.js';
 import type { CoordinatorActor, Supervisor } from './supervisor-api.js';
 import { WorkerRegistry } from './worker-registry.js';
 
@@ -47,7 +46,6 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const config = resolveOptions(options);
   const events = new SupervisorEventBus();
   const registry = new WorkerRegistry();
-  const reaper = createTaskReaper(() => logger());
   const random = config.random ?? Math.random;
   const startedAt = new Date().toISOString();
   // Until start() knows the state directory, only a caller-supplied logger can be used.
@@ -76,7 +74,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       initialize: fromPromise<InitializeOutput>(async () => {
         const runtime = await openRuntime(config, faults, random);
         run = new Run(runtime, {
-          config, events, workers: registry, faults, reaper, strategy: config.strategy ?? createRoundRobin(),
+          config, events, workers: registry, faults, strategy: config.strategy ?? createRoundRobin(),
           children: {
             child: childOf,
             spawnBreaker: (scope) => actor.send({ type: 'breaker.ensure', scope }),
@@ -106,7 +104,6 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         await Promise.all(input.workers.map((ref) => waitFor(ref, (s) => s.status === 'done', { timeout: Infinity })));
       }),
       closeResources: fromPromise(async () => {
-        await reaper.runEnded(); // the workers are gone: whatever their tasks left goes too
         await run?.close();
       }),
     },
