@@ -2,6 +2,8 @@
  * The error-policy table: one entry per code, and the behaviour each consumer reads from it
  * (exit statuses, breakers, fallback chains, retries) is the behaviour coord documents.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COORD_ERROR_CODES, ERROR_POLICY, parseErrorCode, policyOf } from '../src/errors.js';
 import { exitCodeFor } from '../src/cli/main.js';
@@ -49,6 +51,17 @@ describe('ERROR_POLICY', () => {
     for (const code of ['TASK_EXIT_NONZERO', 'TASK_TIMEOUT', 'WORKER_CRASHED', 'WORKER_HUNG', 'LEASE_EXPIRED', 'DEP_COMMIT_MISSING', 'GIT_PUSH_FAILED'] as const) {
       expect(policyOf(code).retryable, code).toBe(true);
     }
+  });
+});
+
+describe('the policy table in docs/reliability.md', () => {
+  it('says what ERROR_POLICY says, code for code', () => {
+    const doc = readFileSync(path.resolve(import.meta.dirname, '..', 'docs', 'reliability.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| `([A-Z_]+)` \| (yes|no) \| (\w+) \| (yes|no) \| (yes|no) \| ([12]) \|$/gm)];
+    const documented = Object.fromEntries(rows.map(([, code, retryable, chargedTo, trips, fallback, exit]) => [
+      code, { retryable: retryable === 'yes', chargedTo, tripsBreaker: trips === 'yes', startsFallback: fallback === 'yes', exit: Number(exit) },
+    ]));
+    expect(documented).toEqual(ERROR_POLICY);
   });
 });
 
