@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { AnyActorRef } from 'xstate';
 import type { Logger } from '../log/logger.js';
 import type { AssignStrategy } from '../pool/assign.js';
-import type { RunProcessOptions } from '../pool/run-process.js';
+import type { RunProcessOptions, ServiceMessage } from '../pool/run-process.js';
 import { defaultWorkerEntry } from '../pool/worker-entry.js';
 import type { ParentMessage, WorkerMessageOf } from '../protocol/messages.js';
 import type { TaskRecord } from '../store/task-store.js';
@@ -23,9 +23,9 @@ import type { FaultStop } from './fault-stop.js';
 import { FallbackBoard } from './fallbacks.js';
 import type { ResolvedOptions } from './options.js';
 import type { AttemptRef } from './outcomes/failure-report.js';
-import { Outcomes, type TaskReport } from './outcomes/outcomes.js';
+import { Outcomes } from './outcomes/outcomes.js';
 import type { Runtime } from './runtime.js';
-import { handleServiceRequest, type ServiceRequest } from './services.js';
+import { handleServiceRequest } from './services.js';
 import { createTaskReaper, type TaskReaper } from './task-reaper.js';
 import { Tracker } from './tracker.js';
 import type { WorkerRegistry } from './worker-registry.js';
@@ -48,9 +48,6 @@ export interface RunParts {
   /** A worker sent a message that did not parse. */
   onRefused: RunProcessOptions['onRefused'];
 }
-
-/** The worker messages that report on a task, for the outcome path. */
-const TASK_REPORTS: ReadonlySet<string> = new Set<TaskReport['type']>(['coord:started', 'coord:progress', 'coord:usage']);
 
 export class Run {
   readonly logger: Logger;
@@ -160,15 +157,20 @@ export class Run {
     await this.runtime.holds.releaseAll().catch(faulted);
   }
 
-  private workerSaid(workerId: string, message: Parameters<RunProcessOptions['onServiceMessage']>[1], reply: (message: ParentMessage) => void): void {
-    if (TASK_REPORTS.has(message.type)) {
-      this.tracker.run(`${message.type} from ${workerId}`, this.outcomes.report(workerId, message as TaskReport));
-      return;
+  /** A worker's message that is not for its machine: a report about a task, or a service request. */
+  private workerSaid(workerId: string, message: ServiceMessage, reply: (message: ParentMessage) => void): void {
+    switch (message.type) {
+      case 'coord:started':
+      case 'coord:progress':
+      case 'coord:usage':
+        this.tracker.run(`${message.type} from ${workerId}`, this.outcomes.report(workerId, message));
+        return;
+      default:
+        handleServiceRequest({
+          store: this.runtime.store, logger: this.logger, repoRoot: this.runtime.repo.root,
+          onWorkspaceRepaired: (id) => this.parts.workers.countRepair(id),
+        }, workerId, message, reply);
     }
-    handleServiceRequest({
-      store: this.runtime.store, logger: this.logger, repoRoot: this.runtime.repo.root,
-      onWorkspaceRepaired: (id) => this.parts.workers.countRepair(id),
-    }, workerId, message as ServiceRequest, reply);
   }
 
   /** After a change: dispatch again, and say so if nothing is left to run. */

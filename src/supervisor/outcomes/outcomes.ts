@@ -1,6 +1,6 @@
 /**
- * The outcome path: every change to a task's state this supervisor makes goes through here
- * — what a worker reports about a task (started, progress, usage, complete, failed), what
+ * The outcome path: every change to a task's state this supervisor makes, but the claim
+ * itself (dispatch's), goes through here — what a worker reports about a task (started, progress, usage, complete, failed), what
  * the supervisor itself finds (a lost or hung worker, a start commit it could not prepare, a
  * failed push), releases and blocks, expired leases it reaped, submissions, redrives and the
  * recovery at start — and every `coord:*` task event is emitted here, after the store
