@@ -26,7 +26,7 @@ export function renderSummary(summary: RunSummary): string {
     .map(([status, n]) => `${n} ${status}`)
     .join(', ');
   const error = summary.coordinator.error ? `\ncoordinator ${summary.coordinator.state}: ${summary.coordinator.error.code} ${summary.coordinator.error.message}` : '';
-  return [line(header), ...rows.map(line), '', `${summary.tasks.length} tasks: ${counts || 'none'}${error}`].join('\n');
+  return [line(header), ...rows.map(line), '', `${plural(summary.tasks.length, 'task')}: ${counts || 'none'}${error}`].join('\n');
 }
 
 function truncate(text: string): string {

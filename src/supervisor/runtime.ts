@@ -15,6 +15,7 @@ import { resolveSharedRemote, SharedBranches } from '../worktrees/shared-branche
 import { defaultWorktreeRoot, WorktreeManager } from '../worktrees/worktrees.js';
 import type { FaultStop } from './fault-stop.js';
 import type { ResolvedOptions } from './options.js';
+import { plural } from '../plural.js';
 import { prepareStateDir } from './state-dir.js';
 import { openConfiguredStore } from './store-choice.js';
 
@@ -81,6 +82,10 @@ export async function openRuntime(config: ResolvedOptions, faults: FaultStop, ra
       onError: (error) => void faults.fatal(error, { kind: 'file', path: logFile }),
     });
     if (!config.logger) holds.add(() => logger.flush?.());
+    if (repo.uncommitted.length > 0) {
+      logger.warn({ files: repo.uncommitted.slice(0, 20), baseCommit: repo.baseCommit },
+        `--allow-dirty: ${plural(repo.uncommitted.length, 'file has', 'files have')} uncommitted changes; tasks start from ${repo.baseCommit.slice(0, 12)} and will not see them`);
+    }
     const store = await openConfiguredStore(config, stateDir, random);
     if (typeof config.store !== 'object') holds.add(() => store.close());
     // Under this hold nobody else alive is this node, so what it holds in flight is a dead

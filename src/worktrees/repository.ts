@@ -16,6 +16,8 @@ export interface Repository {
   gitDir: string;
   /** The commit tasks without dependencies start from. */
   baseCommit: string;
+  /** Files with uncommitted changes when it was opened (only when dirty was allowed): no task sees them. */
+  uncommitted: string[];
 }
 
 export interface OpenRepositoryOptions {
@@ -47,16 +49,32 @@ export async function openRepository(repoPath: string, options: OpenRepositoryOp
       { details: { repo: root, ref } },
     );
   }
+  const files = changedFiles((await runGit(['status', '--porcelain', '-z'], { cwd: root })).stdout);
   if (options.requireClean ?? true) {
-    const status = await gitOutput(['status', '--porcelain'], { cwd: root });
-    if (status !== '') {
-      const files = status.split('\n').slice(0, 10).map((line) => line.slice(3));
-      throw new CoordError('REPO_DIRTY', `repository ${root} has uncommitted changes (${files.join(', ')}): commit or stash them first`, {
-        details: { repo: root, files },
-      });
+    if (files.length > 0) {
+      const shown = files.slice(0, 10).join(', ') + (files.length > 10 ? ` and ${files.length - 10} more` : '');
+      throw new CoordError('REPO_DIRTY',
+        `repository ${root} has uncommitted changes (${shown}): commit or stash them first, or run with --allow-dirty (tasks start from the last commit and will not see them)`,
+        { details: { repo: root, files } });
     }
   }
-  return { root, gitDir, baseCommit: base.stdout.trim() };
+  return { root, gitDir, baseCommit: base.stdout.trim(), uncommitted: files };
+}
+
+/**
+ * The paths `git status --porcelain -z` lists: `XY path`, NUL-terminated, a rename or copy
+ * followed by its source path as one more entry. Read raw: the status columns start with a
+ * space that trimming would eat, with the path's first character after it.
+ */
+export function changedFiles(porcelainZ: string): string[] {
+  const entries = porcelainZ.split('\0').filter((entry) => entry !== '');
+  const files: string[] = [];
+  for (let i = 0; i < entries.length; i += 1) {
+    const entry = entries[i] as string;
+    files.push(entry.slice(3));
+    if (entry[0] === 'R' || entry[0] === 'C') i += 1; // the source path of a rename or copy
+  }
+  return files;
 }
 
 /** The names of existing `coord/*` branches in the repository (without the `refs/heads/`). */

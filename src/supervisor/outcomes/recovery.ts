@@ -5,6 +5,7 @@
  * announced on the event bus as any release, death or block is.
  */
 import type { Logger } from '../../log/logger.js';
+import { plural } from '../../plural.js';
 import { CRASH_RELEASE_REASON } from '../../queue/release-budget.js';
 import type { TaskStore } from '../../store/task-store.js';
 import type { SupervisorEventBus } from '../events.js';
@@ -24,9 +25,9 @@ export async function recoverNode(store: TaskStore, nodeId: string, now: number,
       events.emit('coord:released', { taskId, reason: CRASH_RELEASE_REASON });
     }
   }
-  logger.warn({ tasks: taken }, `recovered ${taken.length} task(s) in flight at the last stop`);
+  logger.warn({ tasks: taken }, `recovered ${plural(taken.length, 'task')} in flight at the last stop`);
   if (dead.length > 0) {
-    logger.error({ tasks: dead }, `${dead.length} task(s) were running at every one of the last supervisor crashes: dead (TASK_KILLS_SUPERVISOR)`);
+    logger.error({ tasks: dead }, `${plural(dead.length, 'task was', 'tasks were')} running at every one of the last supervisor crashes: dead (TASK_KILLS_SUPERVISOR)`);
   }
   return taken;
 }
