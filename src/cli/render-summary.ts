@@ -1,6 +1,7 @@
 /**
  * The human end-of-run summary: one row per task, then one line of totals.
  */
+import { plural } from '../plural.js';
 import type { RunSummary } from '../supervisor/summary.js';
 
 const MAX_NOTE = 70;
