@@ -17,6 +17,7 @@ import { resolveProgram } from './resolve-program.js';
 import { reapedAnything } from '../src/procs/reap.js';
 import type { AttemptContainment } from './task-containment.js';
 import { openTaskLog, type TaskLog } from './task-log.js';
+import { OutputTail } from './output-tail.js';
 import { createThrottle } from './throttle.js';
 
 /** Why a PTY run ended. */
@@ -36,6 +37,8 @@ export interface PtyRunResult {
   /** The spawned leader's pid; null when nothing was spawned. */
   pid: number | null;
   spawnError: { code: string; message: string } | null;
+  /** The last lines the task printed (cleaned of terminal escapes), oldest first. */
+  outputTail: string[];
 }
 
 /** Everything {@link runPty} needs. */
@@ -84,7 +87,7 @@ export async function runPty(options: RunPtyOptions): Promise<PtyRunResult> {
     await log.close();
     const durationMs = performance.now() - startedAt;
     return { terminationReason: reason, exitCode: null, signal: null, timedOut: false, cancelled: reason === 'cancel',
-      durationMs, outputBytes: 0, pid: null, spawnError };
+      durationMs, outputBytes: 0, pid: null, spawnError, outputTail: [] };
   };
 
   const resolved = await resolveProgram(program, options.cwd, options.env.PATH);
@@ -116,6 +119,7 @@ function watch(
   return new Promise((resolve) => {
     let terminationReason: PtyTerminationReason | undefined;
     let outputBytes = 0;
+    const tail = new OutputTail();
     let killTimer: NodeJS.Timeout | undefined;
     const progress = createThrottle(options.progressIntervalMs ?? 500, options.onProgress);
 
@@ -137,6 +141,7 @@ function watch(
 
     pty.onData((data) => {
       outputBytes += Buffer.byteLength(data);
+      tail.push(data);
       log.write(data);
       progress.push(outputBytes);
     });
@@ -164,6 +169,7 @@ function watch(
         outputBytes,
         pid,
         spawnError: null,
+        outputTail: tail.lines(),
       };
       // The attempt ends only once its leftovers are dead, so a retry never meets them. Both
       // lines are coord's own (notes: never capped away), and `ended:` stays the last one.

@@ -19,6 +19,8 @@ export interface TaskFailure {
   exitCode: number | null;
   signal: string | null;
   retryable: boolean;
+  /** The last lines the task printed, to say why at a glance (the log has everything). */
+  outputTail?: string[];
 }
 
 /** How an attempt ended, before git and timing are added. */
@@ -47,13 +49,15 @@ export function outcomeOfPty(run: PtyRunResult, timeoutMs: number | null): TaskO
     case 'spawn-error':
       return failure('TASK_SPAWN_FAILED', `cannot start the task: ${run.spawnError?.message ?? 'unknown spawn error'}`);
     case 'timeout':
-      return failure('TASK_TIMEOUT', `timed out after ${timeoutMs ?? '?'} ms`, exitCode, signal);
+      return { ...failure('TASK_TIMEOUT', `timed out after ${timeoutMs ?? '?'} ms`, exitCode, signal), outputTail: run.outputTail };
     case 'cancel':
       return failure('TASK_CANCELLED', 'cancelled', exitCode, signal);
     case 'exit':
       if (exitCode === 0 && signal === null) return { ok: true, exitCode: 0, result: null };
-      return failure('TASK_EXIT_NONZERO',
-        signal === null ? `exited with code ${exitCode ?? '?'}` : `killed by ${signal}`, exitCode, signal);
+      return {
+        ...failure('TASK_EXIT_NONZERO', signal === null ? `exited with code ${exitCode ?? '?'}` : `killed by ${signal}`, exitCode, signal),
+        outputTail: run.outputTail,
+      };
   }
 }
 
@@ -98,5 +102,6 @@ export function finalMessage(ref: TaskRef, outcome: TaskOutcome, commit: string 
     signal: failed.signal,
     retryable: failed.retryable,
     retryAfterMs: null,
+    outputTail: failed.outputTail ?? [],
   };
 }

@@ -2,6 +2,7 @@
  * Live progress on stderr. On a TTY: one line of counts per status, redrawn in place, with
  * task events printed above it. Elsewhere (CI logs, pipes): plain lines, one per event.
  */
+import path from 'node:path';
 import type { SupervisorEventBus, SupervisorEventName, SupervisorEvents } from '../supervisor/events.js';
 
 export interface ProgressSource {
@@ -17,6 +18,31 @@ export function formatCounts(state: string, counts: Partial<Record<string, numbe
   const total = ORDER.reduce((sum, status) => sum + (counts[status] ?? 0), 0);
   const parts = ORDER.filter((status) => (counts[status] ?? 0) > 0 && status !== 'complete').map((status) => `${status} ${counts[status]}`);
   return [`[${state}]`, ...parts, `complete ${counts.complete ?? 0}/${total}`].join(' · ');
+}
+
+/**
+ * A failed attempt: what and why, then the last lines the task printed and where its whole
+ * output is, e.g.
+ *
+ * ```
+ * 12:00:01 ✖ lint failed: TASK_EXIT_NONZERO exited with code 127
+ *            │ sh: 1: eslint: not found
+ *            log: .git/coord/logs/tasks/lint/attempt-1.log
+ * ```
+ */
+export function formatFailure(time: string, e: SupervisorEvents['coord:failed']): string {
+  const indent = ' '.repeat(time.length + 3);
+  return [
+    `${time} ✖ ${e.taskId} failed: ${e.error.code} ${e.error.message}${e.willRetry ? ' (will retry)' : ''}`,
+    ...e.output.map((text) => `${indent}│ ${text}`),
+    ...(e.logFile === null ? [] : [`${indent}log: ${relativeToCwd(e.logFile)}`]),
+  ].join('\n');
+}
+
+/** A path as short as the user can still paste it: relative to the current directory when inside it. */
+function relativeToCwd(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 /** Starts reporting to `out`; returns a function that stops and clears the live line. */
@@ -43,9 +69,7 @@ export function reportProgress(source: ProgressSource, out: NodeJS.WriteStream =
       line(`${time()} ▶ ${e.taskId} started on ${e.workerId}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`),
     ),
     on('coord:complete', (e) => line(`${time()} ✔ ${e.taskId} complete on ${e.workerId}`)),
-    on('coord:failed', (e) =>
-      line(`${time()} ✖ ${e.taskId} failed: ${e.error.code} ${e.error.message}${e.willRetry ? ' (will retry)' : ''}`),
-    ),
+    on('coord:failed', (e) => line(formatFailure(time(), e))),
     on('coord:dead', (e) => line(`${time()} ☠ ${e.taskId} dead (${e.error.code})`)),
     on('coord:blocked', (e) => line(`${time()} ⊘ ${e.taskId} blocked: ${e.error.message}`)),
     on('coord:worker-failed', (e) => line(`${time()} ! worker ${e.workerId} failed (exit ${e.code ?? e.signal})`)),

@@ -136,6 +136,8 @@ export const Failed = z.strictObject({
   retryAfterMs: z.number().int().nonnegative().nullable(),
   commit: z.string().regex(/^[0-9a-f]{40,64}$/).nullable(),
   durationMs: z.number().nonnegative(),
+  /** The last lines the task printed (at most 10, each at most 500 characters): why, at a glance. */
+  outputTail: z.array(z.string().max(500)).max(10).default([]),
 });
 /** A worker rebuilt its broken worktree before a task (logged and counted by the supervisor). */
 export const WorkspaceRepaired = z.strictObject({

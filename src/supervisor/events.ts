@@ -21,7 +21,11 @@ export interface SupervisorEvents {
   'coord:assigned': { taskId: string; workerId: string; attempt: number };
   'coord:started': { taskId: string; workerId: string; attempt: number };
   'coord:complete': { taskId: string; workerId: string; attempt: number; exitCode: number | null; result: unknown; commit: string | null };
-  'coord:failed': { taskId: string; workerId: string; attempt: number; error: TaskErrorInfo; willRetry: boolean };
+  /**
+   * An attempt failed. `output`: the last lines the task printed (empty when it printed
+   * nothing or never ran); `logFile`: its whole output, or null when it never started.
+   */
+  'coord:failed': { taskId: string; workerId: string; attempt: number; error: TaskErrorInfo; willRetry: boolean; output: string[]; logFile: string | null };
   'coord:dead': { taskId: string; error: TaskErrorInfo };
   'coord:blocked': { taskId: string; error: TaskErrorInfo };
   'coord:released': { taskId: string; reason: string };

@@ -46,6 +46,7 @@ function failed(task: TaskLease = TASK): WorkerMessageOf<'coord:failed'> {
     ...task,
     code: 'TASK_EXIT_NONZERO',
     message: 'exit 1',
+    outputTail: [],
     exitCode: 1,
     signal: null,
     retryable: true,

@@ -175,7 +175,7 @@ export async function makeCore(options: CoreOptions = {}) {
       workers.free(a.workerId);
       await outcomes.report(a.workerId, {
         type: 'coord:failed', taskId, attempt: a.attempt, lease: a.lease, code, message: `${code} on purpose`, exitCode: 1, signal: null,
-        retryable, retryAfterMs: null, commit: null, durationMs: 1,
+        retryable, retryAfterMs: null, commit: null, durationMs: 1, outputTail: [`${code} printed this`],
       });
     },
   };

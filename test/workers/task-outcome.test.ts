@@ -7,7 +7,7 @@ import { failure, finalMessage, outcomeOfModule, outcomeOfPty } from '../../work
 const ref = { taskId: 't1', attempt: 2, lease: 'L' };
 const sha = 'a'.repeat(40);
 const pty = (over: Partial<PtyRunResult>): PtyRunResult => ({ terminationReason: 'exit', exitCode: 0, signal: null,
-  timedOut: false, cancelled: false, durationMs: 5, outputBytes: 0, pid: 10, spawnError: null, ...over });
+  timedOut: false, cancelled: false, durationMs: 5, outputBytes: 0, pid: 10, spawnError: null, outputTail: [], ...over });
 const mod = (over: Partial<ModuleRunResult>): ModuleRunResult => ({ terminationReason: 'returned', outcome: null,
   crashMessage: null, durationMs: 5, ...over });
 
@@ -41,8 +41,13 @@ describe('task outcomes', () => {
     expect(complete).toEqual({ type: 'coord:complete', ...ref, exitCode: 0, result: null, commit: sha, durationMs: 12 });
     const failed = finalMessage(ref, failure('TASK_TIMEOUT', 'slow', null, 'SIGTERM'), sha, null, 12);
     expect(failed).toEqual({ type: 'coord:failed', ...ref, code: 'TASK_TIMEOUT', message: 'slow', exitCode: null,
-      signal: 'SIGTERM', retryable: true, retryAfterMs: null, commit: sha, durationMs: 12 });
+      signal: 'SIGTERM', retryable: true, retryAfterMs: null, commit: sha, durationMs: 12, outputTail: [] });
     for (const message of [complete, failed]) expect(WorkerMessageSchema.safeParse(message).success).toBe(true);
+  });
+
+  it('carries the last lines a failed run printed', () => {
+    const outcome = outcomeOfPty(pty({ exitCode: 127, outputTail: ['sh: 1: eslint: not found'] }), null);
+    expect(finalMessage(ref, outcome, null, null, 1)).toMatchObject({ code: 'TASK_EXIT_NONZERO', outputTail: ['sh: 1: eslint: not found'] });
   });
 
   it('turns a success whose work could not be committed into GIT_FAILED, and keeps an earlier failure', () => {

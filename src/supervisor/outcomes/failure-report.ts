@@ -15,6 +15,8 @@ export interface FailureReport {
   retryable: boolean;
   exitCode: number | null;
   retryAfterMs: number | null;
+  /** The last lines the task printed (a worker's report; empty for the supervisor's own findings). */
+  outputTail: string[];
 }
 
 /** The attempt a report is about. */
@@ -26,7 +28,7 @@ export interface AttemptRef {
 
 /** A failure the supervisor found in an attempt: retryable exactly as the code's policy says. */
 export function supervisorFailure(attempt: AttemptRef, code: CoordErrorCode, message: string, exitCode: number | null = null): FailureReport {
-  return { ...pick(attempt), code, message, retryable: policyOf(code).retryable, exitCode, retryAfterMs: null };
+  return { ...pick(attempt), code, message, retryable: policyOf(code).retryable, exitCode, retryAfterMs: null, outputTail: [] };
 }
 
 /** A worker's `coord:failed` (its code already parsed at the IPC edge). */
@@ -38,6 +40,7 @@ export function workerFailure(message: WorkerMessageOf<'coord:failed'>): Failure
     retryable: message.retryable && policyOf(message.code).retryable,
     exitCode: message.exitCode,
     retryAfterMs: message.retryAfterMs,
+    outputTail: message.outputTail,
   };
 }
 

@@ -123,7 +123,9 @@ export class Outcomes {
   async reaped(reaped: readonly Reaped[]): Promise<void> {
     for (const r of reaped) {
       const error = { code: 'LEASE_EXPIRED' as const, message: `lease held by ${r.nodeId}/${r.workerId} expired` };
-      this.deps.events.emit('coord:failed', { taskId: r.taskId, workerId: r.workerId, attempt: 0, error, willRetry: r.outcome.status !== 'dead' });
+      this.deps.events.emit('coord:failed', {
+        taskId: r.taskId, workerId: r.workerId, attempt: 0, error, willRetry: r.outcome.status !== 'dead', output: [], logFile: null,
+      });
       if (r.outcome.status === 'dead') this.deps.events.emit('coord:dead', { taskId: r.taskId, error });
       await this.emitBlocked(r.outcome.blocked);
     }
@@ -225,7 +227,10 @@ export class Outcomes {
     this.deps.breakers.settle(lease, { ok: false, code: failure.code, at: now });
     this.lastActivity.delete(taskId);
     const error = { code: failure.code, message: failure.message };
-    events.emit('coord:failed', { taskId, workerId, attempt, error, willRetry: outcome.status !== 'dead' });
+    // The attempt's log exists once it started (the worker opened it); a hand-over that failed has none.
+    const started = record.attempts.at(-1)?.startedAt != null;
+    const logFile = started ? taskLogFile(this.deps.taskLogDir, taskId, attempt) : null;
+    events.emit('coord:failed', { taskId, workerId, attempt, error, willRetry: outcome.status !== 'dead', output: failure.outputTail, logFile });
     if (outcome.status === 'dead') events.emit('coord:dead', { taskId, error });
     await this.emitBlocked(outcome.blocked);
   }
