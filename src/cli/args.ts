@@ -96,32 +96,54 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   };
 }
 
+/**
+ * `--workers -1` would reach the parser as a flag `-1`: a value that looks like a negative
+ * number is joined to its flag (`--workers=-1`), so the flag's own check can say what is wrong.
+ */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] as string;
+    const next = argv[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : null;
+    if (name !== null && OPTIONS[name as keyof typeof OPTIONS]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i += 1;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+  demo: { type: 'boolean' },
+  once: { type: 'boolean' },
+  workers: { type: 'string', short: 'w' },
+  repo: { type: 'string' },
+  tasks: { type: 'string' },
+  summary: { type: 'string' },
+  'state-dir': { type: 'string' },
+  'worktree-root': { type: 'string' },
+  'log-level': { type: 'string' },
+  'heartbeat-ms': { type: 'string' },
+  'drain-deadline-ms': { type: 'string' },
+  'allow-dirty': { type: 'boolean' },
+  store: { type: 'string' },
+  'node-id': { type: 'string' },
+  'lease-ms': { type: 'string' },
+  'max-log-bytes': { type: 'string' },
+  remote: { type: 'string' },
+} as const;
+
 function parse(argv: readonly string[]) {
   return parseArgs({
-    args: [...argv],
+    args: joinNegativeValues(argv),
     strict: true,
     allowPositionals: false,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-      demo: { type: 'boolean' },
-      once: { type: 'boolean' },
-      workers: { type: 'string', short: 'w' },
-      repo: { type: 'string' },
-      tasks: { type: 'string' },
-      summary: { type: 'string' },
-      'state-dir': { type: 'string' },
-      'worktree-root': { type: 'string' },
-      'log-level': { type: 'string' },
-      'heartbeat-ms': { type: 'string' },
-      'drain-deadline-ms': { type: 'string' },
-      'allow-dirty': { type: 'boolean' },
-      store: { type: 'string' },
-      'node-id': { type: 'string' },
-      'lease-ms': { type: 'string' },
-      'max-log-bytes': { type: 'string' },
-      remote: { type: 'string' },
-    },
+    options: OPTIONS,
   });
 }
 
