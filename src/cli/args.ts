@@ -12,6 +12,8 @@ export interface CliArgs {
   help: boolean;
   version: boolean;
   demo: boolean;
+  /** Keep the demo's scratch repository after the run. */
+  keep: boolean;
   once: boolean;
   workers: number;
   repo: string | undefined;
@@ -54,7 +56,8 @@ Runs a graph of tasks on N forked workers, each in its own git worktree.
   --heartbeat-ms MS     worker heartbeat interval (default 2000)
   --drain-deadline-ms MS  how long a drain lets running tasks finish (default 30000)
   --allow-dirty         run even if the repository has uncommitted changes
-  --demo                run a demo graph in a scratch repository
+  --demo                run a demo graph in a scratch repository (removed after the run)
+  --keep                with --demo: keep the scratch repository
   -h, --help            show this help
   -v, --version         print the version
 
@@ -77,6 +80,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     help: values.help ?? false,
     version: values.version ?? false,
     demo: values.demo ?? false,
+    keep: values.keep ?? false,
     once: values.once ?? false,
     workers: integerFlag('--workers', values.workers, 1, 64) ?? 4,
     repo: values.repo,
@@ -120,6 +124,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   demo: { type: 'boolean' },
+  keep: { type: 'boolean' },
   once: { type: 'boolean' },
   workers: { type: 'string', short: 'w' },
   repo: { type: 'string' },

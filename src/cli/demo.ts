@@ -10,8 +10,14 @@ import { runGit } from '../git/run-git.js';
 import { packageRoot } from '../package-root.js';
 import type { TaskSpecInput } from '../tasks/spec.js';
 
-/** Creates a git repository with one commit in a new temporary folder; returns its path. */
-export async function createDemoRepo(): Promise<string> {
+/** A scratch repository: `repo` inside `dir`, which also holds its worktrees (remove `dir` to remove it all). */
+export interface DemoRepo {
+  dir: string;
+  repo: string;
+}
+
+/** Creates a git repository with one commit in a new temporary folder. */
+export async function createDemoRepo(): Promise<DemoRepo> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'coord-demo-'));
   const repo = path.join(dir, 'app');
   await runGit(['init', '--quiet', '--initial-branch=main', repo], { cwd: dir });
@@ -21,7 +27,7 @@ export async function createDemoRepo(): Promise<string> {
   await writeFile(path.join(repo, 'app.txt'), 'version 1\n');
   await runGit(['add', '-A'], { cwd: repo });
   await runGit(['commit', '--quiet', '-m', 'initial commit'], { cwd: repo });
-  return repo;
+  return { dir, repo };
 }
 
 /** The demo graph: plan → (api, ui, docs) → tests → release, plus a module task. */

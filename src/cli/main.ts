@@ -3,11 +3,13 @@
  * file runs nothing), start the supervisor, submit, and wait. SIGINT/SIGTERM drain then
  * stop; a second SIGINT stops at once (children are still killed).
  */
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isCoordError, policyOf, toCoordError } from '../errors.js';
 import { packageVersion } from '../package-root.js';
-import { createSupervisor, type Supervisor } from '../supervisor/supervisor.js';
+import { createSupervisor, type Supervisor, type SupervisorStatus } from '../supervisor/supervisor.js';
+import type { RunSummary } from '../supervisor/summary.js';
+import { plural } from '../plural.js';
 import { loadTaskFile } from '../tasks/load.js';
 import type { TaskSpecInput } from '../tasks/spec.js';
 import { parseCliArgs, USAGE } from './args.js';
@@ -20,9 +22,24 @@ export function exitCodeFor(error: unknown): 1 | 2 {
   return isCoordError(error) ? policyOf(error.code).exit : 1;
 }
 
+/** Where the results are, said once at the end: the branches (and how to look at one), the summary file. */
+export function describeResults(summary: RunSummary, summaryFile: string | undefined, removed: boolean): string {
+  const withCommits = summary.tasks.filter((task) => task.commit !== null);
+  const lines: string[] = [];
+  if (removed) lines.push(`the scratch repository ${summary.repo ?? ''} is removed (--keep keeps it)`);
+  else if (withCommits.length > 0 && summary.repo !== null) {
+    const first = withCommits[0]?.branch ?? '';
+    lines.push(`branches: ${plural(withCommits.length, 'task')} on coord/<id> in ${summary.repo} (e.g. git -C ${summary.repo} log ${first})`);
+  }
+  if (summaryFile) lines.push(`summary: ${path.resolve(summaryFile)}`);
+  return lines.join('\n');
+}
+
 /** Runs the CLI with `argv` (without node and the script) and resolves with the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let supervisor: Supervisor | undefined;
+  /** What to remove when the command ends (the demo's scratch repository). */
+  const cleanups: Array<() => Promise<void>> = [];
   try {
     const args = parseCliArgs(argv);
     if (args.help) {
@@ -33,10 +50,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${packageVersion()}\n`);
       return 0;
     }
-    const repo = args.demo ? await createDemoRepo() : path.resolve(args.repo ?? process.cwd());
     const tasks: TaskSpecInput[] = args.demo ? demoTasks() : args.tasks ? await loadTaskFile(args.tasks) : [];
+    const demo = args.demo ? await createDemoRepo() : undefined;
+    if (demo && !args.keep) cleanups.push(() => rm(demo.dir, { recursive: true, force: true }));
+    const repo = demo?.repo ?? path.resolve(args.repo ?? process.cwd());
     const once = args.once || args.demo;
-    if (args.demo) process.stderr.write(`coord demo: scratch repository ${repo}\n`);
+    if (demo) process.stderr.write(`coord demo: scratch repository ${repo} (${args.keep ? 'kept after the run' : 'removed after the run; --keep keeps it'})\n`);
 
     supervisor = createSupervisor({
       repo,
@@ -59,6 +78,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const removeSignals = onSignals(running);
     try {
       await running.start();
+      process.stderr.write(`${describePaths(running.status().paths)}\n`);
       await running.submit(tasks);
       if (once) {
         await running.settled();
@@ -70,19 +90,33 @@ export async function main(argv: readonly string[]): Promise<number> {
       removeSignals();
       stopProgress();
     }
-    return await finish(running, args.summary);
+    return await finish(running, args.summary, demo !== undefined && !args.keep);
   } catch (error) {
     const err = toCoordError(error);
     process.stderr.write(`coord: ${err.code}: ${err.message}${err.code === 'USAGE' ? '\n(see coord --help)' : ''}\n`);
     if (supervisor && supervisor.status().state !== 'stopped' && supervisor.status().state !== 'failed') await supervisor.stop();
     return exitCodeFor(err);
+  } finally {
+    for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => undefined);
   }
 }
 
-async function finish(supervisor: Supervisor, summaryFile: string | undefined): Promise<number> {
+/** Where the run keeps things, said once at the start. */
+export function describePaths(paths: SupervisorStatus['paths']): string {
+  if (paths === null) return '';
+  return [
+    `coord: state ${paths.stateDir}`,
+    `       store ${paths.store}`,
+    `       worktrees ${paths.worktreeRoot}`,
+    ...(paths.logFile === null ? [] : [`       log ${paths.logFile}`]),
+  ].join('\n');
+}
+
+async function finish(supervisor: Supervisor, summaryFile: string | undefined, scratchRemoved: boolean): Promise<number> {
   const summary = await supervisor.summary();
   if (summaryFile) await writeFile(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
   process.stderr.write(`\n${renderSummary(summary)}\n`);
+  process.stderr.write(`${describeResults(summary, summaryFile, scratchRemoved)}\n`);
   // A run ended by its environment (a corrupt store, a full disk) exits like a refusal at
   // start (2); the rendered summary already ends with the coordinator's error and advice.
   const error = summary.coordinator.error;

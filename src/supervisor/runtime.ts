@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { WorkerInput } from '../../machines/worker.js';
 import { lockOrRefuse, thisProcess } from '../locks/file-lock.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import { defaultStoreUrl, parseStoreUrl } from '../store/store-url.js';
 import type { TaskStore } from '../store/task-store.js';
 import { openRepository, type Repository } from '../worktrees/repository.js';
 import { resolveSharedRemote, SharedBranches } from '../worktrees/shared-branches.js';
@@ -19,11 +20,25 @@ import { plural } from '../plural.js';
 import { prepareStateDir } from './state-dir.js';
 import { openConfiguredStore } from './store-choice.js';
 
+/** Where a run keeps things, as the user should be told once. */
+export interface RunPaths {
+  repo: string;
+  stateDir: string;
+  /** The store, as a URL without secrets (`sqlite:/…/coord.db`, `postgres://u:***@h/db?schema=coord`, `memory:`). */
+  store: string;
+  worktreeRoot: string;
+  /** coord's own log; null when the embedding program supplied its logger. */
+  logFile: string | null;
+  /** Per-task, per-attempt output logs live under here. */
+  taskLogDir: string;
+}
+
 export interface Runtime {
   repo: Repository;
   stateDir: string;
   /** Per-task, per-attempt output logs live under here. */
   taskLogDir: string;
+  paths: RunPaths;
   logger: Logger;
   store: TaskStore;
   shared: SharedBranches;
@@ -51,6 +66,20 @@ export class Holds {
       }
     }
     if (failure !== undefined) throw failure;
+  }
+}
+
+/** The configured store as a URL without secrets. */
+function describeStore(config: Pick<ResolvedOptions, 'store'>, stateDir: string): string {
+  if (typeof config.store === 'object') return `${config.store.kind} (a store instance)`;
+  const location = parseStoreUrl(config.store ?? defaultStoreUrl(stateDir));
+  switch (location.kind) {
+    case 'memory':
+      return 'memory:';
+    case 'sqlite':
+      return `sqlite:${location.path}`;
+    case 'postgres':
+      return location.display;
   }
 }
 
@@ -93,7 +122,8 @@ export async function openRuntime(config: ResolvedOptions, faults: FaultStop, ra
     const nodeHold = await store.holdNode(owner);
     holds.add(() => nodeHold.release());
     const shared = new SharedBranches(repo.root, await resolveSharedRemote(repo.root, config.remote, store.kind), config.nodeId);
-    const worktrees = new WorktreeManager(repo, config.worktreeRoot ? path.resolve(config.worktreeRoot) : defaultWorktreeRoot(repo), owner);
+    const worktreeRoot = config.worktreeRoot ? path.resolve(config.worktreeRoot) : defaultWorktreeRoot(repo);
+    const worktrees = new WorktreeManager(repo, worktreeRoot, owner);
     holds.add(() => worktrees.releaseAll());
     const { type: restart, ...limits } = config.restart;
     const workers: WorkerInput[] = [];
@@ -103,7 +133,11 @@ export async function openRuntime(config: ResolvedOptions, faults: FaultStop, ra
       if (ensured.repaired) logger.warn({ workerId, worktree: ensured.path, found: ensured.repaired }, 'rebuilt a broken worktree');
       workers.push({ workerId, worktree: ensured.path, capabilities: config.workerCapabilities, restartPolicy: { restart, ...limits }, random });
     }
-    return { repo, stateDir, taskLogDir: path.join(stateDir, 'logs', 'tasks'), logger, store, shared, workers, holds };
+    const taskLogDir = path.join(stateDir, 'logs', 'tasks');
+    const paths: RunPaths = {
+      repo: repo.root, stateDir, store: describeStore(config, stateDir), worktreeRoot, logFile: config.logger ? null : logFile, taskLogDir,
+    };
+    return { repo, stateDir, taskLogDir, paths, logger, store, shared, workers, holds };
   } catch (error) {
     await holds.releaseAll();
     throw error;

@@ -7,6 +7,7 @@ import type { coordinatorMachine, CoordinatorState } from '../../machines/coordi
 import type { TaskSpecInput } from '../tasks/spec.js';
 import type { SupervisorEventBus } from './events.js';
 import type { RunSummary } from './summary.js';
+import type { RunPaths } from './runtime.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
 /** The root actor: the coordinator machine with coord's effects provided. */
@@ -19,6 +20,8 @@ export interface SupervisorStatus {
   counts: Partial<Record<string, number>>;
   breakers: Array<{ scope: string; state: string }>;
   protocolRefusals: number;
+  /** Where this run keeps things (null before the start opened them). */
+  paths: RunPaths | null;
 }
 
 /** A running coord supervisor. Create it with {@link createSupervisor}. */

@@ -180,6 +180,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         counts: run?.counts.current() ?? {},
         breakers: run?.breakers.describe() ?? [],
         protocolRefusals,
+        paths: run?.runtime.paths ?? null,
       };
     },
     async settled() {

@@ -2,7 +2,7 @@
  * What a new user sees after a run goes wrong: why a task failed and where to look, told
  * on the terminal by the real CLI with real workers, PTYs and git.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -39,5 +39,39 @@ describe('a failed attempt on the terminal', () => {
     const log = lines[at + 3]?.trim().match(/^log: (.+)$/)?.[1];
     expect(log).toBe(path.join('state', 'logs', 'tasks', 'lint', 'attempt-1.log'));
     expect(readFileSync(path.join(repo.dir, log ?? ''), 'utf8')).toContain('eslint: not found');
+  });
+});
+
+describe('where things are', () => {
+  it('says at the start where the state, store, worktrees and log are, and at the end where the branches are', async () => {
+    repo = makeRepo();
+    const tasks = writeTasks([{ id: 'hello', run: ['sh', '-c', 'echo hi > hello.txt'] }]);
+    const { code, stderr } = await runOnce(tasks, ['--summary', path.join(repo.dir, 'run.json')]);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain(`coord: state ${repo.stateDir}`);
+    expect(stderr).toContain(`store sqlite:${path.join(repo.stateDir, 'coord.db')}`);
+    expect(stderr).toContain(`worktrees ${repo.worktreeRoot}`);
+    expect(stderr).toContain(`log ${path.join(repo.stateDir, 'logs', 'coord.log')}`);
+    expect(stderr).toContain(`branches: 1 task on coord/<id> in ${repo.repo} (e.g. git -C ${repo.repo} log coord/hello)`);
+    expect(stderr).toContain(`summary: ${path.join(repo.dir, 'run.json')}`);
+    expect(stderr).toContain('1 task: 1 complete');
+  });
+
+  it('the demo says where its scratch repository is, and removes it after the run unless --keep', async () => {
+    const scratch = (stderr: string): string => stderr.match(/coord demo: scratch repository (\S+)/)?.[1] ?? '';
+    const removed = await runCli(['--workers', '2', '--demo']);
+    expect(removed.code, removed.stderr).toBe(0);
+    const gone = scratch(removed.stderr);
+    expect(gone).toMatch(/coord-demo-/);
+    expect(existsSync(path.dirname(gone))).toBe(false);
+    const kept = await runCli(['--workers', '2', '--demo', '--keep']);
+    expect(kept.code, kept.stderr).toBe(0);
+    const here = scratch(kept.stderr);
+    try {
+      expect(existsSync(path.join(here, '.git'))).toBe(true);
+      expect(kept.stderr).toContain(`tasks on coord/<id> in ${here} (e.g. git -C ${here} log coord/`);
+    } finally {
+      rmSync(path.dirname(here), { recursive: true, force: true });
+    }
   });
 });
