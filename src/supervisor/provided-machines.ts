@@ -37,7 +37,8 @@ export function provideWorker({ config, events, logger, live }: ProvideDeps) {
     actions: {
       reportReady: (_, { workerId, pid }) => events.emit('coord:worker-ready', { workerId, pid }),
       reportStaleResult: (_, { workerId, message, current }) => {
-        logger().warn({ workerId, taskId: message.taskId, lease: message.lease, current }, 'ignored a result with a stale lease');
+        // Normal after a stop, a drain deadline or a reaped lease: the attempt was taken back first.
+        logger().debug({ workerId, taskId: message.taskId, lease: message.lease, current }, 'a late result for an attempt the worker no longer holds: ignored');
       },
       reportRestart: (_, { workerId, restart, delayMs, exit, cause }) => {
         logger().warn({ workerId, restart, delayMs, cause, ...exit }, `restarting worker (death charged to: ${cause})`);

@@ -246,8 +246,9 @@ export class Outcomes {
     this.deps.workers.retire(workerId, `${message.code}: ${message.message}`);
   }
 
+  /** Normal after a stop, a drain deadline or a reaped lease: the attempt was taken back before its result came. */
   private stale(workerId: string, attempt: AttemptRef): void {
-    this.deps.logger.warn({ workerId, taskId: attempt.taskId, lease: attempt.lease }, 'ignored a result whose lease is no longer current');
+    this.deps.logger.debug({ workerId, taskId: attempt.taskId, lease: attempt.lease }, 'a late result for an attempt already taken back (released or reaped): ignored');
   }
 
   /** `coord:blocked` for each of `ids` that is blocked now (with the error that blocked it). */
