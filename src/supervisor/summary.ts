@@ -68,8 +68,11 @@ export interface SummaryInput {
 
 /** Builds the summary from the supervisor's current state (and, for `log`, the log files). */
 export async function buildSummary(input: SummaryInput): Promise<RunSummary> {
-  const logFileOf = (task: TaskRecord): string | null =>
-    input.taskLogDir && task.attempts.length > 0 ? taskLogFile(input.taskLogDir, task.spec.id, task.attempts.length) : null;
+  // The log of the latest attempt that started: one that never did (a hand-over that failed) has none.
+  const logFileOf = (task: TaskRecord): string | null => {
+    const started = task.attempts.findLast((attempt) => attempt.startedAt !== null);
+    return input.taskLogDir && started ? taskLogFile(input.taskLogDir, task.spec.id, started.attempt) : null;
+  };
   const logs = await readAllLogFacts(input.tasks.map(logFileOf).filter((file): file is string => file !== null));
   return {
     coordinator: { state: input.state, error: input.error },

@@ -94,7 +94,10 @@ describe('coord --once on a task graph', () => {
     expect(task('join').error?.code).toBe('DEP_CONFLICT');
     expect(task('join').error?.message).toContain('shared.txt');
     expect(task('join').error?.details?.files).toEqual(['shared.txt']);
+    // It never ran: no log to point at.
+    expect(task('join').logFile).toBeNull();
     expect(task('after').status).toBe('blocked');
+    expect(task('after').logFile).toBeNull();
     expect(task('after').error?.code).toBe('DEP_DEAD');
   });
 
