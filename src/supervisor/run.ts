@@ -62,6 +62,8 @@ export class Run {
   /** Kills what tasks leave behind: a lost attempt's processes, and at the close the whole run's. */
   private readonly reaper: TaskReaper;
   private finalTasks: TaskRecord[] | undefined;
+  /** True once {@link close} began: the store and the locks are being (or have been) let go. */
+  closed = false;
   private readonly closers: Array<() => void> = [];
   private settledCheckQueued = false;
 
@@ -142,6 +144,7 @@ export class Run {
 
   /** Stops dispatch and upkeep, waits for what is in flight in the store, and releases everything held. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.reaper.runEnded(); // the workers are gone: whatever their tasks left goes too
     for (const close of this.closers.splice(0)) close();
     this.dispatcher.stop();

@@ -15,7 +15,10 @@ import { FaultStop } from './fault-stop.js';
 import { resolveOptions, type SupervisorOptions } from './options.js';
 import { provideBreaker, provideFallback, provideWorker } from './provided-machines.js';
 import { Run } from './run.js';
-import { openRuntime } from './runtime.js';
+import { openRuntime, stateDirOf } from './runtime.js';
+import { openConfiguredStore } from './store-choice.js';
+import { openRepository } from '../worktrees/repository.js';
+import type { ResolvedOptions } from './options.js';
 import { checkSubmission, parseSpecs } from './submission.js';
 import { buildSummary } from './summary.js';
 import type { CoordinatorActor, Supervisor } from './supervisor-api.js';
@@ -200,7 +203,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       await finalState();
     },
     async redrive(taskId) {
-      const changed = await live().outcomes.redrive(taskId);
+      // A stopped supervisor (or one never started) applies a redrive to its store directly:
+      // the next start, or a supervisor running elsewhere on the same store, runs the tasks.
+      const changed = run && !run.closed ? await run.outcomes.redrive(taskId) : await redriveStored(config, run?.runtime.stateDir, taskId, random);
       if (changed.length === 0) throw new CoordError('TASK_NOT_FOUND', `task "${taskId}" is not dead (or does not exist): nothing to redrive`);
       logger().info({ taskId, changed }, 'redrove a dead task');
       return changed;
@@ -221,4 +226,15 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       });
     },
   };
+}
+
+/** A redrive applied straight to the configured store, with no run around it. */
+async function redriveStored(config: ResolvedOptions, stateDir: string | undefined, taskId: string, random: () => number): Promise<string[]> {
+  const dir = stateDir ?? stateDirOf(config, await openRepository(config.repo, { baseRef: config.baseRef, requireClean: false }));
+  const store = await openConfiguredStore(config, dir, random);
+  try {
+    return await store.redrive(taskId, Date.now());
+  } finally {
+    if (typeof config.store !== 'object') await store.close();
+  }
 }
