@@ -1,5 +1,5 @@
 /**
- * The `runProcess` actor behind each worker machine: forks one worker orchestrator, says
+ * What the `runProcess` actor behind each worker machine does: forks one worker orchestrator, says
  * hello, and turns what the process says into machine events. Every message is parsed; a
  * message that does not parse is counted and refused (answered when a reply is due) and
  * never reaches the machine. When the machine stops this actor, a still-running process is
@@ -38,67 +38,60 @@ export interface RunProcessOptions {
 /** What the `runProcess` callback actor is started with. */
 export type RunProcessArgs = Parameters<Parameters<typeof fromCallback<ProcessCommand, WorkerInput>>[0]>[0];
 
-/** Builds the `runProcess` callback actor from the supervisor's configuration. */
-export function createRunProcess(options: RunProcessOptions) {
-  return fromCallback<ProcessCommand, WorkerInput>((args) => startWorkerProcess(options, args));
-}
-
 /** Forks one worker process for the actor started with `args`; returns its clean-up. */
 export function startWorkerProcess(options: RunProcessOptions, { input, sendBack, receive }: RunProcessArgs): () => void {
-  {
-    const { workerId, worktree } = input;
-    const log = options.logger.child({ workerId });
-    const child = fork(options.entry.path, [], {
-      cwd: worktree,
-      execArgv: options.entry.execArgv,
-      serialization: 'json',
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, ...options.env, COORD_WORKER_ID: workerId },
-    });
-    let exited = false;
-    const send = (message: ParentMessage): void => {
-      // A closed channel means the process is exiting; its exit event will follow.
-      if (child.connected) child.send(message, (error) => error && log.debug({ err: error }, 'send to worker failed'));
-    };
-    pipeLines(child, log);
+  const { workerId, worktree } = input;
+  const log = options.logger.child({ workerId });
+  const child = fork(options.entry.path, [], {
+    cwd: worktree,
+    execArgv: options.entry.execArgv,
+    serialization: 'json',
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: { ...process.env, ...options.env, COORD_WORKER_ID: workerId },
+  });
+  let exited = false;
+  const send = (message: ParentMessage): void => {
+    // A closed channel means the process is exiting; its exit event will follow.
+    if (child.connected) child.send(message, (error) => error && log.debug({ err: error }, 'send to worker failed'));
+  };
+  pipeLines(child, log);
 
-    child.on('message', (raw: unknown) => {
-      const parsed = parseMessage(WorkerMessageSchema, raw);
-      if (!parsed.ok) {
-        options.onRefused(workerId, parsed);
-        if (parsed.reply) send(parsed.reply);
-        return;
-      }
-      const event = toMachineEvent(parsed.message);
-      if (event) sendBack(event);
-      else if (parsed.message.type === 'coord:protocol-error') log.warn({ refused: parsed.message }, 'worker refused a message');
-      else options.onServiceMessage(workerId, parsed.message as ServiceMessage, send);
-    });
-    child.on('error', (error) => log.error({ err: error }, 'worker process error'));
-    child.on('exit', (code, signal) => {
-      exited = true;
-      sendBack({ type: 'process.exited', code, signal, at: Date.now() });
-    });
-    send({
-      type: 'coord:hello',
-      protocolVersion: PROTOCOL_VERSION,
-      workerId,
-      worktree,
-      repoRoot: options.repoRoot,
-      heartbeatMs: options.heartbeatMs,
-      moduleThreads: options.moduleThreads,
-      killGraceMs: options.killGraceMs,
-      runId: options.runId,
-    });
+  child.on('message', (raw: unknown) => {
+    const parsed = parseMessage(WorkerMessageSchema, raw);
+    if (!parsed.ok) {
+      options.onRefused(workerId, parsed);
+      if (parsed.reply) send(parsed.reply);
+      return;
+    }
+    const event = toMachineEvent(parsed.message);
+    if (event) sendBack(event);
+    else if (parsed.message.type === 'coord:protocol-error') log.warn({ refused: parsed.message }, 'worker refused a message');
+    else options.onServiceMessage(workerId, parsed.message as ServiceMessage, send);
+  });
+  child.on('error', (error) => log.error({ err: error }, 'worker process error'));
+  child.on('exit', (code, signal) => {
+    exited = true;
+    sendBack({ type: 'process.exited', code, signal, at: Date.now() });
+  });
+  send({
+    type: 'coord:hello',
+    protocolVersion: PROTOCOL_VERSION,
+    workerId,
+    worktree,
+    repoRoot: options.repoRoot,
+    heartbeatMs: options.heartbeatMs,
+    moduleThreads: options.moduleThreads,
+    killGraceMs: options.killGraceMs,
+    runId: options.runId,
+  });
 
-    receive((command) => {
-      if (command.type === 'process.send') send(command.message);
-      else if (!exited) child.kill(command.signal);
-    });
-    return () => {
-      if (!exited) child.kill('SIGKILL');
-    };
-  }
+  receive((command) => {
+    if (command.type === 'process.send') send(command.message);
+    else if (!exited) child.kill(command.signal);
+  });
+  return () => {
+    if (!exited) child.kill('SIGKILL');
+  };
 }
 
 function toMachineEvent(message: WorkerMessage): WorkerEvent | null {
