@@ -23,6 +23,8 @@ export const COORD_ERROR_CODES = [
   'STATE_DIR_UNWRITABLE', 'DISK_FULL',
   // integrity: a task that moved refs outside its branch, or keeps killing its supervisor
   'TASK_MOVED_REF', 'TASK_KILLS_SUPERVISOR',
+  // the CLI's store commands: nothing has run in this repository (or state directory) yet
+  'STATE_NOT_FOUND',
   // protocol and lifecycle
   'PROTOCOL_INVALID', 'NOT_RUNNING', 'WORKER_SPAWN_FAILED', 'ALL_WORKERS_FAILED', 'INTERNAL',
 ] as const;
@@ -120,6 +122,7 @@ export const ERROR_POLICY: Readonly<Record<CoordErrorCode, ErrorPolicy>> = Objec
   DISK_FULL: refusal,
   TASK_MOVED_REF: policy(true, 'task', false, false, 1),
   TASK_KILLS_SUPERVISOR: policy(false, 'task', false, false, 1),
+  STATE_NOT_FOUND: policy(false, 'supervisor', false, false, 1),
   PROTOCOL_INVALID: policy(true, 'worker', false, false, 1),
   NOT_RUNNING: policy(false, 'supervisor', false, false, 1),
   WORKER_SPAWN_FAILED: policy(false, 'supervisor', false, false, 1),

@@ -14,6 +14,8 @@ export interface CliArgs {
   demo: boolean;
   /** Keep the demo's scratch repository after the run. */
   keep: boolean;
+  /** Start over: archive the stored queue and remove the task file's old branches first. */
+  fresh: boolean;
   once: boolean;
   workers: number;
   repo: string | undefined;
@@ -55,6 +57,8 @@ Runs a graph of tasks on N forked workers, each in its own git worktree.
                         (default ${DEFAULT_MAX_LOG_BYTES}, 50 MiB; ${MIN_LOG_BYTES} to ${MAX_LOG_BYTES})
   --heartbeat-ms MS     worker heartbeat interval (default 2000)
   --drain-deadline-ms MS  how long a drain lets running tasks finish (default 30000)
+  --fresh               start over: archive the stored queue (SQLite) and remove the old
+                        coord/<id> branches of the task file's tasks, then run it as new
   --allow-dirty         run even if the repository has uncommitted changes
   --demo                run a demo graph in a scratch repository (removed after the run)
   --keep                with --demo: keep the scratch repository
@@ -81,6 +85,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     version: values.version ?? false,
     demo: values.demo ?? false,
     keep: values.keep ?? false,
+    fresh: values.fresh ?? false,
     once: values.once ?? false,
     workers: integerFlag('--workers', values.workers, 1, 64) ?? 4,
     repo: values.repo,
@@ -125,6 +130,7 @@ const OPTIONS = {
   version: { type: 'boolean', short: 'v' },
   demo: { type: 'boolean' },
   keep: { type: 'boolean' },
+  fresh: { type: 'boolean' },
   once: { type: 'boolean' },
   workers: { type: 'string', short: 'w' },
   repo: { type: 'string' },

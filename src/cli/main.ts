@@ -5,7 +5,9 @@
  */
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isCoordError, policyOf, toCoordError } from '../errors.js';
+import { isCoordError, policyOf, toCoordError, type CoordErrorCode } from '../errors.js';
+import { startFresh } from './fresh.js';
+import { describeCounts } from './store-commands.js';
 import { packageVersion } from '../package-root.js';
 import { createSupervisor, type Supervisor, type SupervisorStatus } from '../supervisor/supervisor.js';
 import type { RunSummary } from '../supervisor/summary.js';
@@ -13,6 +15,7 @@ import { plural } from '../plural.js';
 import { loadTaskFile } from '../tasks/load.js';
 import type { TaskSpecInput } from '../tasks/spec.js';
 import { parseCliArgs, USAGE } from './args.js';
+import { runSubcommand, SUBCOMMANDS, SUBCOMMANDS_USAGE } from './subcommands.js';
 import { createDemoRepo, demoTasks } from './demo.js';
 import { reportProgress } from './progress.js';
 import { renderSummary } from './render-summary.js';
@@ -35,15 +38,46 @@ export function describeResults(summary: RunSummary, summaryFile: string | undef
   return lines.join('\n');
 }
 
+/** What to do next, after the message of some errors. */
+const HINTS: Partial<Record<CoordErrorCode, string>> = {
+  USAGE: '\n(see coord --help)',
+  TASK_EXISTS: '\nthe stored task is kept as it was: redrive it if it is dead (coord redrive ID), give the changed task a new id, or start over with --fresh',
+};
+
+/**
+ * A task file whose every task the store already holds: says what became of them. When all
+ * are finished, nothing runs and the exit code is the graph's (0 all complete, 1 otherwise);
+ * when some are not, the run resumes them. Resolves with the exit code, or null to run.
+ */
+async function sayAlreadyStored(supervisor: Supervisor, tasks: readonly TaskSpecInput[]): Promise<number | null> {
+  const ids = new Set(tasks.map((task) => task.id));
+  const stored = (await supervisor.summary()).tasks.filter((task) => ids.has(task.id));
+  const counts: Partial<Record<string, number>> = {};
+  for (const task of stored) counts[task.status] = (counts[task.status] ?? 0) + 1;
+  const left = stored.filter((task) => !['complete', 'dead', 'blocked', 'cancelled'].includes(task.status)).length;
+  const what = describeCounts(counts).replace(/^\d+ tasks?/, (n) => `these ${n}`);
+  if (left > 0) {
+    process.stderr.write(`the store already holds ${what}: resuming the ${plural(left, 'one', 'ones')} not finished\n`);
+    return null;
+  }
+  const dead = counts['dead'] ?? 0;
+  process.stderr.write(`the store already holds ${what}; nothing to run — ${dead > 0 ? 'coord redrive --dead to retry the dead ones, ' : ''}--fresh to start over\n`);
+  return stored.every((task) => task.status === 'complete') ? 0 : 1;
+}
+
 /** Runs the CLI with `argv` (without node and the script) and resolves with the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let supervisor: Supervisor | undefined;
   /** What to remove when the command ends (the demo's scratch repository). */
   const cleanups: Array<() => Promise<void>> = [];
+  /** The exit code when the store already held the whole graph, finished: nothing was run. */
+  let alreadyRun: number | null = null;
   try {
+    const [first, ...rest] = argv;
+    if (first !== undefined && Object.hasOwn(SUBCOMMANDS, first)) return await runSubcommand(first, rest);
     const args = parseCliArgs(argv);
     if (args.help) {
-      process.stdout.write(`${USAGE}\n`);
+      process.stdout.write(`${USAGE}\n\n${SUBCOMMANDS_USAGE}\n`);
       return 0;
     }
     if (args.version) {
@@ -73,14 +107,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       ...(args.heartbeatMs === undefined ? {} : { heartbeatMs: args.heartbeatMs }),
       ...(args.drainDeadlineMs === undefined ? {} : { drainDeadlineMs: args.drainDeadlineMs }),
     });
+    if (args.fresh) await startFresh(args, repo, tasks);
     const running = supervisor;
     const stopProgress = reportProgress({ events: running.events, counts: () => running.status().counts, state: () => running.status().state });
     const removeSignals = onSignals(running);
     try {
       await running.start();
       process.stderr.write(`${describePaths(running.status().paths)}\n`);
-      await running.submit(tasks);
-      if (once) {
+      const added = await running.submit(tasks);
+      if (tasks.length > 0 && added.length === 0) alreadyRun = await sayAlreadyStored(running, tasks);
+      if (once || alreadyRun !== null) {
         await running.settled();
         await running.drain();
       } else {
@@ -90,10 +126,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       removeSignals();
       stopProgress();
     }
+    if (alreadyRun !== null) {
+      if (args.summary) await writeFile(args.summary, `${JSON.stringify(await running.summary(), null, 2)}\n`);
+      return alreadyRun;
+    }
     return await finish(running, args.summary, demo !== undefined && !args.keep);
   } catch (error) {
     const err = toCoordError(error);
-    process.stderr.write(`coord: ${err.code}: ${err.message}${err.code === 'USAGE' ? '\n(see coord --help)' : ''}\n`);
+    process.stderr.write(`coord: ${err.code}: ${err.message}${HINTS[err.code] ?? ''}\n`);
     if (supervisor && supervisor.status().state !== 'stopped' && supervisor.status().state !== 'failed') await supervisor.stop();
     return exitCodeFor(err);
   } finally {

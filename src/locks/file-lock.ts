@@ -11,7 +11,7 @@
  * out), so the holder writes its identity beside it (`<file>.holder.json`, write-then-rename)
  * right after taking the lock; a refused caller reads that to name the holder.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import Database from 'better-sqlite3';
 import { CoordError } from '../errors.js';
@@ -74,6 +74,25 @@ export function tryLockFile(file: string, holder: LockHolder): LockAttempt {
       },
     },
   };
+}
+
+/**
+ * Whether someone holds the lock on `file`, without taking it for longer than the test (and
+ * without writing a holder): `{held: true, holder}` or `{held: false}`. A missing file is free.
+ */
+export function probeLock(file: string): { held: true; holder: LockHolder | null } | { held: false } {
+  if (!existsSync(file)) return { held: false };
+  const db = new Database(file, { timeout: 0 });
+  try {
+    db.exec('BEGIN EXCLUSIVE');
+    db.exec('ROLLBACK');
+    return { held: false };
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'SQLITE_BUSY') return { held: true, holder: readHolder(file) };
+    throw error;
+  } finally {
+    db.close();
+  }
 }
 
 function holderFile(file: string): string {
