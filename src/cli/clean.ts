@@ -4,6 +4,7 @@
  * logs) — all three unless some are named. It lists what it will remove first, asks unless
  * `--yes`, and refuses while a supervisor runs on that state.
  */
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -50,8 +51,8 @@ export async function planClean(flags: CleanFlags): Promise<CleanPlan> {
     repoRoot: repo.root,
     branches: all || flags.branches ? [...(await existingTaskBranches(repo))].sort() : [],
     worktrees: all || flags.worktrees ? registered.filter((tree) => tree.startsWith(`${root}${path.sep}`)) : [],
-    worktreeRoot: all || flags.worktrees ? root : null,
-    stateDir: all || flags.state ? location.stateDir : null,
+    worktreeRoot: (all || flags.worktrees) && existsSync(root) ? root : null,
+    stateDir: (all || flags.state) && existsSync(location.stateDir) ? location.stateDir : null,
   };
 }
 
