@@ -4,6 +4,7 @@
  * task: a resumed run reuses its branches), and some worker can run every task.
  */
 import { CoordError } from '../errors.js';
+import { plural } from '../plural.js';
 import { canEverRun, type WorkerSlot } from '../pool/assign.js';
 import type { TaskStore } from '../store/task-store.js';
 import { TaskSpecSchema, type TaskSpec, type TaskSpecInput } from '../tasks/spec.js';
@@ -30,7 +31,10 @@ export async function checkSubmission(specs: readonly TaskSpec[], repo: Reposito
     if (branches.has(`coord/${spec.id}`) && (await store.get(spec.id)) === undefined) taken.push(`coord/${spec.id}`);
   }
   if (taken.length > 0) {
-    throw new CoordError('BRANCH_EXISTS', `branch ${taken.slice(0, 5).join(', ')} already exists: delete it or rename the task`, { details: { branches: taken } });
+    const shown = taken.slice(0, 5).join(', ') + (taken.length > 5 ? ` and ${taken.length - 5} more` : '');
+    throw new CoordError('BRANCH_EXISTS',
+      `${plural(taken.length, 'branch', 'branches')} of these tasks already ${taken.length === 1 ? 'exists' : 'exist'} (${shown}) but the store does not know the tasks: `
+      + 'remove them with coord clean --branches (or git branch -D), or rename the tasks', { details: { branches: taken } });
   }
   const unrunnable = specs.find((spec) => !canEverRun(spec, slots));
   if (unrunnable) {

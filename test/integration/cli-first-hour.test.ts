@@ -75,3 +75,15 @@ describe('where things are', () => {
     }
   });
 });
+
+describe('bad input says what to do', () => {
+  it('BRANCH_EXISTS counts the branches and says how to remove them', async () => {
+    repo = makeRepo();
+    const ids = ['t1', 't2', 't3', 't4', 't5', 't6', 't7'];
+    for (const id of ids) repo.git('branch', `coord/${id}`);
+    const { code, stderr } = await runOnce(writeTasks(ids.map((id) => ({ id, run: ['true'] }))));
+    expect(code).toBe(2);
+    expect(stderr).toContain('BRANCH_EXISTS: 7 branches of these tasks already exist (coord/t1, coord/t2, coord/t3, coord/t4, coord/t5 and 2 more)');
+    expect(stderr).toContain('coord clean --branches');
+  });
+});
