@@ -111,6 +111,8 @@ async function runExec(assign: AssignMessage, ref: TaskRef, signal: AbortSignal,
       logger: context.logger,
       onSpawn: (pid) => context.send({ type: 'coord:started', ...ref, pid }),
       onProgress: (outputBytes) => context.send({ type: 'coord:progress', ...ref, outputBytes }),
+      quietAfterMs: assign.quietAfterMs,
+      onQuiet: (quietMs, lastLine) => context.send({ type: 'coord:quiet', ...ref, quietMs, lastLine: lastLine?.slice(0, 500) ?? null }),
     });
     return outcomeOfPty(run, assign.timeoutMs);
   }

@@ -18,6 +18,7 @@ import { reapedAnything } from '../src/procs/reap.js';
 import type { AttemptContainment } from './task-containment.js';
 import { openTaskLog, type TaskLog } from './task-log.js';
 import { OutputTail } from './output-tail.js';
+import { createQuietWatch } from './quiet-watch.js';
 import { createThrottle } from './throttle.js';
 
 /** Why a PTY run ended. */
@@ -62,6 +63,10 @@ export interface RunPtyOptions {
   onSpawn: (pid: number) => void;
   /** Called with the running output byte count, at most every `progressIntervalMs`. */
   onProgress: (outputBytes: number) => void;
+  /** Silence this long while running is reported once per silence (null: never). */
+  quietAfterMs?: number | null;
+  /** The task printed nothing for `quietMs`; `lastLine` is the last thing it printed. */
+  onQuiet?: (quietMs: number, lastLine: string | null) => void;
   progressIntervalMs?: number;
 }
 
@@ -139,13 +144,16 @@ function watch(
     const onAbort = (): void => stop('cancel');
     options.signal.addEventListener('abort', onAbort, { once: true });
 
+    const quiet = createQuietWatch(options.quietAfterMs ?? null, (ms) => options.onQuiet?.(ms, tail.lines(1)[0] ?? null));
     pty.onData((data) => {
+      quiet.heard();
       outputBytes += Buffer.byteLength(data);
       tail.push(data);
       log.write(data);
       progress.push(outputBytes);
     });
     pty.onExit(({ exitCode, signal }) => {
+      quiet.stop();
       clearTimeout(timeoutTimer);
       clearTimeout(killTimer);
       options.signal.removeEventListener('abort', onAbort);

@@ -70,6 +70,9 @@ export function reportProgress(source: ProgressSource, out: NodeJS.WriteStream =
     ),
     on('coord:complete', (e) => line(`${time()} ✔ ${e.taskId} complete on ${e.workerId}`)),
     on('coord:failed', (e) => line(formatFailure(time(), e))),
+    on('coord:waiting', (e) =>
+      line(`${time()} ⏸ ${e.taskId} has printed nothing for ${Math.round(e.quietMs / 1000)} s: waiting for input?${e.lastLine === null ? '' : ` last line: ${e.lastLine}`}`),
+    ),
     on('coord:dead', (e) => line(`${time()} ☠ ${e.taskId} dead (${e.error.code})`)),
     on('coord:blocked', (e) => line(`${time()} ⊘ ${e.taskId} blocked: ${e.error.message}`)),
     on('coord:worker-failed', (e) => line(`${time()} ! worker ${e.workerId} failed (exit ${e.code ?? e.signal})`)),

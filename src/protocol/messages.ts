@@ -66,6 +66,8 @@ export const Assign = z.strictObject({
   logFile: z.string().min(1),
   /** Task output kept in `logFile` at most: its head and tail, with a note of what was elided. */
   maxLogBytes: z.number().int().min(MIN_LOG_BYTES),
+  /** A running task silent this long is reported once (`coord:quiet`), until it prints again; null: never. */
+  quietAfterMs: z.number().int().positive().nullable().default(null),
 });
 export const Cancel = z.strictObject({
   type: z.literal('coord:cancel'),
@@ -114,6 +116,14 @@ export const Progress = z.strictObject({
   type: z.literal('coord:progress'),
   ...taskRef,
   outputBytes: z.number().int().nonnegative(),
+});
+/** The task has printed nothing for `quietMs` while running: perhaps it waits for input nobody gives. */
+export const Quiet = z.strictObject({
+  type: z.literal('coord:quiet'),
+  ...taskRef,
+  quietMs: z.number().int().nonnegative(),
+  /** The last line it printed (cleaned of terminal escapes), or null if it printed nothing. */
+  lastLine: z.string().max(500).nullable(),
 });
 export const Complete = z.strictObject({
   type: z.literal('coord:complete'),
@@ -188,7 +198,7 @@ export const ParentMessageSchema = z.discriminatedUnion('type', [
   Hello, Assign, Cancel, Proceed, Wait, RateGrant, RateWait, Conflict, Drain, Shutdown, ProtocolError,
 ]);
 export const WorkerMessageSchema = z.discriminatedUnion('type', [
-  Ready, Heartbeat, Started, Progress, Complete, Failed, WorkspaceRepaired, Request, RateRequest, Usage, ConflictCheck, ProtocolError,
+  Ready, Heartbeat, Started, Progress, Quiet, Complete, Failed, WorkspaceRepaired, Request, RateRequest, Usage, ConflictCheck, ProtocolError,
 ]);
 
 /** A message the supervisor sends to a worker. */

@@ -29,6 +29,8 @@ export interface SupervisorEvents {
   'coord:dead': { taskId: string; error: TaskErrorInfo };
   'coord:blocked': { taskId: string; error: TaskErrorInfo };
   'coord:released': { taskId: string; reason: string };
+  /** A running task printed nothing for `quietMs`: perhaps it waits for input nobody gives (a prompt). Once per silence. */
+  'coord:waiting': { taskId: string; workerId: string; quietMs: number; lastLine: string | null };
   /** A dead task is back in play with a fresh attempt budget; `changed`: it and the dependents it unblocked. */
   'coord:redriven': { taskId: string; changed: string[] };
   'coord:worker-ready': { workerId: string; pid: number };

@@ -31,6 +31,8 @@ const OptionsSchema = z.strictObject({
   spawnTimeoutMs: z.number().int().min(100).default(15_000),
   drainDeadlineMs: z.number().int().min(0).default(30_000),
   defaultTimeoutMs: z.number().int().positive().nullable().default(null),
+  /** A running task silent this long is reported (`coord:waiting`) as perhaps waiting for input; null: never. */
+  quietAfterMs: z.number().int().positive().nullable().default(30_000),
   maxAttempts: z.number().int().min(1).max(100).default(3),
   /**
    * Supervisor crashes a task may be running at (each one releases it at the next start,

@@ -89,7 +89,7 @@ export class Run {
     this.dispatcher = new Dispatcher({
       store, nodeId: config.nodeId, leaseMs: config.leaseMs, strategy: parts.strategy, workers, breakers: this.breakers,
       fallbacks: this.fallbacks, outcomes: this.outcomes, events, logger, tracker: this.tracker, now,
-      limits: { taskLogDir, defaultTimeoutMs: config.defaultTimeoutMs, maxLogBytes: config.maxLogBytes },
+      limits: { taskLogDir, defaultTimeoutMs: config.defaultTimeoutMs, maxLogBytes: config.maxLogBytes, quietAfterMs: config.quietAfterMs },
       startCommit: async (taskId, deps) => {
         await shared.ensureLocal(deps);
         return startCommitFor(repo.root, repo.baseCommit, taskId, deps);
@@ -165,6 +165,7 @@ export class Run {
     switch (message.type) {
       case 'coord:started':
       case 'coord:progress':
+      case 'coord:quiet':
       case 'coord:usage':
         this.tracker.run(`${message.type} from ${workerId}`, this.outcomes.report(workerId, message));
         return;

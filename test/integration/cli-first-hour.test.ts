@@ -4,7 +4,8 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createSupervisor } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
 import { makeRepo, type TempRepo } from '../helpers/git-repo.js';
 
@@ -85,5 +86,24 @@ describe('bad input says what to do', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('BRANCH_EXISTS: 7 branches of these tasks already exist (coord/t1, coord/t2, coord/t3, coord/t4, coord/t5 and 2 more)');
     expect(stderr).toContain('coord clean --branches');
+  });
+});
+
+describe('a task waiting for input', () => {
+  it('is reported as waiting after a quiet period, with its last output line, before its timeout', async () => {
+    repo = makeRepo();
+    const s = createSupervisor({
+      repo: repo.repo, workers: 1, stateDir: repo.stateDir, worktreeRoot: repo.worktreeRoot, store: 'memory:', quietAfterMs: 400, heartbeatMs: 200,
+    });
+    try {
+      const waiting: Array<{ taskId: string; lastLine: string | null }> = [];
+      s.events.on('coord:waiting', (e) => waiting.push({ taskId: e.taskId, lastLine: e.lastLine }));
+      await s.start();
+      await s.submit([{ id: 'ask', run: ['sh', '-c', 'echo installing; printf "Overwrite config? [y/N] "; read answer'], timeoutMs: 20_000, maxAttempts: 1 }]);
+      await vi.waitFor(() => expect(waiting).toEqual([{ taskId: 'ask', lastLine: 'Overwrite config? [y/N]' }]), { timeout: 15_000, interval: 50 });
+      expect(s.status().counts.running).toBe(1);
+    } finally {
+      await s.stop();
+    }
   });
 });

@@ -135,7 +135,7 @@ export async function makeCore(options: CoreOptions = {}) {
   });
   dispatcher = new Dispatcher({
     store, nodeId: 'n1', leaseMs: 60_000, strategy: createRoundRobin(), workers, breakers, fallbacks, outcomes, events, logger, tracker, now,
-    limits: { taskLogDir: '/tmp/coord-core-test', defaultTimeoutMs: null, maxLogBytes: 1 << 20 },
+    limits: { taskLogDir: '/tmp/coord-core-test', defaultTimeoutMs: null, maxLogBytes: 1 << 20, quietAfterMs: null },
     startCommit: (taskId) => options.startCommit?.(taskId) ?? Promise.resolve({ ok: true, commit: SHA }),
     accepting: () => accepting,
   });

@@ -19,6 +19,8 @@ export interface AttemptFacts {
   logFile: string;
   /** The cap on the task output kept in `logFile`. */
   maxLogBytes: number;
+  /** Silence that is reported as perhaps waiting for input (null: never). */
+  quietAfterMs: number | null;
   /** Environment a fallback hop adds (COORD_RESUME_COUNT, COORD_SUMMARY_FILE, …). */
   extraEnv: Record<string, string>;
 }
@@ -40,5 +42,6 @@ export function assignMessage(task: TaskRecord, facts: AttemptFacts): ParentMess
     timeoutMs: spec.timeoutMs ?? facts.timeoutMs,
     logFile: facts.logFile,
     maxLogBytes: facts.maxLogBytes,
+    quietAfterMs: facts.quietAfterMs,
   };
 }

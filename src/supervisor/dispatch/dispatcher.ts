@@ -26,6 +26,8 @@ export interface AttemptLimits {
   defaultTimeoutMs: number | null;
   /** The cap on each attempt's log (task output bytes). */
   maxLogBytes: number;
+  /** A running task silent this long is reported as perhaps waiting for input (null: never). */
+  quietAfterMs: number | null;
 }
 
 export interface DispatchDeps {
@@ -178,6 +180,7 @@ export class Dispatcher {
       timeoutMs: limits.defaultTimeoutMs,
       logFile: taskLogFile(limits.taskLogDir, id, attempt),
       maxLogBytes: limits.maxLogBytes,
+      quietAfterMs: limits.quietAfterMs,
       extraEnv: this.deps.fallbacks.placement(id)?.env ?? {},
     });
     // The worker may have died while git was working: then the task goes back, unburnt.

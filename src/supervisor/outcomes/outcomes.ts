@@ -27,6 +27,7 @@ import { UsageLedger } from './usage.js';
 export type TaskReport =
   | WorkerMessageOf<'coord:started'>
   | WorkerMessageOf<'coord:progress'>
+  | WorkerMessageOf<'coord:quiet'>
   | WorkerMessageOf<'coord:usage'>
   | WorkerMessageOf<'coord:complete'>
   | WorkerMessageOf<'coord:failed'>;
@@ -70,6 +71,11 @@ export class Outcomes {
         return;
       case 'coord:usage':
         if ((await this.deps.store.get(message.taskId))?.lease === message.lease) this.usage.add(message);
+        return;
+      case 'coord:quiet':
+        if ((await this.deps.store.get(message.taskId))?.lease !== message.lease) return;
+        this.deps.logger.warn({ workerId, taskId: message.taskId, quietMs: message.quietMs, lastLine: message.lastLine }, 'task silent: waiting for input?');
+        this.deps.events.emit('coord:waiting', { taskId: message.taskId, workerId, quietMs: message.quietMs, lastLine: message.lastLine });
         return;
       case 'coord:complete':
         await this.completed(workerId, message);
