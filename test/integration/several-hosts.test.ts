@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RunSummary } from '../../src/index.js';
 import { PostgresStore } from '../../src/store/postgres-store.js';
 import { parseStoreUrl } from '../../src/store/store-url.js';
@@ -135,15 +135,6 @@ async function exitCode(host: Host, storeUrl: string, timeoutMs = 200_000): Prom
   throw new Error(`${host.node} still running after ${timeoutMs} ms; queue ${JSON.stringify(state)}; stderr:\n${host.run.stderr().slice(-3000)}`);
 }
 
-async function until(predicate: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await predicate()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('several hosts on one PostgreSQL queue', () => {
   it('two supervisors drain a 200-task graph together: each task completed once, dependents see their dependencies\' work', { timeout: 300_000 }, async () => {
     const { origin, storeUrl, taskFile, tasks } = setUp();
@@ -163,15 +154,19 @@ describe('several hosts on one PostgreSQL queue', () => {
     if (!victim || !survivor) throw new Error('unreachable');
 
     // Halfway, at a moment when the victim holds tasks.
-    const held = await withStore(storeUrl, async (store) => {
-      let holding: string[] = [];
-      await until(async () => {
-        const counts = await store.counts().catch(() => null);
-        holding = (await store.inFlight(victim.node).catch(() => [])).map((h) => h.taskId);
-        return (counts?.complete ?? 0) >= TASKS / 2 && holding.length > 0;
-      }, 'half the graph done with tasks in flight on the victim');
-      return holding;
-    });
+    const held = await withStore(storeUrl, (store) =>
+      vi.waitFor(
+        async () => {
+          const complete = (await store.counts()).complete ?? 0;
+          const holding = (await store.inFlight(victim.node)).map((h) => h.taskId);
+          if (complete < TASKS / 2 || holding.length === 0) {
+            throw new Error(`timed out waiting for half the graph done with tasks in flight on the victim (${complete} complete, the victim holds ${holding.length})`);
+          }
+          return holding;
+        },
+        { timeout: 120_000, interval: 100 },
+      ),
+    );
     victim.run.child.kill('SIGKILL');
     expect((await victim.run.exit).signal).toBe('SIGKILL');
 
