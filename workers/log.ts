@@ -1,8 +1,14 @@
 /**
- * Structured logging for the worker process: one JSON object per line on stderr. stdout is
- * left alone (the supervisor may pipe it), and stderr lines are easy for the supervisor to
- * forward into its own log with the worker's id attached.
+ * Structured logging for the worker process: pino, one JSON object per line on stderr.
+ * stdout is left alone (the supervisor may pipe it), and the supervisor forwards each
+ * stderr line into its own log at the line's level, with the worker's fields attached
+ * (`forwardWorkerLine` in src/pool/run-process.ts reads `level`, `msg`, `time`, `pid`).
+ *
+ * The call sites see a two-method {@link Logger} rather than pino itself: worker code names
+ * a level as data (`log(cancelled ? 'info' : 'warn', …)`) and tests capture lines with a
+ * plain function.
  */
+import pino, { type DestinationStream } from 'pino';
 
 /** Severity of one log line. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -17,27 +23,31 @@ export interface Logger {
 /** Where a logger writes; the default is stderr, tests may capture lines instead. */
 export type LineSink = (line: string) => void;
 
-const stderrSink: LineSink = (line) => {
-  process.stderr.write(line);
-};
-
 /**
- * Creates a logger writing JSON lines to `sink`.
+ * Creates a logger writing JSON lines to `sink`, by default fd 2. The stderr destination is
+ * synchronous: each line is on the pipe when `log` returns, so the line a worker logs just
+ * before `process.exit` (an uncaught exception, an abandon) or before it is killed arrives.
+ * pino's asynchronous destination flushes on the 'exit' event only, not on a kill.
  *
  * @example
  * const logger = createLogger({ workerId: 'w1' });
  * logger.log('warn', 'refused message', { reason: 'type: invalid input' });
+ * // {"level":"warn","time":"…","pid":4242,"workerId":"w1","reason":"type: invalid input","msg":"refused message"}
  */
-export function createLogger(base: Record<string, unknown> = {}, sink: LineSink = stderrSink): Logger {
-  return {
-    log(level, msg, fields = {}) {
-      const record = { time: new Date().toISOString(), level, msg, pid: process.pid, ...base, ...fields };
-      sink(`${safeStringify(record)}\n`);
-    },
-    with(fields) {
-      return createLogger({ ...base, ...fields }, sink);
-    },
-  };
+export function createLogger(base: Record<string, unknown> = {}, sink?: LineSink): Logger {
+  const destination: DestinationStream = sink === undefined ? stderr() : { write: sink };
+  return wrap(
+    pino(
+      {
+        level: 'debug',
+        base: { pid: process.pid, ...base },
+        timestamp: pino.stdTimeFunctions.isoTime,
+        // The supervisor forwards by level name; pino's default is a number.
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      destination,
+    ),
+  );
 }
 
 /** The loggable facts of anything thrown: message, code and name, never the whole object. */
@@ -49,17 +59,26 @@ export function errorFields(error: unknown): Record<string, unknown> {
   return { error: String(error) };
 }
 
-// A log call must never throw: a field holding a cycle or a BigInt degrades to a note.
-function safeStringify(record: Record<string, unknown>): string {
-  try {
-    return JSON.stringify(record);
-  } catch (error) {
-    return JSON.stringify({
-      time: record.time,
-      level: record.level,
-      msg: record.msg,
-      pid: record.pid,
-      logError: `unserialisable log fields: ${error instanceof Error ? error.message : String(error)}`,
-    });
-  }
+function wrap(logger: pino.Logger): Logger {
+  return {
+    log(level, msg, fields) {
+      // pino serialises with safe-stable-stringify: a cycle or a BigInt in `fields` never throws.
+      if (fields === undefined) logger[level](msg);
+      else logger[level](fields, msg);
+    },
+    with(fields) {
+      return wrap(logger.child(fields));
+    },
+  };
+}
+
+/**
+ * fd 2, written synchronously. A failed write (EPIPE once the supervisor is gone) is
+ * dropped: there is nowhere left to report it, and an unheard 'error' event would kill the
+ * worker before it has killed its tasks.
+ */
+function stderr(): DestinationStream {
+  const destination = pino.destination({ fd: 2, sync: true });
+  destination.on('error', () => {});
+  return destination;
 }

@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { CoordError, isCoordError, type CoordErrorCode } from '../errors.js';
-import { findJsonSyntaxProblem } from './json-scan.js';
+import { findJsonSyntaxProblem } from './json-positions.js';
 import { documentLocator, jsonLocator, positionOfOffset, type Locator, type SourcePosition } from './source-positions.js';
 import { TaskFileSchema, TaskSpecSchema, isSafeTaskId, type TaskSpec } from './spec.js';
 import { validateGraph, type TaskIdLookup } from './validate-graph.js';

@@ -1,10 +1,10 @@
 /**
  * Line and column of a value in a task file, by its path (`['tasks', 3, 'run']`): from the
- * source ranges YAML's parser keeps on every node, or, for JSON, from a scan of the text
+ * source ranges YAML's parser keeps on every node, or, for JSON, from jsonc-parser's tree
  * (parsing JSON with the YAML parser would work too, but takes seconds on a large file).
  */
 import { isMap, isNode, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
-import { jsonOffsetOf } from './json-scan.js';
+import { jsonOffsets } from './json-positions.js';
 
 /** 1-based line and column. */
 export interface SourcePosition {
@@ -47,11 +47,12 @@ export function documentLocator(doc: Document, lineCounter: LineCounter): Locato
 }
 
 /**
- * A locator for a JSON text. It scans the text only when asked, so the happy path (a valid
- * file) pays nothing, and each lookup is one linear scan that stops at the target.
+ * A locator for a JSON text. It parses the text for positions only when first asked, so
+ * the happy path (a valid file) pays nothing; an object member is found at its key.
  */
 export function jsonLocator(text: string): Locator {
-  return (path) => positionOfOffset(text, jsonOffsetOf(text, path));
+  const offsetOf = jsonOffsets(text);
+  return (path) => positionOfOffset(text, offsetOf(path));
 }
 
 /** Position of a character offset in `text`. */

@@ -113,9 +113,7 @@ describe('createSupervisor', () => {
     ]);
     await started;
     const workerPids = s.status().workers.map((w) => w.pid ?? 0);
-    await waitForFile(path.join(pidDir, 'long2.pid'));
-    await waitForFile(path.join(pidDir, 'long1.pid'));
-    const taskPids = ['long1', 'long2'].map((id) => Number(readFileSync(path.join(pidDir, `${id}.pid`), 'utf8')));
+    const taskPids = [await pidIn(path.join(pidDir, 'long1.pid')), await pidIn(path.join(pidDir, 'long2.pid'))];
     await s.stop();
     expect(s.status().state).toBe('stopped');
     expect((await s.summary()).tasks.map((t) => t.status)).toEqual(['ready', 'ready']);
@@ -123,8 +121,11 @@ describe('createSupervisor', () => {
   });
 });
 
-async function waitForFile(file: string): Promise<void> {
-  for (let i = 0; i < 200 && !existsSync(file); i += 1) await new Promise((r) => setTimeout(r, 25));
+/** The pid a task wrote to `file`, once it is there: the shell creates the file before it writes to it. */
+async function pidIn(file: string): Promise<number> {
+  const read = (): string => (existsSync(file) ? readFileSync(file, 'utf8').trim() : '');
+  await expect.poll(read, { timeout: 5_000, interval: 25, message: `a pid in ${path.basename(file)}` }).toMatch(/^\d+$/);
+  return Number(read());
 }
 
 describe('dead-letter queue', () => {

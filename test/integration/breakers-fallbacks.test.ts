@@ -23,10 +23,6 @@ function create(extra: Partial<SupervisorOptions>): Supervisor {
 
 const noBackoff = { initialMs: 0, maxMs: 0, factor: 1 };
 
-async function until(predicate: () => boolean): Promise<void> {
-  for (let i = 0; i < 600 && !predicate(); i += 1) await new Promise((r) => setTimeout(r, 25));
-}
-
 describe('circuit breakers', () => {
   it('opens the breaker of a failing command and holds its remaining tasks back; other commands run', async () => {
     repo = makeRepo();
@@ -40,9 +36,14 @@ describe('circuit breakers', () => {
       ...[1, 2, 3, 4].map((i) => ({ id: `f${i}`, run: ['false'], maxAttempts: 1, priority: 10 - i })),
       { id: 'other', run: ['true'] },
     ]);
-    await until(() => s.status().counts.complete === 1 && s.status().counts.dead === 2);
+    await expect
+      .poll(() => ({ complete: s.status().counts.complete, dead: s.status().counts.dead }), {
+        timeout: 15_000, interval: 25, message: 'other complete and two of the failing tasks dead',
+      })
+      .toEqual({ complete: 1, dead: 2 });
     // The positive signal that f3 and f4 were considered with the breaker open, and held back.
-    await until(() => held.includes('f3:command:false') && held.includes('f4:command:false'));
+    await expect.poll(() => held, { timeout: 15_000, interval: 25, message: 'f3 and f4 held by the open breaker' })
+      .toEqual(expect.arrayContaining(['f3:command:false', 'f4:command:false']));
     const byId = Object.fromEntries((await s.summary()).tasks.map((t) => [t.id, t]));
     expect([byId.f1?.status, byId.f2?.status]).toEqual(['dead', 'dead']);
     expect([byId.f3?.status, byId.f4?.status]).toEqual(['ready', 'ready']);

@@ -11,14 +11,6 @@ import { isAlive, makeRepo, type TempRepo } from '../helpers/git-repo.js';
 let repo: TempRepo;
 afterEach(() => repo?.cleanup());
 
-async function until(predicate: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400; i += 1) {
-    if (predicate()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('coord and signals', () => {
   it('SIGTERM mid-run drains to the deadline, cancels, returns tasks to ready and leaves no child process', async () => {
     repo = makeRepo();
@@ -36,7 +28,12 @@ describe('coord and signals', () => {
       '--workers', '3', '--repo', repo.repo, '--tasks', file, '--once', '--summary', summaryFile,
       '--worktree-root', repo.worktreeRoot, '--state-dir', repo.stateDir, '--drain-deadline-ms', '300',
     ]);
-    await until(() => existsSync(pids) && readFileSync(pids, 'utf8').trim().split('\n').length >= 6, 'three tasks to start');
+    // Each task writes two pids: its shell's and its grandchild's.
+    await expect
+      .poll(() => (existsSync(pids) ? readFileSync(pids, 'utf8').trim().split('\n').length : 0), {
+        timeout: 10_000, interval: 25, message: 'three tasks to start',
+      })
+      .toBeGreaterThanOrEqual(6);
     run.child.kill('SIGTERM');
     const { code } = await run.exit;
     expect(code).toBe(1);

@@ -29,14 +29,6 @@ function processesUnder(dir: string): number[] {
   return pids;
 }
 
-async function until(predicate: () => boolean, what: string, tries = 400): Promise<void> {
-  for (let i = 0; i < tries; i += 1) {
-    if (predicate()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 const lines = (file: string): string[] => readFileSync(file, 'utf8').split('\n').filter((line) => line !== '');
 
 describe('a task that kills its supervisor', () => {
@@ -77,7 +69,7 @@ describe('a task that kills its supervisor', () => {
       exits.push(exit);
       if (exit.signal !== 'SIGKILL') break;
       // Orphaned workers notice and exit by themselves (killing their tasks) before the restart.
-      await until(() => processesUnder(repo.worktreeRoot).length === 0, 'orphaned workers to exit');
+      await expect.poll(() => processesUnder(repo.worktreeRoot), { timeout: 10_000, interval: 25, message: 'orphaned workers to exit' }).toEqual([]);
     }
 
     // Three supervisors killed (the killer ran three times, always as attempt 1), then a run

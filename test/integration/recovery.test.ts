@@ -28,14 +28,6 @@ function processesUnder(dir: string): number[] {
   return pids;
 }
 
-async function until(predicate: () => boolean, what: string, tries = 600): Promise<void> {
-  for (let i = 0; i < tries; i += 1) {
-    if (predicate()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('recovery after kill -9', () => {
   it('resumes from the store: in-flight tasks run again, every task completes exactly once', { timeout: 120_000 }, async () => {
     repo = makeRepo();
@@ -52,11 +44,13 @@ describe('recovery after kill -9', () => {
     const common = ['--workers', '2', '--repo', repo.repo, '--state-dir', repo.stateDir, '--worktree-root', repo.worktreeRoot, '--once'];
 
     const first = startCli([...common, '--tasks', file]);
-    await until(() => readFileSync(marks, 'utf8').trim().split('\n').length >= 5, 'a few tasks to start');
+    await expect
+      .poll(() => readFileSync(marks, 'utf8').trim().split('\n').length, { timeout: 15_000, interval: 25, message: 'a few tasks to start' })
+      .toBeGreaterThanOrEqual(5);
     first.child.kill('SIGKILL');
     await first.exit;
     // Workers notice their supervisor is gone and exit by themselves, killing their tasks.
-    await until(() => processesUnder(repo.worktreeRoot).length === 0, 'orphaned workers to exit', 200);
+    await expect.poll(() => processesUnder(repo.worktreeRoot), { timeout: 5_000, interval: 25, message: 'orphaned workers to exit' }).toEqual([]);
 
     const summaryFile = path.join(repo.dir, 'run.json');
     const second = await runCli([...common, '--summary', summaryFile]);
@@ -85,7 +79,9 @@ describe('recovery after kill -9', () => {
     writeFileSync(file, JSON.stringify({ tasks }));
     const common = ['--workers', '3', '--repo', repo.repo, '--state-dir', repo.stateDir, '--worktree-root', repo.worktreeRoot, '--once', '--drain-deadline-ms', '100'];
     const first = startCli([...common, '--tasks', file]);
-    await until(() => first.stderr().split('started on').length > 3, 'three tasks to start');
+    await expect
+      .poll(() => first.stderr().split('started on').length - 1, { timeout: 15_000, interval: 25, message: 'three tasks to start' })
+      .toBeGreaterThanOrEqual(3);
     first.child.kill('SIGTERM');
     expect((await first.exit).code).toBe(1);
     const summaryFile = path.join(repo.dir, 'run.json');

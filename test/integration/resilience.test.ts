@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from 'xstate';
 import { createSupervisor, type Supervisor, type SupervisorOptions } from '../../src/index.js';
 import { entryFor } from '../../src/pool/worker-entry.js';
 import { ROOT } from '../helpers/cli.js';
@@ -132,15 +133,16 @@ describe('resilience', () => {
     s.events.on('coord:worker-failed', ({ workerId }) => failed.push(workerId));
     await s.start();
     await s.settled();
-    await new Promise<void>((resolve) => {
-      const check = (): void => (s.status().state === 'failed' ? resolve() : void setTimeout(check, 20));
-      check();
-    });
+    // The coordinator actor ends once every worker has failed; its end stops every child.
+    await waitFor(s.actor, (snapshot) => snapshot.status === 'done', { timeout: 30_000 });
+    expect(s.status().state).toBe('failed');
     expect(failed).toEqual(['w1']);
     expect((await s.summary()).coordinator.error?.code).toBe('ALL_WORKERS_FAILED');
-    // The first start plus exactly maxRestarts restarts: no more forks after that.
-    expect(readFileSync(crashLog, 'utf8').trim().split('\n')).toHaveLength(4);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // No more forks can follow: w1 is in its final `failed` state, which keeps no restart
+    // timer (only `restarting` and `coolingDown` do), and a worker forks only on entering
+    // `spawning`. It got there from the exit of its fourth process, and each process logs
+    // its start before it exits: the first start plus exactly maxRestarts restarts.
+    expect(s.status().workers).toMatchObject([{ id: 'w1', state: 'failed', restarts: 3 }]);
     expect(readFileSync(crashLog, 'utf8').trim().split('\n')).toHaveLength(4);
   });
 });

@@ -8,7 +8,7 @@
 import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, closeSync, fstatSync, ftruncateSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RunSummary } from '../../src/index.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { parseSpecs } from '../../src/supervisor/submission.js';
@@ -119,17 +119,22 @@ describe('a store corrupted while tasks run', () => {
     const dbFile = path.join(repo.stateDir, 'coord.db');
     const run = startCli([...common(repo), '--tasks', file, '--summary', summaryFile]);
     live.push(run);
-    for (let i = 0; i < 800 && readFileSync(marks, 'utf8').split('\n').length < 4; i += 1) await new Promise((r) => setTimeout(r, 25));
+    await expect
+      .poll(() => readFileSync(marks, 'utf8').split('\n').length - 1, { timeout: 20_000, interval: 25, message: 'three tasks to start' })
+      .toBeGreaterThanOrEqual(3);
 
     // Move everything into the main file, scribble over every page but the first, then commit
     // one page-1 change from this connection: the supervisor's connection sees another
     // writer, drops its page cache, and its next read meets the garbage.
     const db = new Database(dbFile, { timeout: 5_000 });
-    for (let i = 0; i < 50; i += 1) {
-      const [row] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-      if (row?.busy === 0) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // A checkpoint is blocked (busy) while the supervisor is mid-transaction: try until one is not.
+    await vi.waitFor(
+      () => {
+        const [row] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+        if (row?.busy !== 0) throw new Error('timed out waiting for a WAL checkpoint the supervisor does not block');
+      },
+      { timeout: 5_000, interval: 20 },
+    );
     scribble(dbFile, 2);
     db.pragma('user_version = 7');
     db.close();

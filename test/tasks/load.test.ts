@@ -80,6 +80,18 @@ describe('parseTaskFileText: syntax errors name the line', () => {
     expect(error.code).toBe('TASK_FILE_SYNTAX');
     expect(error.details).toMatchObject({ line: 2, column: 4 });
   });
+
+  it('JSON stays strict: comments are refused where they start', () => {
+    const error = caught(() => parseTaskFileText('{"tasks": [\n  // none yet\n]}', 'tasks.json'));
+    expect(error.message).toBe('tasks.json:2:3: invalid JSON: unexpected "/"');
+  });
+
+  it('JSON too deeply nested to locate is still a syntax error, at the end', () => {
+    const text = `{"tasks": ${'['.repeat(200_000)}x`;
+    const error = caught(() => parseTaskFileText(text, 'tasks.json'));
+    expect(error.code).toBe('TASK_FILE_SYNTAX');
+    expect(error.details).toMatchObject({ line: 1, column: text.length + 1 });
+  });
 });
 
 describe('parseTaskFileText: schema errors name the field', () => {
@@ -126,6 +138,13 @@ describe('parseTaskFileText: schema errors name the field', () => {
     expect(error.details['issues']).toHaveLength(5);
     expect(error.message.split('\n')).toHaveLength(6);
     expect(error.message).toContain('(and 2 more)');
+  });
+
+  it('places a schema error in JSON too deeply nested to locate at the file start', () => {
+    const text = `{"tasks": [${'['.repeat(200_000)}${']'.repeat(200_000)}]}`;
+    const error = caught(() => parseTaskFileText(text, 'tasks.json'));
+    expect(error.code).toBe('TASK_INVALID');
+    expect(error.details).toMatchObject({ line: 1, column: 1 });
   });
 
   it('rejects a file that is not { tasks: [...] }', () => {

@@ -209,13 +209,3 @@ export async function isGone(pid: number): Promise<boolean> {
     return true;
   }
 }
-
-/** Polls `check` until it returns true or `timeoutMs` passes; returns its last answer. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, everyMs = 50): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import {
-  createTempRepo, eventually, FAKE_AGENT, git, HANDLERS, isGone, moduleAssign, removeTempRepo, runAssign, WorkerHandle, type TempRepo,
+  createTempRepo, FAKE_AGENT, git, HANDLERS, isGone, moduleAssign, removeTempRepo, runAssign, WorkerHandle, type TempRepo,
 } from './harness.js';
 import path from 'node:path';
 
@@ -33,9 +33,9 @@ describe('worker orchestrator: drain, shutdown and losing the parent', () => {
     worker.child.disconnect();
     const exit = await worker.exited;
     expect(exit.code).toBe(1);
-    expect(await eventually(() => isGone(leader), 5_000)).toBe(true);
+    await expect.poll(() => isGone(leader), { timeout: 5_000, interval: 50, message: 'the orphaned task leader to be gone' }).toBe(true);
     // The whole group is gone, not only its leader: no process is left in it.
-    expect(await eventually(() => groupIsEmpty(leader), 5_000)).toBe(true);
+    await expect.poll(() => groupIsEmpty(leader), { timeout: 5_000, interval: 50, message: "the task's process group to be empty" }).toBe(true);
   });
 
   it('exits on SIGTERM and kills its task process group', async () => {
@@ -43,7 +43,7 @@ describe('worker orchestrator: drain, shutdown and losing the parent', () => {
     const started = await worker.waitFor('coord:started', (m) => m.taskId === 'term');
     worker.child.kill('SIGTERM');
     expect((await worker.exited).code).toBe(143);
-    expect(await eventually(() => isGone(started.pid ?? -1), 5_000)).toBe(true);
+    await expect.poll(() => isGone(started.pid ?? -1), { timeout: 5_000, interval: 50, message: 'the task process to be gone' }).toBe(true);
   });
 
   it('lists the running task in heartbeats', async () => {
@@ -74,7 +74,7 @@ describe('worker orchestrator: drain, shutdown and losing the parent', () => {
     // content, not just its existence (writeFileSync creates the file empty, then writes, and
     // on a loaded machine the SIGTERM can land in between).
     const wip = path.join(repo.worktree, 'wip.txt');
-    expect(await eventually(() => existsSync(wip) && readFileSync(wip, 'utf8') === 'wip')).toBe(true);
+    await expect.poll(() => existsSync(wip) && readFileSync(wip, 'utf8'), { timeout: 10_000, interval: 50, message: 'the agent to write wip.txt' }).toBe('wip');
     worker.send({ type: 'coord:shutdown', graceMs: 10_000 });
     const final = await worker.final('interrupted');
     expect(final).toMatchObject({ type: 'coord:failed', code: 'TASK_CANCELLED', retryable: true });

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  createTempRepo, eventually, FAKE_AGENT, git, isGone, removeTempRepo, runAssign, WorkerHandle, type TempRepo,
+  createTempRepo, FAKE_AGENT, git, isGone, removeTempRepo, runAssign, WorkerHandle, type TempRepo,
 } from './harness.js';
 
 const node = process.execPath;
@@ -86,7 +86,7 @@ describe('worker orchestrator: run tasks in a PTY', () => {
     expect(final).toMatchObject({ type: 'coord:failed', code: 'TASK_TIMEOUT', retryable: true, signal: 'SIGTERM', exitCode: null });
     const grandchild = Number((await readFile(pidFile, 'utf8')).trim());
     expect(grandchild).toBeGreaterThan(1);
-    expect(await eventually(() => isGone(grandchild), 5_000)).toBe(true);
+    await expect.poll(() => isGone(grandchild), { timeout: 5_000, interval: 50, message: "the timed-out task's grandchild to be gone" }).toBe(true);
     expect(await isGone(started.pid ?? -1)).toBe(true);
   });
 
@@ -112,7 +112,7 @@ describe('worker orchestrator: run tasks in a PTY', () => {
     worker.send({ type: 'coord:cancel', taskId: 'cancel-me', attempt: 1, lease: 'L2', reason: 'user asked' });
     const final = await worker.final('cancel-me');
     expect(final).toMatchObject({ type: 'coord:failed', code: 'TASK_CANCELLED', retryable: true, lease: 'L2' });
-    expect(await eventually(() => isGone(started.pid ?? -1), 5_000)).toBe(true);
+    await expect.poll(() => isGone(started.pid ?? -1), { timeout: 5_000, interval: 50, message: 'the cancelled task process to be gone' }).toBe(true);
   });
 
   it('reports progress while output flows, throttled', async () => {
