@@ -51,13 +51,28 @@ export class SharedBranches {
   }
 
   /**
-   * Pushes `commit` as `refs/heads/<branch>` on the remote (forced: a retried or redriven
-   * task's branch is rewritten, and coord owns `coord/*`). Tries three times, then throws
-   * `GIT_PUSH_FAILED`.
+   * Pushes `commit` to the remote under its own name, `refs/coord/commits/<sha>`, before the
+   * completion is recorded: that ref never changes, so an attempt whose push lands late (its
+   * lease long lost) cannot overwrite the work another host depends on. Dependents fetch it
+   * by the commit the store recorded. Tries three times, then throws `GIT_PUSH_FAILED`.
    */
-  async publish(branch: string, commit: string): Promise<void> {
+  async share(commit: string): Promise<void> {
     if (this.remote === null) return;
-    const args = [...QUIET, 'push', '--quiet', '--no-verify', this.remote, `+${commit}:refs/heads/${branch}`];
+    await this.push(`${commit}:${commitRef(commit)}`);
+  }
+
+  /**
+   * Moves `refs/heads/<branch>` on the remote to `commit` (forced: a retried or redriven
+   * task's branch is rewritten, and coord owns `coord/*`), once the store recorded it as the
+   * task's completion: the branch people look at is always the recorded one.
+   */
+  async advertise(branch: string, commit: string): Promise<void> {
+    if (this.remote === null) return;
+    await this.push(`+${commit}:refs/heads/${branch}`);
+  }
+
+  private async push(refspec: string): Promise<void> {
+    const args = [...QUIET, 'push', '--quiet', '--no-verify', this.remote ?? '', refspec];
     for (let attempt = 1; ; attempt += 1) {
       try {
         await runGit(args, { cwd: this.repoRoot, errorCode: 'GIT_PUSH_FAILED' });
@@ -85,14 +100,14 @@ export class SharedBranches {
       // An earlier fetch (another task with the same dependency) may have brought them.
       const still = await this.missing(missing);
       if (still.length === 0) return still;
-      const refspecs = still.map((dep) => `+refs/heads/${dep.branch}:refs/remotes/${remote}/${dep.branch}`);
+      const refspecs = still.map((dep) => `${commitRef(dep.commit)}:${commitRef(dep.commit)}`);
       // A failed fetch (unreachable remote, branch never pushed) is the same answer: the work cannot be had.
       await runGit([...QUIET, 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', remote, ...refspecs], { cwd: this.repoRoot, errorCode: 'DEP_COMMIT_MISSING' });
       return this.missing(still);
     });
     this.fetching = fetched.catch(() => undefined);
     missing = await fetched;
-    if (missing.length > 0) throw missingError(missing, `remote "${remote}" does not have them (were their branches pushed?)`);
+    if (missing.length > 0) throw missingError(missing, `remote "${remote}" does not have them (were they pushed?)`);
   }
 
   /** The dependencies whose commit object is not in this clone (one `cat-file` for all). */
@@ -102,6 +117,11 @@ export class SharedBranches {
     const lines = stdout.split('\n');
     return deps.filter((_, i) => (lines[i] ?? '').endsWith(' missing'));
   }
+}
+
+/** The immutable ref a task's completed commit is shared under. */
+function commitRef(commit: string): string {
+  return `refs/coord/commits/${commit}`;
 }
 
 function missingError(missing: readonly DependencyHead[], why: string): CoordError {

@@ -127,7 +127,7 @@ export async function makeCore(options: CoreOptions = {}) {
   let dispatcher: Dispatcher | undefined;
   const outcomes = new Outcomes({
     store, events, logger, breakers, fallbacks, workers, nodeId: 'n1', taskLogDir: '/tmp/coord-core-test', now,
-    publisher: options.publisher ?? { publishing: false, publish: async () => {} },
+    publisher: options.publisher ?? { publishing: false, share: async () => {}, advertise: async () => {} },
     changed: async () => {
       dispatcher?.schedule();
       await emitIfSettled(store, events);

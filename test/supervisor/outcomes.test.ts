@@ -101,12 +101,46 @@ describe('outcomes: what the supervisor finds', () => {
   });
 
   it('a push that fails fails the attempt retryably (GIT_PUSH_FAILED) and records no completion', async () => {
-    const core = await makeCore({ workers: ['w1'], publisher: { publishing: true, publish: async () => Promise.reject(new Error('remote hung up')) } });
+    const core = await makeCore({
+      workers: ['w1'], publisher: { publishing: true, share: async () => Promise.reject(new Error('remote hung up')), advertise: async () => {} },
+    });
     await core.submit([{ id: 'a', run: ['true'] }]);
     await core.settle();
     await core.complete('a');
     expect(core.seen).toContain('failed a GIT_PUSH_FAILED retry');
     expect((await core.store.get('a'))?.status).not.toBe('complete');
+  });
+
+  it('an attempt whose lease was lost during its push never moves the branch; the recorded one does', async () => {
+    const pushes: string[] = [];
+    let releaseShare: () => void = () => {};
+    const held = new Promise<void>((resolve) => (releaseShare = resolve));
+    const core = await makeCore({
+      workers: ['w1', 'w2'],
+      publisher: {
+        publishing: true,
+        share: async (commit) => {
+          pushes.push(`share ${commit.slice(0, 1)}`);
+          if (pushes.length === 1) await held; // the first attempt's push is slow
+        },
+        advertise: async (branch, commit) => void pushes.push(`advertise ${branch} ${commit.slice(0, 1)}`),
+      },
+    });
+    await core.submit([{ id: 't', run: ['true'] }]);
+    await core.settle();
+    const first = core.assignOf('t');
+    core.workers.free(first.workerId);
+    const late = core.outcomes.report(first.workerId, { ...first, type: 'coord:complete', exitCode: 0, result: null, commit: 'b'.repeat(40), durationMs: 1 });
+    // Meanwhile the lease is lost and the task runs again and completes.
+    await core.outcomes.release('t', first.lease, 'lease lost');
+    await core.settle();
+    const second = core.assignOf('t');
+    core.workers.free(second.workerId);
+    await core.outcomes.report(second.workerId, { ...second, type: 'coord:complete', exitCode: 0, result: null, commit: 'c'.repeat(40), durationMs: 1 });
+    releaseShare();
+    await late;
+    expect(pushes).toEqual(['share b', 'share c', 'advertise coord/t c']);
+    expect((await core.store.get('t'))?.commit).toBe('c'.repeat(40));
   });
 
   it('reaped leases are failed attempts (LEASE_EXPIRED), dead ones block their dependents', async () => {

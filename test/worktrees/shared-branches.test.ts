@@ -39,29 +39,45 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('SharedBranches', () => {
-  it('publishes a branch from one host and fetches it on another for a dependent', async () => {
+  it('shares a commit from one host under its own name and fetches it on another for a dependent', async () => {
     shared = makeSharedOrigin(2);
     const [a = '', b = ''] = shared.clones;
     const commit = commitOnBranch(a, 'coord/build', 'build.txt');
-    await new SharedBranches(a, 'origin', 'host-a').publish('coord/build', commit);
-    expect(shared.git(shared.origin, 'rev-parse', 'refs/heads/coord/build')).toBe(commit);
+    await new SharedBranches(a, 'origin', 'host-a').share(commit);
+    expect(shared.git(shared.origin, 'rev-parse', `refs/coord/commits/${commit}`)).toBe(commit);
 
     expect(hasCommit(b, commit)).toBe(false);
     const dep: DependencyHead = { taskId: 'build', commit, branch: 'coord/build', node: 'host-a' };
     await new SharedBranches(b, 'origin', 'host-b').ensureLocal([dep]);
     expect(hasCommit(b, commit)).toBe(true);
-    expect(shared.git(b, 'rev-parse', 'refs/remotes/origin/coord/build')).toBe(commit);
   });
 
-  it('rewrites a branch on the remote when a retried task publishes again', async () => {
+  it('a late push of a stale attempt cannot replace the work a dependent needs (the shared ref is per commit)', async () => {
+    shared = makeSharedOrigin(2);
+    const [a = '', b = ''] = shared.clones;
+    const onA = new SharedBranches(a, 'origin', 'host-a');
+    const current = commitOnBranch(a, 'coord/t', 'current.txt');
+    await onA.share(current);
+    await onA.advertise('coord/t', current);
+    // The stale attempt's push lands after the current one was recorded.
+    shared.git(a, 'branch', '--quiet', '-D', 'coord/t');
+    const stale = commitOnBranch(a, 'coord/t', 'stale.txt');
+    await onA.share(stale);
+    const dep: DependencyHead = { taskId: 't', commit: current, branch: 'coord/t', node: 'host-a' };
+    await new SharedBranches(b, 'origin', 'host-b').ensureLocal([dep]);
+    expect(hasCommit(b, current)).toBe(true);
+    expect(shared.git(shared.origin, 'rev-parse', 'refs/heads/coord/t')).toBe(current);
+  });
+
+  it('rewrites a branch on the remote when a retried task is recorded again', async () => {
     shared = makeSharedOrigin(1);
     const [a = ''] = shared.clones;
     const branches = new SharedBranches(a, 'origin', 'host-a');
     const first = commitOnBranch(a, 'coord/t', 'one.txt');
-    await branches.publish('coord/t', first);
+    await branches.advertise('coord/t', first);
     shared.git(a, 'branch', '--quiet', '-D', 'coord/t');
     const second = commitOnBranch(a, 'coord/t', 'two.txt');
-    await branches.publish('coord/t', second);
+    await branches.advertise('coord/t', second);
     expect(shared.git(shared.origin, 'rev-parse', 'refs/heads/coord/t')).toBe(second);
   });
 
@@ -69,7 +85,7 @@ describe('SharedBranches', () => {
     shared = makeSharedOrigin(2);
     const [a = '', b = ''] = shared.clones;
     const commit = commitOnBranch(a, 'coord/lib', 'lib.txt');
-    await new SharedBranches(a, 'origin', 'host-a').publish('coord/lib', commit);
+    await new SharedBranches(a, 'origin', 'host-a').share(commit);
     // A commit that exists nowhere, claimed to be local: no check, no error.
     const local: DependencyHead = { taskId: 'x', commit: 'f'.repeat(40), branch: 'coord/x', node: 'host-b' };
     const onB = new SharedBranches(b, 'origin', 'host-b');
@@ -87,11 +103,10 @@ describe('SharedBranches', () => {
     const dep: DependencyHead = { taskId: 'unpushed', commit, branch: 'coord/unpushed', node: 'host-a' };
     // No remote configured on this host.
     expect(await codeOf(new SharedBranches(b, null, 'host-b').ensureLocal([dep]))).toBe('DEP_COMMIT_MISSING');
-    // A remote, but the branch was never pushed: git fetch itself fails on the missing ref.
+    // A remote, but the commit was never shared: git fetch itself fails on the missing ref.
     expect(await codeOf(new SharedBranches(b, 'origin', 'host-b').ensureLocal([dep]))).toBe('DEP_COMMIT_MISSING');
-    // The branch is on the remote but at another commit (a stale push): still missing.
-    const other = commitOnBranch(a, 'coord/other', 'o.txt');
-    await new SharedBranches(a, 'origin', 'host-a').publish('coord/unpushed', other);
+    // The branch is on the remote, but the commit was never shared: still missing.
+    await new SharedBranches(a, 'origin', 'host-a').advertise('coord/unpushed', commit);
     expect(await codeOf(new SharedBranches(b, 'origin', 'host-b').ensureLocal([dep]))).toBe('DEP_COMMIT_MISSING');
   });
 
@@ -102,7 +117,7 @@ describe('SharedBranches', () => {
     const pauses: number[] = [];
     const branches = new SharedBranches(a, 'gone', 'host-a', async (ms) => void pauses.push(ms));
     const commit = shared.git(a, 'rev-parse', 'HEAD');
-    expect(await codeOf(branches.publish('coord/t', commit))).toBe('GIT_PUSH_FAILED');
+    expect(await codeOf(branches.share(commit))).toBe('GIT_PUSH_FAILED');
     expect(pauses).toHaveLength(2);
   });
 });

@@ -35,7 +35,10 @@ export type TaskReport =
 /** The shared remote completed work is pushed to (several hosts), if any. */
 export interface Publisher {
   readonly publishing: boolean;
-  publish(branch: string, commit: string): Promise<void>;
+  /** Pushes the commit under its own immutable name (before the completion is recorded). */
+  share(commit: string): Promise<void>;
+  /** Moves the task's branch on the remote (after the completion is recorded). */
+  advertise(branch: string, commit: string): Promise<void>;
 }
 
 export interface OutcomeDeps {
@@ -174,18 +177,19 @@ export class Outcomes {
   }
 
   /**
-   * With several hosts, the branch is pushed before the completion is recorded, so any host
-   * that sees the task complete can fetch its work. A push that fails fails the attempt
-   * (retryably): a completion whose work no other host can reach would block its dependents.
+   * With several hosts, the work is pushed before the completion is recorded, so any host
+   * that sees the task complete can fetch it: under the commit's own immutable name, so a
+   * late push of a stale attempt cannot replace it. A push that fails fails the attempt
+   * (retryably): a completion whose work no other host can reach would block its
+   * dependents. The branch itself moves on the remote only once the completion is recorded.
    */
   private async completed(workerId: string, message: WorkerMessageOf<'coord:complete'>): Promise<void> {
     const { store, publisher } = this.deps;
-    if (publisher.publishing && message.commit !== null) {
-      const record = await store.get(message.taskId);
-      // A stale attempt must not overwrite the branch of the current one.
-      if (record?.lease !== message.lease) return this.stale(workerId, message);
+    const shared = publisher.publishing && message.commit !== null;
+    if (shared && message.commit !== null) {
+      if ((await store.get(message.taskId))?.lease !== message.lease) return this.stale(workerId, message);
       try {
-        await publisher.publish(record.branch, message.commit);
+        await publisher.share(message.commit);
       } catch (error) {
         this.deps.logger.error({ taskId: message.taskId, err: error }, 'could not push the task branch');
         const reason = error instanceof Error ? error.message : String(error);
@@ -196,6 +200,13 @@ export class Outcomes {
       exitCode: message.exitCode, result: message.result, commit: message.commit, now: this.deps.now(),
     });
     if (!ok) return this.stale(workerId, message);
+    if (shared && message.commit !== null) {
+      const branch = `coord/${message.taskId}`;
+      // Best effort: dependents fetch the shared commit, not the branch.
+      await publisher.advertise(branch, message.commit).catch((error: unknown) => {
+        this.deps.logger.warn({ taskId: message.taskId, branch, err: error }, 'could not move the task branch on the shared remote');
+      });
+    }
     this.deps.breakers.settle(message.lease, { ok: true });
     this.deps.fallbacks.onSuccess(message.taskId);
     this.lastActivity.delete(message.taskId);
