@@ -120,6 +120,14 @@ function syntaxError(fileName: string, problems: Array<SourcePosition & { messag
 function validateSpecs(data: unknown, locate: Locator, fileName: string): TaskSpec[] {
   const file = TaskFileSchema.safeParse(data);
   if (!file.success) {
+    if (Array.isArray(data)) {
+      // A list of tasks at the top: the most common first mistake, and an easy one to say.
+      const issue: TaskFileIssue = {
+        code: 'TASK_INVALID', path: '', ...locate([]),
+        message: 'the file is a list; put the tasks under a "tasks" key: {"tasks": [...]} (in YAML: a first line "tasks:" and the list indented under it)',
+      };
+      throw fileError(fileName, [issue], 1);
+    }
     const issues = file.error.issues.map((issue) => toIssue(issue, [], data, locate));
     throw fileError(fileName, issues.slice(0, MAX_REPORTED_ISSUES), issues.length);
   }

@@ -52,6 +52,16 @@ describe('parseTaskFileText: valid files', () => {
   });
 });
 
+describe('parseTaskFileText: a list at the top', () => {
+  it('says to put the tasks under a "tasks" key, in JSON and in YAML', () => {
+    const json = caught(() => parseTaskFileText('[{"id": "a", "run": ["true"]}]', 'tasks.json'));
+    expect(json.code).toBe('TASK_INVALID');
+    expect(json.message).toContain('tasks.json:1:1: the file is a list; put the tasks under a "tasks" key');
+    const fromYaml = caught(() => parseTaskFileText(yaml(['- id: a', '  run: [true]']), 'tasks.yaml'));
+    expect(fromYaml.message).toContain('(in YAML: a first line "tasks:" and the list indented under it)');
+  });
+});
+
 describe('parseTaskFileText: syntax errors name the line', () => {
   it('YAML', () => {
     const error = caught(() => parseTaskFileText(yaml(['tasks:', '  - id: a', '    run: [x', '  - id: b']), 'tasks.yaml'));
