@@ -12,9 +12,9 @@ const ref = { taskId: 'fix-login', attempt: 2, lease: 'lease-1' };
 
 /** One valid example of every parent → worker message. */
 const parentMessages: ParentMessage[] = [
-  { type: 'coord:hello', protocolVersion: 2, workerId: 'w1', worktree: '/wt/w1', repoRoot: '/src/app', heartbeatMs: 2000, moduleThreads: 2, killGraceMs: 2000, runId: '0123456789abcdef' },
-  { type: 'coord:assign', ...ref, exec: { kind: 'run', argv: ['claude', '-p', 'fix it'], env: { A: '1' } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: null, logFile: '/s/a.log', maxLogBytes: 52_428_800 },
-  { type: 'coord:assign', ...ref, exec: { kind: 'module', module: 'h.mjs', export: 'default', input: { n: 1 } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: 5000, logFile: '/s/a.log', maxLogBytes: 4096 },
+  { type: 'coord:hello', protocolVersion: 3, workerId: 'w1', worktree: '/wt/w1', repoRoot: '/src/app', heartbeatMs: 2000, moduleThreads: 2, killGraceMs: 2000, runId: '0123456789abcdef' },
+  { type: 'coord:assign', ...ref, exec: { kind: 'run', argv: ['claude', '-p', 'fix it'], env: { A: '1' } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: null, logFile: '/s/a.log', maxLogBytes: 52_428_800, quietAfterMs: 30_000 },
+  { type: 'coord:assign', ...ref, exec: { kind: 'module', module: 'h.mjs', export: 'default', input: { n: 1 } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: 5000, logFile: '/s/a.log', maxLogBytes: 4096, quietAfterMs: null },
   { type: 'coord:cancel', ...ref, reason: 'drain' },
   { type: 'coord:proceed', requestId: 'r1' },
   { type: 'coord:wait', requestId: 'r1', retryAfterMs: 100 },
@@ -28,10 +28,11 @@ const parentMessages: ParentMessage[] = [
 
 /** One valid example of every worker → parent message. */
 const workerMessages: WorkerMessageInput[] = [
-  { type: 'coord:ready', workerId: 'w1', pid: 1234, protocolVersion: 2 },
+  { type: 'coord:ready', workerId: 'w1', pid: 1234, protocolVersion: 3 },
   { type: 'coord:heartbeat', workerId: 'w1', sentAt: 1, running: ['fix-login'], rssBytes: 1 },
   { type: 'coord:started', ...ref, pid: 99 },
   { type: 'coord:progress', ...ref, outputBytes: 10 },
+  { type: 'coord:quiet', ...ref, quietMs: 30_000, lastLine: 'Overwrite config? [y/N]' },
   { type: 'coord:complete', ...ref, exitCode: 0, result: { ok: true }, commit: SHA, durationMs: 5 },
   { type: 'coord:failed', ...ref, code: 'TASK_EXIT_NONZERO', message: 'exit 1', exitCode: 1, signal: null, retryable: true, retryAfterMs: null, commit: null, durationMs: 5 },
   { type: 'coord:workspace-repaired', workerId: 'w1', worktree: '/wt/w1', found: 'no-git-file' },
