@@ -6,7 +6,7 @@
  * killed with -9 halfway: the other reaps its expired leases and finishes the graph.
  * A real server (127.0.0.1:5432 or $COORD_TEST_PG_URL), one fresh schema per test.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -113,7 +113,7 @@ async function expectGraphDoneOnce(origin: SharedOrigin, storeUrl: string, tasks
   const byId = new Map(summary.tasks.map((t) => [t.id, t]));
   const evidence = summary.tasks.filter((t) => t.history.some((a) => a.code === 'TASK_EXIT_NONZERO')).map((t) => ({
     task: t.id, node: t.node,
-    logs: t.logFile ? readdirSync(path.dirname(t.logFile)).map((name) => `${name}: ${readFileSync(path.join(path.dirname(t.logFile ?? ''), name), 'utf8').split('\n').filter((line) => line.includes('missing')).join(' | ')}`) : null,
+    logs: t.logFile && existsSync(path.dirname(t.logFile)) ? readdirSync(path.dirname(t.logFile)).map((name) => `${name}: ${readFileSync(path.join(path.dirname(t.logFile ?? ''), name), 'utf8').split('\n').filter((line) => line.includes('missing')).join(' | ')}`) : null,
     deps: tasks.find((g) => g.id === t.id)?.deps.map((d) => `${d} on ${byId.get(d)?.node} @ ${byId.get(d)?.commit?.slice(0, 12)} (history ${JSON.stringify(byId.get(d)?.history.map((h) => [h.node, h.released, h.code, h.finishedAt]))})`),
   }));
   expect(blind, JSON.stringify(evidence, null, 2)).toEqual([]);
