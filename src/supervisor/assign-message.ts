@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { ParentMessageOf } from '../protocol/messages.js';
-import type { TaskRecord } from '../queue/task-record.js';
+import type { TaskRecord } from '../lifecycle/task-record.js';
 
 /** The per-task, per-attempt output log. */
 export function taskLogFile(taskLogDir: string, taskId: string, attempt: number): string {

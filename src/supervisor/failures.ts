@@ -3,6 +3,7 @@
  * breakers (verdicts, released probes), the fallback chains (where a stalled task runs
  * next), the staleness clock, and the `coord:*` events.
  */
+import { parseErrorCode } from '../errors.js';
 import type { WorkerMessageOf } from '../protocol/messages.js';
 import type { Reaped, TaskError } from '../store/task-store.js';
 import { taskLogFile } from './assign-message.js';
@@ -82,7 +83,7 @@ export class FailureRecorder {
     });
     const exhausted = stage === 'exhausted';
     const outcome = await store.fail(taskId, lease, {
-      code: failure.code,
+      code: parseErrorCode(failure.code, 'MODULE_FAILED'),
       message: exhausted ? `${failure.message} (fallback chain exhausted)` : failure.message,
       exitCode: failure.exitCode,
       retryable: failure.retryable && !exhausted,

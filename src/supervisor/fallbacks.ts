@@ -18,7 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AnyActorRef } from 'xstate';
 import { fallbackStageOf, type FallbackChainSnapshot, type FallbackStage } from '../../machines/fallback-chain.js';
-import type { TaskRecord } from '../queue/task-record.js';
+import type { TaskRecord } from '../lifecycle/task-record.js';
 
 /**
  * Failure codes that warrant a fallback chain by default: the session stalled (a timeout, a

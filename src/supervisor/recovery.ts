@@ -5,7 +5,7 @@
  * announced on the event bus as any release, death or block is.
  */
 import type { Logger } from '../log/logger.js';
-import { CRASH_RELEASE_REASON } from '../queue/release-budget.js';
+import { CRASH_RELEASE_REASON } from '../lifecycle/release-budget.js';
 import type { TaskStore } from '../store/task-store.js';
 import type { SupervisorEventBus } from './events.js';
 

@@ -3,7 +3,7 @@
  * run-summary contract are relied on by users' scripts: never rename or remove them; add.
  */
 import type { CoordinatorState } from '../../machines/coordinator.js';
-import type { TaskRecord } from '../queue/task-queue.js';
+import type { TaskRecord } from '../lifecycle/task-record.js';
 import type { Repository } from '../worktrees/repository.js';
 import type { TaskUsage } from './services.js';
 import type { WorkerDescription } from './worker-registry.js';
