@@ -12,39 +12,26 @@
  *
  * Run: npm run bench -- store-throughput
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import type { TaskStore } from '../src/store/task-store.js';
 import type { TaskSpec } from '../src/tasks/spec.js';
-import { loadDist } from './lib/coord.js';
-import { postgresConnection } from './lib/peers.js';
 import { Report } from './lib/report.js';
 import { fmt, range, ratio, summarize, type Summary } from './lib/stats.js';
-
-type OpenStoreModule = typeof import('../src/store/open-store.js');
+import { benchStores, type BenchStore } from './lib/stores.js';
 
 const TASKS = 5_000;
 /** PostgreSQL's claims and completions cost milliseconds each: fewer keep the run short. */
 const PG_TASKS = 1_000;
 const REPETITIONS = 3;
-const { user, host, port, database } = postgresConnection;
-const PG_URL = process.env.BENCH_COORD_PG_URL ?? `postgres://${user}@${host}:${port}/${database}`;
 const NOW = Date.parse('2025-01-01T00:00:00Z');
 
 type Phase = 'submit' | 'claim' | 'complete';
 const PHASES: readonly Phase[] = ['submit', 'claim', 'complete'];
 
-const { openStore } = await loadDist<OpenStoreModule>('src/store/open-store.js');
 const report = new Report('store-throughput', '3. Store throughput');
 
-interface Backend {
-  name: string;
+interface Backend extends BenchStore {
   tasks: number;
-  /** Opens a fresh, empty store; returns it and its cleanup. */
-  open(): Promise<{ store: TaskStore; cleanup: () => Promise<void> }>;
 }
 
 function specs(tasks: number): TaskSpec[] {
@@ -78,58 +65,7 @@ async function runOnce(store: TaskStore, tasks: number): Promise<Record<Phase, n
   return { submit: perSecond(submitMs), claim: perSecond(claimMs), complete: perSecond(completeMs) };
 }
 
-const backends: Backend[] = [
-  {
-    name: 'memory',
-    tasks: TASKS,
-    open: async () => {
-      const store = await openStore('memory:');
-      return { store, cleanup: () => store.close() };
-    },
-  },
-  {
-    name: 'SQLite',
-    tasks: TASKS,
-    open: async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'coord-bench-'));
-      const store = await openStore(`sqlite:${join(dir, 'coord.db')}`);
-      return {
-        store,
-        cleanup: async () => {
-          await store.close();
-          await rm(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    tasks: PG_TASKS,
-    open: async () => {
-      const schema = `coord_bench_${process.pid}_${Date.now().toString(36)}`;
-      const dropSchema = async (): Promise<void> => {
-        const client = new pg.Client({ connectionString: PG_URL });
-        await client.connect();
-        try {
-          await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        } finally {
-          await client.end();
-        }
-      };
-      const store = await openStore(`${PG_URL}?schema=${schema}`).catch(async (error: unknown) => {
-        await dropSchema().catch(() => undefined);
-        throw error;
-      });
-      return {
-        store,
-        cleanup: async () => {
-          await store.close();
-          await dropSchema();
-        },
-      };
-    },
-  },
-];
+const backends: Backend[] = (await benchStores()).map((backend) => ({ ...backend, tasks: backend.name === 'PostgreSQL' ? PG_TASKS : TASKS }));
 
 /** Each backend's samples per phase, or why it could not run. */
 const results = new Map<Backend, Record<Phase, Summary> | string>();

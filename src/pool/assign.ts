@@ -3,7 +3,7 @@
  * function in the spirit of piscina's balancer, `(task, workers) => worker | null`; the
  * dispatcher owns the loop, the queue and the leases.
  */
-import type { TaskRecord } from '../queue/task-record.js';
+import type { TaskRecord } from '../lifecycle/task-record.js';
 import type { TaskSpec } from '../tasks/spec.js';
 
 /** What a strategy sees of a worker. */

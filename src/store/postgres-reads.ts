@@ -3,14 +3,15 @@
  * attempts and released starts, in a fixed number of statements however many records are read.
  */
 import type { PoolClient } from 'pg';
-import type { TaskRecord } from '../queue/task-record.js';
-import { decodePgTask, type PgAttemptRow, type PgTaskRow } from './postgres-rows.js';
+import { toTaskRecord } from '../lifecycle/record-of-rows.js';
+import type { TaskRecord } from '../lifecycle/task-record.js';
+import { decodePgTask, type PgTaskRow } from './postgres-rows.js';
 import type { PostgresSql } from './postgres-sql.js';
-import { decodeAttempt, decodeRelease, groupBy, toTaskRecord, type RawReleaseRow } from './task-rows.js';
+import { decodeAttempt, decodeRelease, dependentsByTask, groupBy, type RawAttemptRow, type RawReleaseRow } from './row-codec.js';
 
 /** A `tasks` row with its attempts, released starts and dependents (`recordsByIds`, `readyRecords`). */
 export interface PgRecordRow extends PgTaskRow {
-  attempt_rows: PgAttemptRow[];
+  attempt_rows: RawAttemptRow[];
   release_rows: RawReleaseRow[];
   dependent_ids: string[];
 }
@@ -26,27 +27,10 @@ export async function readRecords(c: PoolClient, text: string, values: unknown[]
 /** Every record, in submission order: four scans, whatever the number of tasks. */
 export async function readAllRecords(c: PoolClient, sql: PostgresSql): Promise<TaskRecord[]> {
   const rows = (await c.query<PgTaskRow>(sql.allTasks)).rows;
-  const edges = (await c.query<{ dep_id: string; task_id: string }>(sql.allEdges)).rows;
-  const attempts = (await c.query<PgAttemptRow>(sql.allAttempts)).rows;
-  const releases = (await c.query<RawReleaseRow>(sql.allReleases)).rows;
-  return assemble(rows, edges, attempts, releases);
-}
-
-function assemble(
-  rows: readonly PgTaskRow[],
-  edges: ReadonlyArray<{ dep_id: string; task_id: string }>,
-  attemptRows: readonly PgAttemptRow[],
-  releaseRows: readonly RawReleaseRow[],
-): TaskRecord[] {
-  const dependents = groupBy(edges, (edge) => edge.dep_id);
-  const attempts = groupBy(attemptRows.map(decodeAttempt), (attempt) => attempt.taskId);
-  const releases = groupBy(releaseRows.map(decodeRelease), (release) => release.taskId);
+  const dependents = dependentsByTask((await c.query<{ dep_id: string; task_id: string }>(sql.allEdges)).rows);
+  const attempts = groupBy((await c.query<RawAttemptRow>(sql.allAttempts)).rows.map(decodeAttempt), (attempt) => attempt.taskId);
+  const releases = groupBy((await c.query<RawReleaseRow>(sql.allReleases)).rows.map(decodeRelease), (release) => release.taskId);
   return rows.map((raw) =>
-    toTaskRecord(
-      decodePgTask(raw),
-      (dependents.get(raw.id) ?? []).map((edge) => edge.task_id),
-      attempts.get(raw.id) ?? [],
-      releases.get(raw.id) ?? [],
-    ),
+    toTaskRecord(decodePgTask(raw), dependents.get(raw.id) ?? [], attempts.get(raw.id) ?? [], releases.get(raw.id) ?? []),
   );
 }

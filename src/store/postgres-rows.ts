@@ -1,11 +1,11 @@
 /**
  * The PostgreSQL store's raw rows (`pg` hands `bigint` back as strings, `json` parsed) and
- * their decoding into the backend-neutral rows of task-rows.ts.
+ * their decoding into the lifecycle's rows (the reverse: postgres-columns.ts).
  */
-import type { TaskError } from '../queue/task-record.js';
+import type { TaskRow, TaskRows } from '../lifecycle/rows.js';
 import type { TaskSpec } from '../tasks/spec.js';
+import { decodeAttempt, decodeTaskError, parseTaskStatus, type RawAttemptRow } from './row-codec.js';
 import type { StoredEvent } from './task-store.js';
-import { parseTaskStatus, type RawAttemptRow, type TaskRow } from './task-rows.js';
 
 /** `SELECT * FROM tasks`. */
 export interface PgTaskRow {
@@ -30,11 +30,13 @@ export interface PgTaskRow {
   exit_code: number | null;
   result: unknown;
   commit_sha: string | null;
-  error: TaskError | null;
+  error: unknown;
 }
 
-/** `SELECT * FROM attempts`: the same columns and types as SQLite's. */
-export type PgAttemptRow = RawAttemptRow;
+/** A `tasks` row with its attempts (`json_agg`, by number). */
+export interface PgTaskWithAttempts extends PgTaskRow {
+  attempt_rows: RawAttemptRow[];
+}
 
 /** `SELECT * FROM events`. */
 export interface PgEventRow {
@@ -82,8 +84,13 @@ export function decodePgTask(raw: PgTaskRow): TaskRow {
     exitCode: raw.exit_code,
     result: raw.result ?? null,
     commit: raw.commit_sha,
-    error: raw.error,
+    error: decodeTaskError(raw.error),
   };
+}
+
+/** Decodes a `tasks` row read with its attempts. */
+export function decodePgTaskRows(raw: PgTaskWithAttempts): TaskRows {
+  return { task: decodePgTask(raw), attempts: raw.attempt_rows.map(decodeAttempt) };
 }
 
 /** Decodes an `events` row. */

@@ -14,22 +14,23 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { TASK_STATUSES, type TaskStatus } from '../queue/task-record.js';
-import type { TaskSpec } from '../tasks/spec.js';
-import { newLease } from './lease-token.js';
 import type { LockHolder } from '../locks/file-lock.js';
+import type { TaskSpec } from '../tasks/spec.js';
+import { LifecycleStore } from './lifecycle-store.js';
+import { runAsync, type Operation } from './operation.js';
 import { ReaperLeader } from './postgres-leader.js';
-import { holdPostgresNode } from './postgres-node-lock.js';
-import { PostgresLifecycle } from './postgres-lifecycle.js';
 import { ChangeListener } from './postgres-listen.js';
+import { holdPostgresNode } from './postgres-node-lock.js';
 import { readAllRecords, readRecords } from './postgres-reads.js';
 import { decodePgEvent, toNumber, type PgEventRow, type PgInFlightRow } from './postgres-rows.js';
 import { migratePostgres } from './postgres-schema.js';
-import { postgresSql, type PostgresSql } from './postgres-sql.js';
+import { postgresSql, type NotifyTarget, type PostgresSql } from './postgres-sql.js';
+import { PostgresTables } from './postgres-tables.js';
 import { READ_SNAPSHOT, connectClient, inTransaction, mapPgError, queryRows } from './postgres-tx.js';
-import { resolveStoreOptions, type ResolvedStoreOptions, type StoreOptions } from './store-options.js';
+import { parseCounts } from './row-codec.js';
+import { resolveStoreOptions, type StoreOptions } from './store-options.js';
 import { storeNotOpen } from './store-state.js';
-import type { Claim, ClaimRequest, Completion, FailOutcome, Failure, NodeHold, Reaped, StoredEvent, TaskError, TaskRecord, TaskStore } from './task-store.js';
+import type { NodeHold, StoredEvent, TaskRecord, TaskStatus, TaskStore } from './task-store.js';
 
 /** Submissions at least this large refresh the planner's statistics (autovacuum may take a minute). */
 const ANALYZE_AFTER = 500;
@@ -51,11 +52,10 @@ export interface PostgresLocation {
  * await store.open();
  * if (await store.tryLeadReaper('host-a')) await store.reapExpired(Date.now());
  */
-export class PostgresStore implements TaskStore {
+export class PostgresStore extends LifecycleStore implements TaskStore {
   readonly kind = 'postgres';
-  private readonly options: ResolvedStoreOptions;
   private readonly sql: PostgresSql;
-  private readonly lifecycle: PostgresLifecycle;
+  private readonly target: NotifyTarget;
   private readonly listener: ChangeListener;
   private readonly leader: ReaperLeader;
   private pool: pg.Pool | undefined;
@@ -66,11 +66,11 @@ export class PostgresStore implements TaskStore {
     private readonly location: PostgresLocation,
     options: StoreOptions = {},
   ) {
-    this.options = resolveStoreOptions(options);
+    super(resolveStoreOptions(options));
     this.sql = postgresSql(location.schema);
     const channel = `${location.schema}_changes`;
     const instanceId = randomUUID();
-    this.lifecycle = new PostgresLifecycle(this.sql, this.options, location.schema, { channel, instanceId });
+    this.target = { channel, instanceId };
     const clientConfig: pg.ClientConfig = { connectionString: location.connectionString, connectionTimeoutMillis: 10_000 };
     this.clientConfig = clientConfig;
     this.listener = new ChangeListener(clientConfig, channel, instanceId);
@@ -120,74 +120,23 @@ export class PostgresStore implements TaskStore {
     await pool?.end();
   }
 
-  async submit(specs: readonly TaskSpec[], now: number): Promise<string[]> {
-    const added = await this.tx((c) => this.lifecycle.submit(c, specs, now));
+  override async submit(specs: readonly TaskSpec[], now: number): Promise<string[]> {
+    const added = await super.submit(specs, now);
     if (added.length >= ANALYZE_AFTER) await this.query(this.sql.analyze).catch(() => undefined);
     return added;
   }
 
-  async claim(request: ClaimRequest): Promise<Claim | null> {
-    const lease = newLease();
-    const expiresAt = request.now + request.leaseMs;
-    return this.tx(async (c) => {
-      const claimed = await this.lifecycle.claim(c, request, lease, expiresAt);
-      if (claimed === null) return null;
-      const [task] = await readRecords(c, this.sql.recordsByIds, [[claimed.taskId]]);
-      return task === undefined ? null : { task, attempt: claimed.attempt, lease, expiresAt };
+  /** One transaction (retried from the start on a deadlock or a serialization failure). */
+  protected perform<T>(operation: () => Operation<T>): Promise<T> {
+    return this.tx((c) => {
+      const tables = new PostgresTables(c, this.sql, this.location.schema, this.target);
+      return runAsync(operation(), tables, (changes) => tables.apply(changes));
     });
-  }
-
-  async peekReady(now: number, limit: number): Promise<TaskRecord[]> {
-    return this.tx(async (c) => {
-      await c.query(this.sql.promoteDue, [now]);
-      return readRecords(c, this.sql.readyRecords, [Math.max(0, limit)]);
-    });
-  }
-
-  async markRunning(taskId: string, lease: string, now: number): Promise<boolean> {
-    return this.tx((c) => this.lifecycle.markRunning(c, taskId, lease, now));
-  }
-
-  async extendLeases(leases: readonly string[], leaseMs: number, now: number): Promise<number> {
-    if (leases.length === 0) return 0;
-    return this.tx((c) => this.lifecycle.extendLeases(c, leases, now + leaseMs));
-  }
-
-  async complete(taskId: string, lease: string, completion: Completion): Promise<boolean> {
-    return this.tx((c) => this.lifecycle.complete(c, taskId, lease, completion));
-  }
-
-  async fail(taskId: string, lease: string, failure: Failure): Promise<FailOutcome | null> {
-    return this.tx((c) => this.lifecycle.fail(c, taskId, lease, failure));
-  }
-
-  async release(taskId: string, lease: string, now: number, reason: string): Promise<boolean> {
-    return this.tx((c) => this.lifecycle.release(c, taskId, lease, now, reason));
-  }
-
-  async releaseNode(nodeId: string, now: number): Promise<string[]> {
-    return this.tx((c) => this.lifecycle.releaseNode(c, nodeId, now));
-  }
-
-  async reapExpired(now: number): Promise<Reaped[]> {
-    return this.tx((c) => this.lifecycle.reapExpired(c, now));
   }
 
   async tryLeadReaper(nodeId: string): Promise<boolean> {
     this.require();
     return this.leader.tryLead(nodeId);
-  }
-
-  async block(taskId: string, error: TaskError, now: number): Promise<string[]> {
-    return this.tx((c) => this.lifecycle.block(c, taskId, error, now));
-  }
-
-  async cancel(taskId: string, now: number): Promise<string[]> {
-    return this.tx((c) => this.lifecycle.cancel(c, taskId, now));
-  }
-
-  async redrive(taskId: string, now: number): Promise<string[]> {
-    return this.tx((c) => this.lifecycle.redrive(c, taskId, now));
   }
 
   async get(taskId: string): Promise<TaskRecord | undefined> {
@@ -199,9 +148,7 @@ export class PostgresStore implements TaskStore {
   }
 
   async counts(): Promise<Record<TaskStatus, number>> {
-    const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
-    for (const row of await this.query<{ status: string; n: number }>(this.sql.counts)) counts[row.status as TaskStatus] = row.n;
-    return counts;
+    return parseCounts(await this.query<{ status: string; n: number }>(this.sql.counts));
   }
 
   async isSettled(): Promise<boolean> {
@@ -224,10 +171,6 @@ export class PostgresStore implements TaskStore {
     const [row] = await this.query<{ retry: string | null; expiry: string | null }>(this.sql.nextDue);
     const due = [toNumber(row?.retry ?? null), toNumber(row?.expiry ?? null)].filter((t): t is number => t !== null);
     return due.length === 0 ? null : Math.max(0, Math.min(...due) - now);
-  }
-
-  async appendEvent(event: Omit<StoredEvent, 'id'>): Promise<void> {
-    await this.tx((c) => this.lifecycle.write(c, [event], false));
   }
 
   /**

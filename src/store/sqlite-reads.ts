@@ -1,11 +1,12 @@
 /**
  * Reading whole task records out of the SQLite store: a row plus its dependents and its
- * attempts and released starts, assembled as the in-memory queue shapes them.
+ * attempts and released starts, assembled as every store assembles them.
  */
-import type { TaskRecord } from '../queue/task-record.js';
+import { toTaskRecord } from '../lifecycle/record-of-rows.js';
+import type { TaskRecord } from '../lifecycle/task-record.js';
+import { decodeAttempt, decodeRelease, dependentsByTask, groupBy } from './row-codec.js';
 import { decodeTask, type RawTaskRow } from './sqlite-rows.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import { decodeAttempt, decodeRelease, groupBy, toTaskRecord } from './task-rows.js';
 
 /** The record built from `raw` (dependents and attempts read per task: for a few records). */
 export function recordOfRow(stmts: SqliteStatements, raw: RawTaskRow): TaskRecord {
@@ -22,15 +23,10 @@ export function readRecord(stmts: SqliteStatements, id: string): TaskRecord | un
 
 /** Every record in submission order: four scans, whatever the number of tasks. */
 export function readAllRecords(stmts: SqliteStatements): TaskRecord[] {
-  const dependents = groupBy(stmts.allEdges.all(), (edge) => edge.dep_id);
+  const dependents = dependentsByTask(stmts.allEdges.all());
   const attempts = groupBy(stmts.allAttempts.all().map(decodeAttempt), (attempt) => attempt.taskId);
   const releases = groupBy(stmts.allReleases.all().map(decodeRelease), (release) => release.taskId);
   return stmts.allTasks.all().map((raw) =>
-    toTaskRecord(
-      decodeTask(raw),
-      (dependents.get(raw.id) ?? []).map((edge) => edge.task_id),
-      attempts.get(raw.id) ?? [],
-      releases.get(raw.id) ?? [],
-    ),
+    toTaskRecord(decodeTask(raw), dependents.get(raw.id) ?? [], attempts.get(raw.id) ?? [], releases.get(raw.id) ?? []),
   );
 }

@@ -1,11 +1,14 @@
 /**
- * The SQLite store's raw rows (JSON in TEXT columns, integers as numbers) and their decoding
- * into the backend-neutral rows of task-rows.ts.
+ * The SQLite store's raw rows (JSON in TEXT columns, integers as numbers, booleans as 0/1),
+ * their decoding into the lifecycle's rows, and the reverse: the named parameters its
+ * statements write a row with.
  */
-import type { TaskError } from '../queue/task-record.js';
+import { normalizeNeeds } from '../lifecycle/capabilities.js';
+import type { NewEvent } from '../lifecycle/events.js';
+import type { AttemptRow, ReleaseRow, TaskRow } from '../lifecycle/rows.js';
 import type { TaskSpec } from '../tasks/spec.js';
+import { decodeTaskError, jsonOrNull, parseJson, parseTaskStatus } from './row-codec.js';
 import type { StoredEvent } from './task-store.js';
-import { parseJson, parseTaskStatus, type TaskRow } from './task-rows.js';
 
 /** `SELECT * FROM tasks`. */
 export interface RawTaskRow {
@@ -65,7 +68,7 @@ export function decodeTask(raw: RawTaskRow): TaskRow {
     exitCode: raw.exit_code,
     result: parseJson(raw.result),
     commit: raw.commit_sha,
-    error: parseJson(raw.error) as TaskError | null,
+    error: decodeTaskError(parseJson(raw.error)),
   };
 }
 
@@ -79,4 +82,49 @@ export function decodeEvent(raw: RawEventRow): StoredEvent {
     nodeId: raw.node_id,
     data: JSON.parse(raw.data) as Record<string, unknown>,
   };
+}
+
+/** The parameters of the columns a task's life changes (all but id, seq, spec, priority, needs). */
+export function taskStateParams(row: TaskRow) {
+  return {
+    id: row.id,
+    status: row.status,
+    unmetDeps: row.unmetDeps,
+    readyAt: row.readyAt,
+    releases: row.releases,
+    crashReleases: row.crashReleases,
+    attemptCount: row.attemptCount,
+    attemptBase: row.attemptBase,
+    lease: row.lease,
+    leaseExpiresAt: row.leaseExpiresAt,
+    worker: row.worker,
+    node: row.node,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+    exitCode: row.exitCode,
+    result: jsonOrNull(row.result),
+    commit: row.commit,
+    error: jsonOrNull(row.error),
+  };
+}
+
+/** The parameters of a new task's row. */
+export function newTaskParams(row: TaskRow) {
+  const { spec } = row;
+  return { ...taskStateParams(row), seq: row.seq, spec: JSON.stringify(spec), priority: spec.priority, needs: JSON.stringify(normalizeNeeds(spec.needs)) };
+}
+
+/** The parameters of an `attempts` row. */
+export function attemptParams(row: AttemptRow) {
+  return { ...row };
+}
+
+/** The parameters of a `releases` row. */
+export function releaseParams(row: ReleaseRow) {
+  return { ...row, crash: row.crash ? 1 : 0 };
+}
+
+/** The parameters of an `events` row. */
+export function eventParams(event: NewEvent) {
+  return { at: event.at, type: event.type, taskId: event.taskId, nodeId: event.nodeId, data: JSON.stringify(event.data) };
 }

@@ -1,16 +1,25 @@
 /**
  * Every statement the SQLite store runs, prepared once per connection. Readiness follows the
- * in-memory queue: `ready` tasks in (priority desc, seq) order through a partial index, and a
- * task is in flight exactly when `lease IS NOT NULL`. Completing a task touches only its
- * dependents' rows (the `deps_dependents` index and the `unmet_deps` counter), never the graph.
+ * lifecycle's rules: `ready` tasks in (priority desc, seq) order through a partial index, and
+ * a task is in flight exactly when `lease IS NOT NULL`. The graph walks read the subgraph
+ * they need with recursive queries; a plan's writes go back row by row (the mutable columns of
+ * a task, whole attempt and release rows).
  */
 import type Database from 'better-sqlite3';
-import type { RawEventRow, RawTaskRow } from './sqlite-rows.js';
-import type { RawAttemptRow, RawReleaseRow } from './task-rows.js';
+import type { RawEventRow, RawTaskRow, attemptParams, eventParams, newTaskParams, releaseParams, taskStateParams } from './sqlite-rows.js';
+import type { RawAttemptRow, RawReleaseRow } from './row-codec.js';
 
 /** `needs ⊆ @caps`, both JSON arrays; the common no-needs case skips the subquery. */
 const SERVABLE = `(needs = '[]' OR NOT EXISTS (
   SELECT 1 FROM json_each(tasks.needs) AS n WHERE n.value NOT IN (SELECT value FROM json_each(@caps))))`;
+
+const TERMINAL = `('complete', 'dead', 'blocked', 'cancelled')`;
+
+/** The columns a task's life changes, as `SET` assignments from the named parameters of `taskStateParams`. */
+const SET_STATE = `status = @status, unmet_deps = @unmetDeps, ready_at = @readyAt, releases = @releases,
+  crash_releases = @crashReleases, attempt_count = @attemptCount, attempt_base = @attemptBase, lease = @lease,
+  lease_expires_at = @leaseExpiresAt, worker = @worker, node = @node, started_at = @startedAt, finished_at = @finishedAt,
+  exit_code = @exitCode, result = @result, commit_sha = @commit, error = @error`;
 
 /** A row of an in-flight task. */
 export interface InFlightRow {
@@ -19,12 +28,6 @@ export interface InFlightRow {
   node: string | null;
   worker: string | null;
   lease_expires_at: number | null;
-}
-
-/** What the graph walks read about one task. */
-export interface GraphRow {
-  status: string;
-  error_code: string | null;
 }
 
 type Db = Database.Database;
@@ -45,129 +48,81 @@ export function prepareSqliteStatements(db: Db) {
   const q = <P extends unknown[] | object, R = unknown>(sql: string): Stmt<P, R> => db.prepare(sql) as Stmt<P, R>;
   const pluck = <P extends unknown[], R>(sql: string): Stmt<P, R> => db.prepare(sql).pluck() as Stmt<P, R>;
   return {
+    // ── what operations read ──
     taskById: q<[string], RawTaskRow>(`SELECT * FROM tasks WHERE id = ?`),
     fenced: q<{ id: string; lease: string }, RawTaskRow>(
       `SELECT * FROM tasks WHERE id = @id AND lease = @lease AND status IN ('assigned', 'running')`,
     ),
-    knownTasks: q<[string], { id: string; spec: string; status: string }>(
-      `SELECT id, spec, status FROM tasks WHERE id IN (SELECT value FROM json_each(?))`,
-    ),
+    tasksByIds: q<[string], RawTaskRow>(`SELECT * FROM tasks WHERE id IN (SELECT value FROM json_each(?)) ORDER BY seq`),
     maxSeq: pluck<[], number>(`SELECT COALESCE(MAX(seq), 0) FROM tasks`),
-    insertTask: q<{
-      id: string; seq: number; spec: string; priority: number; needs: string; status: string;
-      unmetDeps: number; error: string | null; finishedAt: string | null;
-    }>(`INSERT INTO tasks (id, seq, spec, priority, needs, status, unmet_deps, error, finished_at)
-        VALUES (@id, @seq, @spec, @priority, @needs, @status, @unmetDeps, @error, @finishedAt)`),
+    holding: q<[string], RawTaskRow>(
+      `SELECT * FROM tasks WHERE lease IN (SELECT value FROM json_each(?)) AND status IN ('assigned', 'running')`,
+    ),
+    heldBy: q<[string], RawTaskRow>(`SELECT * FROM tasks WHERE lease IS NOT NULL AND node = ? ORDER BY seq`),
+    expired: q<[number], RawTaskRow>(
+      `SELECT * FROM tasks WHERE lease IS NOT NULL AND lease_expires_at <= ? ORDER BY lease_expires_at, seq`,
+    ),
+    // INDEXED BY: without statistics the planner prefers tasks_status and sorts every ready
+    // task per claim; the partial indexes give the order (or the due retries) directly.
+    due: q<[number], RawTaskRow>(`SELECT * FROM tasks INDEXED BY tasks_due WHERE status = 'failed' AND ready_at <= ?`),
+    pickBest: q<{ caps: string }, RawTaskRow>(
+      `SELECT * FROM tasks INDEXED BY tasks_ready WHERE status = 'ready' AND ${SERVABLE} ORDER BY priority DESC, seq LIMIT 1`,
+    ),
+    pickExact: q<{ caps: string; id: string }, RawTaskRow>(`SELECT * FROM tasks WHERE id = @id AND status = 'ready' AND ${SERVABLE}`),
+    dependentRows: q<[string], RawTaskRow>(
+      `SELECT t.* FROM deps d JOIN tasks t ON t.id = d.task_id WHERE d.dep_id = ? ORDER BY t.seq`,
+    ),
+    // Blocking walks through tasks not terminal; what it reaches beyond them it leaves alone.
+    blockReach: q<[string], RawTaskRow>(`WITH RECURSIVE reach(id) AS (
+        SELECT value FROM json_each(?)
+        UNION
+        SELECT d.task_id FROM deps d JOIN reach r ON d.dep_id = r.id JOIN tasks t ON t.id = d.task_id
+        WHERE t.status NOT IN ${TERMINAL})
+      SELECT t.* FROM tasks t WHERE t.id IN (SELECT id FROM reach)`),
+    // Unblocking walks on only through the tasks it revives, all of them blocked.
+    unblockReach: q<[string], RawTaskRow>(`WITH RECURSIVE down(id) AS (
+        SELECT task_id FROM deps WHERE dep_id = ?
+        UNION
+        SELECT d.task_id FROM deps d JOIN down ON d.dep_id = down.id JOIN tasks t ON t.id = down.id
+        WHERE t.status = 'blocked')
+      SELECT t.* FROM tasks t WHERE t.id IN (SELECT id FROM down)`),
+    depRows: q<[string], RawTaskRow>(
+      `SELECT * FROM tasks WHERE id IN (SELECT dep_id FROM deps WHERE task_id IN (SELECT value FROM json_each(?)))`,
+    ),
+    edgesFrom: q<[string], { dep_id: string; task_id: string }>(
+      `SELECT d.dep_id, d.task_id FROM deps d JOIN tasks t ON t.id = d.task_id
+       WHERE d.dep_id IN (SELECT value FROM json_each(?)) ORDER BY t.seq`,
+    ),
+
+    // ── what operations write ──
+    insertTask: q<ReturnType<typeof newTaskParams>>(`INSERT INTO tasks (id, seq, spec, priority, needs, status, unmet_deps,
+        ready_at, releases, crash_releases, attempt_count, attempt_base, lease, lease_expires_at, worker, node, started_at,
+        finished_at, exit_code, result, commit_sha, error)
+      VALUES (@id, @seq, @spec, @priority, @needs, @status, @unmetDeps, @readyAt, @releases, @crashReleases, @attemptCount,
+        @attemptBase, @lease, @leaseExpiresAt, @worker, @node, @startedAt, @finishedAt, @exitCode, @result, @commit, @error)`),
     insertDep: q<[string, string]>(`INSERT OR IGNORE INTO deps (task_id, dep_id) VALUES (?, ?)`),
-    insertEvent: q<{ at: number; type: string; taskId: string | null; nodeId: string | null; data: string }>(
+    updateTask: q<ReturnType<typeof taskStateParams>>(`UPDATE tasks SET ${SET_STATE} WHERE id = @id`),
+    putAttempt: q<ReturnType<typeof attemptParams>>(`INSERT OR REPLACE INTO attempts
+        (task_id, attempt, node, worker, lease, assigned_at, started_at, finished_at, exit_code, code, message)
+      VALUES (@taskId, @attempt, @node, @worker, @lease, @assignedAt, @startedAt, @finishedAt, @exitCode, @code, @message)`),
+    deleteAttempt: q<{ taskId: string; attempt: number }>(`DELETE FROM attempts WHERE task_id = @taskId AND attempt = @attempt`),
+    insertRelease: q<ReturnType<typeof releaseParams>>(`INSERT INTO releases
+        (task_id, seq, attempt, node, worker, lease, assigned_at, started_at, released_at, reason, crash)
+      VALUES (@taskId, @seq, @attempt, @node, @worker, @lease, @assignedAt, @startedAt, @releasedAt, @reason, @crash)`),
+    insertEvent: q<ReturnType<typeof eventParams>>(
       `INSERT INTO events (at, type, task_id, node_id, data) VALUES (@at, @type, @taskId, @nodeId, @data)`,
     ),
 
-    // INDEXED BY: without statistics the planner prefers tasks_status and sorts every ready
-    // task per claim; the partial indexes give the order (or the due retries) directly.
-    promoteDue: q<[number]>(`UPDATE tasks INDEXED BY tasks_due SET status = 'ready' WHERE status = 'failed' AND ready_at <= ?`),
-    pickBest: q<{ caps: string }, { id: string }>(
-      `SELECT id FROM tasks INDEXED BY tasks_ready WHERE status = 'ready' AND ${SERVABLE} ORDER BY priority DESC, seq LIMIT 1`,
-    ),
-    pickExact: q<{ caps: string; id: string }, { id: string }>(
-      `SELECT id FROM tasks WHERE id = @id AND status = 'ready' AND ${SERVABLE}`,
-    ),
-    assign: q<{ id: string; lease: string; expiresAt: number; worker: string; node: string }, { attempt_count: number }>(
-      `UPDATE tasks SET status = 'assigned', lease = @lease, lease_expires_at = @expiresAt, worker = @worker,
-         node = @node, attempt_count = attempt_count + 1
-       WHERE id = @id RETURNING attempt_count`,
-    ),
-    insertAttempt: q<{ id: string; attempt: number; node: string; worker: string; lease: string; at: string }>(
-      `INSERT INTO attempts (task_id, attempt, node, worker, lease, assigned_at) VALUES (@id, @attempt, @node, @worker, @lease, @at)`,
-    ),
-    markRunning: q<{ id: string; at: string }>(
-      `UPDATE tasks SET status = 'running', started_at = COALESCE(started_at, @at) WHERE id = @id`,
-    ),
-    startAttempt: q<{ id: string; attempt: number; at: string }>(
-      `UPDATE attempts SET started_at = @at WHERE task_id = @id AND attempt = @attempt`,
-    ),
-    closeAttempt: q<{
-      id: string; attempt: number; at: string; exitCode: number | null; code: string | null; message: string | null;
-    }>(`UPDATE attempts SET finished_at = @at, exit_code = @exitCode, code = @code, message = @message
-        WHERE task_id = @id AND attempt = @attempt`),
-    revokeAttempt: q<{ id: string; attempt: number; at: string; code: string; message: string }>(
-      `UPDATE attempts SET finished_at = @at, code = @code, message = @message WHERE task_id = @id AND attempt = @attempt`,
-    ),
-    deleteAttempt: q<{ id: string; attempt: number }>(`DELETE FROM attempts WHERE task_id = @id AND attempt = @attempt`),
-    // Before the task's `releases` is counted: the new row's seq is the count after it.
-    recordRelease: q<{ id: string; attempt: number; at: string; reason: string; crash: number }>(
-      `INSERT INTO releases (task_id, seq, attempt, node, worker, lease, assigned_at, started_at, released_at, reason, crash)
-       SELECT a.task_id, t.releases + 1, a.attempt, a.node, a.worker, a.lease, a.assigned_at, a.started_at, @at, @reason, @crash
-       FROM attempts a JOIN tasks t ON t.id = a.task_id WHERE a.task_id = @id AND a.attempt = @attempt`,
-    ),
-
-    completeTask: q<{ id: string; at: string; exitCode: number | null; result: string | null; commit: string | null }>(
-      `UPDATE tasks SET status = 'complete', lease = NULL, lease_expires_at = NULL, finished_at = @at,
-         exit_code = @exitCode, result = @result, commit_sha = @commit, error = NULL
-       WHERE id = @id`,
-    ),
-    // SET expressions read the old row: old unmet_deps 1 means the last one just completed.
-    unlockDependents: q<[string]>(
-      `UPDATE tasks SET unmet_deps = MAX(0, unmet_deps - 1),
-         status = CASE WHEN status = 'pending' AND unmet_deps <= 1 THEN 'ready' ELSE status END
-       WHERE id IN (SELECT task_id FROM deps WHERE dep_id = ?)`,
-    ),
-    retryTask: q<{ id: string; status: string; exitCode: number | null; error: string; readyAt: number }>(
-      `UPDATE tasks SET status = @status, lease = NULL, lease_expires_at = NULL, exit_code = @exitCode, error = @error,
-         worker = NULL, node = NULL, ready_at = @readyAt
-       WHERE id = @id`,
-    ),
-    deadTask: q<{ id: string; exitCode: number | null; error: string; at: string }>(
-      `UPDATE tasks SET status = 'dead', lease = NULL, lease_expires_at = NULL, exit_code = @exitCode, error = @error,
-         finished_at = @at
-       WHERE id = @id`,
-    ),
-    endTask: q<{ id: string; status: string; error: string; at: string }>(
-      `UPDATE tasks SET status = @status, error = @error, finished_at = @at, lease = NULL, lease_expires_at = NULL
-       WHERE id = @id`,
-    ),
-    releaseTask: q<{ id: string; crash: number }>(
-      `UPDATE tasks SET status = 'ready', attempt_count = attempt_count - 1, releases = releases + 1,
-         crash_releases = crash_releases + @crash,
-         started_at = (SELECT started_at FROM attempts WHERE task_id = @id AND attempt = 1),
-         lease = NULL, lease_expires_at = NULL, worker = NULL, node = NULL, ready_at = 0
-       WHERE id = @id`,
-    ),
-    // A crash-release that spent the budget: taken back as releaseTask does, but dead.
-    releaseDead: q<{ id: string; error: string; at: string }>(
-      `UPDATE tasks SET status = 'dead', attempt_count = attempt_count - 1, releases = releases + 1,
-         crash_releases = crash_releases + 1,
-         started_at = (SELECT started_at FROM attempts WHERE task_id = @id AND attempt = 1),
-         lease = NULL, lease_expires_at = NULL, worker = NULL, node = NULL, error = @error, finished_at = @at
-       WHERE id = @id`,
-    ),
-    redriveTask: q<[string]>(
-      `UPDATE tasks SET status = 'ready', attempt_base = attempt_count, crash_releases = 0, error = NULL, exit_code = NULL,
-         finished_at = NULL, ready_at = 0
-       WHERE id = ?`,
-    ),
-    reviveTask: q<[string]>(
-      `UPDATE tasks SET status = CASE WHEN unmet_deps = 0 THEN 'ready' ELSE 'pending' END, error = NULL, finished_at = NULL
-       WHERE id = ?`,
-    ),
-    extendLease: q<{ lease: string; expiresAt: number }>(
-      `UPDATE tasks SET lease_expires_at = @expiresAt WHERE lease = @lease AND status IN ('assigned', 'running')`,
-    ),
-
-    graphRow: q<[string], GraphRow>(`SELECT status, json_extract(error, '$.code') AS error_code FROM tasks WHERE id = ?`),
+    // ── what the store answers its callers with ──
     dependentsOf: pluck<[string], string>(
       `SELECT d.task_id FROM deps d JOIN tasks t ON t.id = d.task_id WHERE d.dep_id = ? ORDER BY t.seq`,
     ),
-    depsOf: pluck<[string], string>(`SELECT dep_id FROM deps WHERE task_id = ?`),
-    expired: q<[number], InFlightRow>(
-      `SELECT id, lease, node, worker, lease_expires_at FROM tasks
-       WHERE lease IS NOT NULL AND lease_expires_at <= ? ORDER BY lease_expires_at, seq`,
-    ),
+    attemptsOf: q<[string], RawAttemptRow>(`SELECT * FROM attempts WHERE task_id = ? ORDER BY attempt`),
+    releasesOf: q<[string], RawReleaseRow>(`SELECT * FROM releases WHERE task_id = ? ORDER BY seq`),
     inFlight: q<[], InFlightRow>(`SELECT id, lease, node, worker, lease_expires_at FROM tasks WHERE lease IS NOT NULL ORDER BY seq`),
     inFlightOf: q<[string], InFlightRow>(
       `SELECT id, lease, node, worker, lease_expires_at FROM tasks WHERE lease IS NOT NULL AND node = ? ORDER BY seq`,
     ),
-
     readyTasks: q<[number], RawTaskRow>(
       `SELECT * FROM tasks INDEXED BY tasks_ready WHERE status = 'ready' ORDER BY priority DESC, seq LIMIT ?`,
     ),
@@ -176,9 +131,7 @@ export function prepareSqliteStatements(db: Db) {
       `SELECT d.dep_id, d.task_id FROM deps d JOIN tasks t ON t.id = d.task_id ORDER BY t.seq`,
     ),
     allAttempts: q<[], RawAttemptRow>(`SELECT * FROM attempts ORDER BY task_id, attempt`),
-    attemptsOf: q<[string], RawAttemptRow>(`SELECT * FROM attempts WHERE task_id = ? ORDER BY attempt`),
     allReleases: q<[], RawReleaseRow>(`SELECT * FROM releases ORDER BY task_id, seq`),
-    releasesOf: q<[string], RawReleaseRow>(`SELECT * FROM releases WHERE task_id = ? ORDER BY seq`),
     counts: q<[], { status: string; n: number }>(`SELECT status, COUNT(*) AS n FROM tasks GROUP BY status`),
     unsettled: pluck<[], number>(
       `SELECT EXISTS (SELECT 1 FROM tasks WHERE status IN ('pending', 'ready', 'assigned', 'running', 'failed'))`,

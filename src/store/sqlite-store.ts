@@ -11,36 +11,23 @@
  */
 import type Database from 'better-sqlite3';
 import { lockOrRefuse, type LockHolder } from '../locks/file-lock.js';
-import { TASK_STATUSES } from '../queue/task-record.js';
-import type { TaskSpec } from '../tasks/spec.js';
-import { newLease } from './lease-token.js';
-import { SqliteLifecycle } from './sqlite-lifecycle.js';
-import { readAllRecords, readRecord, recordOfRow } from './sqlite-reads.js';
+import { LifecycleStore } from './lifecycle-store.js';
+import { runSync, type Operation } from './operation.js';
+import { parseCounts } from './row-codec.js';
+import { readAllRecords, readRecord } from './sqlite-reads.js';
 import { decodeEvent } from './sqlite-rows.js';
 import { openSqliteDatabase } from './sqlite-schema.js';
 import { prepareSqliteStatements, type SqliteStatements } from './sqlite-statements.js';
-import { resolveStoreOptions, type ResolvedStoreOptions, type StoreOptions } from './store-options.js';
+import { SqliteTables } from './sqlite-tables.js';
+import { resolveStoreOptions, type StoreOptions } from './store-options.js';
 import { storageFault } from './storage-fault.js';
 import { storeNotOpen } from './store-state.js';
-import type {
-  Claim,
-  ClaimRequest,
-  Completion,
-  FailOutcome,
-  Failure,
-  NodeHold,
-  Reaped,
-  StoredEvent,
-  TaskError,
-  TaskRecord,
-  TaskStatus,
-  TaskStore,
-} from './task-store.js';
+import type { NodeHold, StoredEvent, TaskRecord, TaskStatus, TaskStore } from './task-store.js';
 
 interface Connection {
   db: Database.Database;
   stmts: SqliteStatements;
-  lifecycle: SqliteLifecycle;
+  tables: SqliteTables;
 }
 
 /**
@@ -51,9 +38,8 @@ interface Connection {
  * const store = new SqliteStore('/var/lib/coord/coord.db');
  * await store.open();
  */
-export class SqliteStore implements TaskStore {
+export class SqliteStore extends LifecycleStore implements TaskStore {
   readonly kind = 'sqlite';
-  private readonly options: ResolvedStoreOptions;
   private connection: Connection | undefined;
   private readonly listeners = new Set<() => void>();
   private poll: NodeJS.Timeout | undefined;
@@ -63,14 +49,14 @@ export class SqliteStore implements TaskStore {
     readonly path: string,
     options: StoreOptions = {},
   ) {
-    this.options = resolveStoreOptions(options);
+    super(resolveStoreOptions(options));
   }
 
   async open(): Promise<void> {
     if (this.connection !== undefined) return;
     const db = openSqliteDatabase(this.path);
     const stmts = prepareSqliteStatements(db);
-    this.connection = { db, stmts, lifecycle: new SqliteLifecycle(stmts, this.options) };
+    this.connection = { db, stmts, tables: new SqliteTables(stmts) };
   }
 
   async close(): Promise<void> {
@@ -87,72 +73,14 @@ export class SqliteStore implements TaskStore {
     return { release: async () => lock.release() };
   }
 
-  async submit(specs: readonly TaskSpec[], now: number): Promise<string[]> {
-    return this.write((c) => c.lifecycle.submit(specs, now));
-  }
-
-  async claim(request: ClaimRequest): Promise<Claim | null> {
-    const lease = newLease();
-    const expiresAt = request.now + request.leaseMs;
-    return this.write((c) => {
-      const claimed = c.lifecycle.claim(request, lease, expiresAt);
-      if (claimed === null) return null;
-      const task = readRecord(c.stmts, claimed.taskId) as TaskRecord;
-      return { task, attempt: claimed.attempt, lease, expiresAt };
-    });
-  }
-
-  async peekReady(now: number, limit: number): Promise<TaskRecord[]> {
-    return this.write((c) => {
-      c.stmts.promoteDue.run(now);
-      return c.stmts.readyTasks.all(Math.max(0, limit)).map((raw) => recordOfRow(c.stmts, raw));
-    });
-  }
-
-  async markRunning(taskId: string, lease: string, now: number): Promise<boolean> {
-    return this.write((c) => c.lifecycle.markRunning(taskId, lease, now));
-  }
-
-  async extendLeases(leases: readonly string[], leaseMs: number, now: number): Promise<number> {
-    if (leases.length === 0) return 0;
-    return this.write((c) => c.lifecycle.extendLeases(leases, now + leaseMs));
-  }
-
-  async complete(taskId: string, lease: string, completion: Completion): Promise<boolean> {
-    return this.write((c) => c.lifecycle.complete(taskId, lease, completion));
-  }
-
-  async fail(taskId: string, lease: string, failure: Failure): Promise<FailOutcome | null> {
-    return this.write((c) => c.lifecycle.fail(taskId, lease, failure));
-  }
-
-  async release(taskId: string, lease: string, now: number, reason: string): Promise<boolean> {
-    return this.write((c) => c.lifecycle.release(taskId, lease, now, reason));
-  }
-
-  async releaseNode(nodeId: string, now: number): Promise<string[]> {
-    return this.write((c) => c.lifecycle.releaseNode(nodeId, now));
-  }
-
-  async reapExpired(now: number): Promise<Reaped[]> {
-    return this.write((c) => c.lifecycle.reapExpired(now));
+  /** One IMMEDIATE transaction: it takes the write lock before reading (see above). */
+  protected async perform<T>(operation: () => Operation<T>): Promise<T> {
+    return this.write(({ tables }) => runSync(operation(), tables, (changes) => tables.apply(changes)));
   }
 
   async tryLeadReaper(): Promise<boolean> {
     // Reaping is fenced by lease inside IMMEDIATE transactions: concurrent reapers are safe.
     return true;
-  }
-
-  async block(taskId: string, error: TaskError, now: number): Promise<string[]> {
-    return this.write((c) => c.lifecycle.block(taskId, error, now));
-  }
-
-  async cancel(taskId: string, now: number): Promise<string[]> {
-    return this.write((c) => c.lifecycle.cancel(taskId, now));
-  }
-
-  async redrive(taskId: string, now: number): Promise<string[]> {
-    return this.write((c) => c.lifecycle.redrive(taskId, now));
   }
 
   async get(taskId: string): Promise<TaskRecord | undefined> {
@@ -164,11 +92,7 @@ export class SqliteStore implements TaskStore {
   }
 
   async counts(): Promise<Record<TaskStatus, number>> {
-    return this.read((c) => {
-      const counts = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
-      for (const row of c.stmts.counts.all()) counts[row.status as TaskStatus] = row.n;
-      return counts;
-    });
+    return this.read((c) => parseCounts(c.stmts.counts.all()));
   }
 
   async isSettled(): Promise<boolean> {
@@ -193,10 +117,6 @@ export class SqliteStore implements TaskStore {
       const due = [c.stmts.nextRetry.get(), c.stmts.nextExpiry.get()].filter((t): t is number => typeof t === 'number');
       return due.length === 0 ? null : Math.max(0, Math.min(...due) - now);
     });
-  }
-
-  async appendEvent(event: Omit<StoredEvent, 'id'>): Promise<void> {
-    this.write((c) => c.lifecycle.event(event));
   }
 
   async events(afterId: number, limit: number): Promise<StoredEvent[]> {

@@ -1,10 +1,11 @@
 /**
- * The queue-wide defaults every store applies to what a task spec leaves out, and the
- * randomness it draws retry jitter from: the same knobs as `TaskQueueOptions`, so all three
- * backends decide retries identically.
+ * What a store is opened with: the lifecycle's store-wide defaults (what a task spec leaves
+ * out, and the randomness retry jitter is drawn from: see lifecycle/options.ts), the same for
+ * all three backends, and each backend's own knobs.
  */
-import { DEFAULT_MAX_RELEASES } from '../queue/release-budget.js';
-import { DEFAULT_BACKOFF, type BackoffPolicy } from '../queue/retry-delay.js';
+import type { LifecycleOptions } from '../lifecycle/options.js';
+import { DEFAULT_MAX_RELEASES } from '../lifecycle/release-budget.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from '../lifecycle/retry-delay.js';
 
 /** What `openStore` and the store constructors accept. */
 export interface StoreOptions {
@@ -23,13 +24,9 @@ export interface StoreOptions {
 }
 
 /** {@link StoreOptions} with every default applied. */
-export interface ResolvedStoreOptions {
-  random: () => number;
-  maxAttempts: number;
-  backoff: BackoffPolicy;
-  maxReleases: number;
-  changePollMs: number;
-  poolSize: number;
+export interface ResolvedStoreOptions extends LifecycleOptions {
+  readonly changePollMs: number;
+  readonly poolSize: number;
 }
 
 /** Applies the defaults. */

@@ -1,6 +1,7 @@
 /**
- * The one interface behind which the queue's state lives. Three implementations keep the
- * same semantics, proved by one contract suite (test/store/contract.ts): in-memory (tests,
+ * The one interface behind which the queue's state lives. Three implementations run the same
+ * lifecycle (the plans of src/lifecycle/, through lifecycle-store.ts), each over its own
+ * tables, proved by one contract suite (test/store/contract.ts): in-memory (tests,
  * embedding), SQLite (the embedded default: one WAL file in the state directory) and
  * PostgreSQL (several supervisors on several hosts share one queue).
  *
@@ -12,12 +13,13 @@
  * transaction (see `STORE_EVENT_TYPES` in store-events.ts), so the log never disagrees with
  * the records. Records are snapshots: changing one changes nothing in the store.
  */
+import type { NewEvent } from '../lifecycle/events.js';
+import type { Completion, FailOutcome, Failure, Reaped } from '../lifecycle/outcomes.js';
+import type { TaskError, TaskRecord, TaskStatus } from '../lifecycle/task-record.js';
 import type { TaskSpec } from '../tasks/spec.js';
-import type { Completion, FailOutcome, Failure } from '../queue/outcomes.js';
-import type { TaskError, TaskRecord, TaskStatus } from '../queue/task-record.js';
 import type { LockHolder } from '../locks/file-lock.js';
 
-export type { Completion, FailOutcome, Failure, TaskError, TaskRecord, TaskStatus };
+export type { Completion, FailOutcome, Failure, Reaped, TaskError, TaskRecord, TaskStatus };
 
 /** What a worker slot asks for when it claims. */
 export interface ClaimRequest {
@@ -41,28 +43,14 @@ export interface Claim {
   expiresAt: number;
 }
 
-/** A task whose lease expired and was reaped (`nodeId`/`workerId`: the holder that stopped renewing). */
-export interface Reaped {
-  taskId: string;
-  lease: string;
-  nodeId: string;
-  workerId: string;
-  outcome: FailOutcome;
-}
-
 /** A node held by {@link TaskStore.holdNode}; `release()` lets another supervisor take it. */
 export interface NodeHold {
   release(): Promise<void>;
 }
 
-/** One line of the append-only event log. */
-export interface StoredEvent {
+/** One line of the append-only event log: an event line (`at`, `type`, `taskId`, `nodeId`, `data`) and its number. */
+export interface StoredEvent extends NewEvent {
   id: number;
-  at: number;
-  type: string;
-  taskId: string | null;
-  nodeId: string | null;
-  data: Record<string, unknown>;
 }
 
 /** The queue's durable state. All methods are safe to call concurrently from one process. */

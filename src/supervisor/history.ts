@@ -4,7 +4,7 @@
  * each marked. Released starts burn no attempt (`attempts` counts only the others), but they
  * ran, and execution is at-least-once: a history without them would hide re-execution.
  */
-import type { AttemptRecord, ReleasedStart, TaskRecord } from '../queue/task-record.js';
+import type { AttemptRecord, ReleasedStart, TaskRecord } from '../lifecycle/task-record.js';
 
 /** One start of a task: an attempt's fields, plus whether (and why, and when) it was released. */
 export interface HistoryEntry extends AttemptRecord {

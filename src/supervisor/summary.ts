@@ -4,7 +4,7 @@
  */
 import type { CoordErrorCode } from '../errors.js';
 import type { CoordinatorState } from '../../machines/coordinator.js';
-import type { TaskRecord } from '../queue/task-queue.js';
+import type { TaskRecord } from '../lifecycle/task-record.js';
 import type { Repository } from '../worktrees/repository.js';
 import type { TaskUsage, UsageLedger } from './outcomes/usage.js';
 import type { WorkerDescription } from './worker-registry.js';

@@ -10,7 +10,7 @@
  */
 import { CoordError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
-import type { TaskRecord } from '../queue/task-record.js';
+import type { TaskRecord } from '../lifecycle/task-record.js';
 import type { DependencyTip } from './start-commit.js';
 
 /** A dependency's finished work: its commit, its branch and the node that made it. */

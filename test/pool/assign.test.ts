@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canEverRun, createRoundRobin, hasCapabilities, type WorkerSlot } from '../../src/pool/assign.js';
-import { createTaskRecord, type TaskRecord } from '../../src/queue/task-record.js';
+import { createTaskRecord } from '../../src/lifecycle/record-of-rows.js';
+import type { TaskRecord } from '../../src/lifecycle/task-record.js';
 import { TaskSpecSchema } from '../../src/tasks/spec.js';
 
 const task = (needs: string[] = []): TaskRecord => createTaskRecord(TaskSpecSchema.parse({ id: 't', run: ['true'], needs }), 1);

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseStoreUrl } from '../../src/store/store-url.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite-schema.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
@@ -81,20 +81,27 @@ describe('SQLite store: hearing other processes', () => {
     const listener = new SqliteStore(path, { changePollMs: 10 });
     await writer.open();
     await listener.open();
+    // The poll's own clock, advanced by the test: every poll of a spell runs before the test
+    // looks, so "nothing heard" means every poll looked and saw nothing.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
       let heard = 0;
       const off = listener.onChange(() => {
         heard += 1;
       });
       // Quiet for long enough that the poll has slowed to its slowest (10 × 10 ms).
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      await vi.advanceTimersByTimeAsync(600);
       expect(heard).toBe(0);
       await writer.submit([{ id: 'a', run: ['true'], deps: [], priority: 0, needs: [], env: {} }], 0);
-      await expect.poll(() => heard, { timeout: 5000, interval: 10 }).toBe(1);
+      // Heard within one slowest interval: the poll slowed down, it did not stop.
+      await vi.advanceTimersByTimeAsync(100);
+      expect(heard).toBe(1);
       await writer.submit([{ id: 'b', run: ['true'], deps: [], priority: 0, needs: [], env: {} }], 0);
-      await expect.poll(() => heard, { timeout: 5000, interval: 10 }).toBe(2);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(heard).toBe(2);
       off();
     } finally {
+      vi.useRealTimers();
       await listener.close();
       await writer.close();
       await rm(dir, { recursive: true, force: true });

@@ -1,9 +1,10 @@
 /** The summary's history: counted attempts and released starts interleaved in the order they ran. */
 import { describe, expect, it } from 'vitest';
-import type { AttemptRecord, ReleasedStart } from '../../src/queue/task-record.js';
+import type { CoordErrorCode } from '../../src/errors.js';
+import type { AttemptRecord, ReleasedStart } from '../../src/lifecycle/task-record.js';
 import { taskHistory } from '../../src/supervisor/history.js';
 
-const attempt = (n: number, code: string | null): AttemptRecord => ({
+const attempt = (n: number, code: CoordErrorCode | null): AttemptRecord => ({
   attempt: n, worker: `w${n}`, lease: `A${n}`, assignedAt: 't', startedAt: 't', finishedAt: 't', exitCode: code === null ? 0 : 1, code, message: null,
 });
 const released = (n: number, reason: string, crash = false): ReleasedStart => ({

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../../log/logger.js';
 import { plural } from '../../plural.js';
-import { CRASH_RELEASE_REASON } from '../../queue/release-budget.js';
+import { CRASH_RELEASE_REASON } from '../../lifecycle/release-budget.js';
 import type { TaskStore } from '../../store/task-store.js';
 import type { SupervisorEventBus } from '../events.js';
 

@@ -76,14 +76,22 @@ export function durabilityContract(make: MakeStore, opts: ContractOptions): void
             const off = other.onChange(() => {
               heard += 1;
             });
+            // A second listener that stays subscribed: once it hears a change, the first
+            // would have heard it too, had it not unsubscribed.
+            let witnessed = 0;
+            const offWitness = other.onChange(() => {
+              witnessed += 1;
+            });
             await opts.listening?.(other);
             await store.submit([spec('a')], T0);
             await expect.poll(() => heard, { timeout: 5000, interval: 20 }).toBeGreaterThan(0);
             off();
             const seen = heard;
+            const witnessedBefore = witnessed;
             await store.submit([spec('b')], T0);
-            await new Promise((resolve) => setTimeout(resolve, 150));
+            await expect.poll(() => witnessed, { timeout: 5000, interval: 20 }).toBeGreaterThan(witnessedBefore);
             expect(heard).toBe(seen);
+            offWitness();
           } finally {
             await other.close();
           }

@@ -3,9 +3,9 @@
  * spec and failure builders, and normalising records (leases are random) for comparison.
  */
 import { expect } from 'vitest';
-import { isCoordError } from '../../../src/errors.js';
+import { isCoordError, type CoordErrorCode } from '../../../src/errors.js';
 import type { StoreOptions } from '../../../src/store/store-options.js';
-import type { Claim, TaskRecord, TaskStore } from '../../../src/store/task-store.js';
+import type { Claim, Failure, TaskRecord, TaskStore } from '../../../src/store/task-store.js';
 import { TaskSpecSchema, type TaskSpec, type TaskSpecInput } from '../../../src/tasks/spec.js';
 
 /** A store under test, the URL that opens more instances on the same backing, and its cleanup. */
@@ -63,7 +63,7 @@ export function spec(id: string, extra: Partial<TaskSpecInput> = {}): TaskSpec {
 }
 
 /** A failure reported at `now`. */
-export function failure(now: number, extra: { retryable?: boolean; retryAfterMs?: number | null; code?: string } = {}) {
+export function failure(now: number, extra: { retryable?: boolean; retryAfterMs?: number | null; code?: CoordErrorCode } = {}): Failure {
   return {
     code: extra.code ?? 'TASK_EXIT_NONZERO',
     message: 'exit 1',

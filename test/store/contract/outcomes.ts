@@ -4,7 +4,7 @@
  * report is fenced by the lease.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BACKOFF, retryDelayMs } from '../../../src/queue/retry-delay.js';
+import { DEFAULT_BACKOFF, retryDelayMs } from '../../../src/lifecycle/retry-delay.js';
 import { T0, completion, failure, mustClaim, normalize, seeded, spec, statusOf, withStore, type MakeStore } from './helpers.js';
 
 /** Registers the outcome tests. */

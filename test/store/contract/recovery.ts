@@ -3,6 +3,7 @@
  * without burning attempts, drains, blocking, cancelling and redriving dead tasks.
  */
 import { describe, expect, it } from 'vitest';
+import type { TaskError } from '../../../src/store/task-store.js';
 import { T0, codeOf, completion, failure, mustClaim, spec, statusOf, withStore, type MakeStore } from './helpers.js';
 
 /** Registers the recovery tests. */
@@ -61,7 +62,7 @@ export function recoveryContract(make: MakeStore): void {
       withStore(make, async (store) => {
         await store.submit([spec('a'), spec('b', { deps: ['a'] }), spec('c')], T0);
         const a = await mustClaim(store, T0, { taskId: 'a' });
-        const conflict = { code: 'DEP_CONFLICT', message: 'conflict', details: { files: ['x'] } };
+        const conflict = { code: 'DEP_CONFLICT', message: 'conflict', details: { files: ['x'] } } satisfies TaskError;
         expect(await store.block('a', conflict, T0 + 1)).toEqual(['a', 'b']);
         expect(await store.get('a')).toMatchObject({ status: 'blocked', error: conflict, lease: null, leaseExpiresAt: null });
         expect((await store.get('a'))?.attempts[0]).toMatchObject({ code: 'DEP_CONFLICT', finishedAt: new Date(T0 + 1).toISOString() });
