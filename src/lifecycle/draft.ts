@@ -150,3 +150,10 @@ export class Draft {
     };
   }
 }
+
+/** A plan that writes nothing but `event`: a line the store's caller logs itself (`appendEvent`). */
+export function planAppend(event: NewEvent): Plan<void> {
+  const draft = new Draft();
+  draft.event(event);
+  return draft.plan(undefined);
+}

@@ -4,7 +4,6 @@
  * the same whatever store holds it. Heartbeats (`extendLeases`) and retry promotions are not
  * logged: they would drown the log and change no verdict.
  */
-import { Draft, type Plan } from './draft.js';
 import type { FailOutcome, Failure } from './outcomes.js';
 import type { TaskError } from './task-record.js';
 
@@ -87,10 +86,3 @@ export const storeEvents = {
 
   unblocked: (taskId: string, now: number): NewEvent => event('task.unblocked', now, taskId, null, {}),
 };
-
-/** A plan that writes nothing but `event`: a line the store's caller logs itself (`appendEvent`). */
-export function planAppend(event: NewEvent): Plan<void> {
-  const draft = new Draft();
-  draft.event(event);
-  return draft.plan(undefined);
-}

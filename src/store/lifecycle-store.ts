@@ -8,7 +8,8 @@
 import { planBlock, planCancel, isBlockable, isCancellable } from '../lifecycle/block.js';
 import { planClaim, planPromotions } from '../lifecycle/claim.js';
 import { planComplete } from '../lifecycle/complete.js';
-import { planAppend, type NewEvent } from '../lifecycle/events.js';
+import type { NewEvent } from '../lifecycle/events.js';
+import { planAppend } from '../lifecycle/draft.js';
 import { planFail } from '../lifecycle/fail.js';
 import { leaseExpiredFailure, planExtendLeases } from '../lifecycle/leases.js';
 import { planReap } from '../lifecycle/reap.js';
