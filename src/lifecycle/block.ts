@@ -10,6 +10,7 @@ import { storeEvents } from './events.js';
 import { blockOrder } from './graph-walk.js';
 import { openAttempt } from './attempts.js';
 import { isoTime } from './iso-time.js';
+import { takeBack } from './take-back.js';
 import type { Subgraph, TaskRow, TaskRows } from './rows.js';
 import { IN_FLIGHT_STATUSES, TERMINAL_STATUSES, type TaskError, type TaskStatus } from './task-record.js';
 
@@ -64,15 +65,20 @@ export function isCancellable(row: Pick<TaskRow, 'status'>): boolean {
 }
 
 /**
- * ready/assigned → blocked with `error` (an assigned task's lease revoked), its dependents
- * blocked with `DEP_DEAD`. Answers the ids blocked, this task first; nothing, changing
- * nothing, in any other status. `graph`: what blocking from this task walks.
+ * ready/assigned → blocked with `error`, its dependents blocked with `DEP_DEAD`. An assigned
+ * task never ran (e.g. its dependencies conflict): its claim is taken back like a release —
+ * in the history, no attempt counted, no log to point at — and its lease revoked. Answers the
+ * ids blocked, this task first; nothing, changing nothing, in any other status. `graph`:
+ * what blocking from this task walks.
  */
 export function planBlock(rows: TaskRows, graph: Subgraph, error: TaskError, now: number): Plan<string[]> {
   const { task } = rows;
   if (!isBlockable(task)) return noChange([]);
   const draft = new Draft(graph);
-  endTask(draft, rows, 'blocked', error, now);
+  const unclaimed = task.status === 'assigned'
+    ? draft.update(takeBack(draft, rows, { now, reason: `blocked before it started: ${error.code}`, crash: false }), { status: 'ready' })
+    : task;
+  endTask(draft, { task: unclaimed, attempts: [] }, 'blocked', error, now);
   const blocked = blockDependents(draft, task.id, 'blocked', now);
   logBlocked(draft, [task.id, ...blocked], now);
   return draft.plan([task.id, ...blocked]);

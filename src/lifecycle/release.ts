@@ -6,45 +6,13 @@
  * towards the task's release budget, and the one that spends it ends the task dead with
  * `TASK_KILLS_SUPERVISOR`, blocking its dependents as any death does.
  */
-import { firstStart, openAttempt } from './attempts.js';
+import { takeBack } from './take-back.js';
 import { blockDependents, logBlocked } from './block.js';
 import { Draft, type Plan } from './draft.js';
 import { storeEvents } from './events.js';
 import { isoTime } from './iso-time.js';
 import { CRASH_RELEASE_REASON, crashReleaseVerdict, killsSupervisorError } from './release-budget.js';
 import type { Subgraph, TaskRow, TaskRows } from './rows.js';
-
-/** Why and when a start is taken back, and whether a supervisor crash did it. */
-interface ReleaseNote {
-  now: number;
-  reason: string;
-  crash: boolean;
-}
-
-/**
- * Takes the open attempt of `rows.task` back, leaving the status to the caller: the attempt
- * row moves to `releases` with its reason, `releases` (and, for a crash, `crashReleases`) is
- * counted, the holder is cleared, and `startedAt` is the first counted run's again. Logs the
- * release. Returns the task's row as it now is.
- */
-function takeBack(draft: Draft, rows: TaskRows, note: ReleaseNote): TaskRow {
-  const { task } = rows;
-  const open = openAttempt(rows);
-  const { now, reason, crash } = note;
-  draft.release({
-    taskId: task.id, seq: task.releases + 1, attempt: open.attempt, node: open.node, worker: open.worker, lease: open.lease,
-    assignedAt: open.assignedAt, startedAt: open.startedAt, releasedAt: isoTime(now), reason, crash,
-  });
-  draft.dropAttempt(task.id, open.attempt);
-  draft.event(storeEvents.released(task.id, task.node, open.attempt, reason, crash, now));
-  return draft.update(task, {
-    attemptCount: task.attemptCount - 1,
-    releases: task.releases + 1,
-    crashReleases: task.crashReleases + (crash ? 1 : 0),
-    startedAt: firstStart(rows.attempts, open.attempt),
-    lease: null, leaseExpiresAt: null, worker: null, node: null,
-  });
-}
 
 /**
  * assigned/running → ready without using up an attempt (`rows`: the task under the reporting

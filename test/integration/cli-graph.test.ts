@@ -94,7 +94,8 @@ describe('coord --once on a task graph', () => {
     expect(task('join').error?.code).toBe('DEP_CONFLICT');
     expect(task('join').error?.message).toContain('shared.txt');
     expect(task('join').error?.details?.files).toEqual(['shared.txt']);
-    // It never ran: no log to point at.
+    // It never ran: no attempt counted, no log to point at.
+    expect(task('join').attempts).toBe(0);
     expect(task('join').logFile).toBeNull();
     expect(task('after').status).toBe('blocked');
     expect(task('after').logFile).toBeNull();

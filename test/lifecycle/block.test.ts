@@ -5,16 +5,16 @@ import { T0, Tables, claim, iso, spec, start, submit } from './helpers.js';
 const conflict = { code: 'DEP_CONFLICT', message: 'deps conflict in x.ts', details: { files: ['x.ts'] } } as const;
 
 describe('planBlock', () => {
-  it('blocks an assigned task (a dependency conflict), closing its attempt and revoking its lease, then its dependents', () => {
+  it('blocks an assigned task (a dependency conflict), taking its claim back (no attempt counted) and revoking its lease, then its dependents', () => {
     const t = new Tables();
     submit(t, [spec('a'), spec('b', { deps: ['a'] })]);
     claim(t, 'a', 'L');
     const from = t.events.length;
     expect(t.apply(planBlock(t.rows('a'), t.graph(), conflict, T0 + 1))).toEqual(['a', 'b']);
-    expect(t.task('a')).toMatchObject({ status: 'blocked', error: conflict, lease: null, leaseExpiresAt: null, finishedAt: iso(T0 + 1) });
-    expect(t.rows('a').attempts[0]).toMatchObject({ code: 'DEP_CONFLICT', message: conflict.message, finishedAt: iso(T0 + 1) });
+    expect(t.task('a')).toMatchObject({ status: 'blocked', error: conflict, lease: null, leaseExpiresAt: null, finishedAt: iso(T0 + 1), attemptCount: 0, releases: 1 });
+    expect(t.rows('a').attempts).toEqual([]);
     expect(t.task('b').error).toMatchObject({ code: 'DEP_DEAD', message: 'dependency "a" is blocked' });
-    expect(t.eventLines(from)).toEqual(['task.blocked:a', 'task.blocked:b']);
+    expect(t.eventLines(from)).toEqual(['task.released:a', 'task.blocked:a', 'task.blocked:b']);
   });
 
   it('changes nothing for a task that is neither ready nor assigned', () => {

@@ -58,14 +58,16 @@ export function recoveryContract(make: MakeStore): void {
         expect(released).toMatchObject({ taskId: 'a', nodeId: 'n1', at: T0 + 1, data: { attempt: 1, reason: 'drain deadline reached', crash: false } });
       }));
 
-    it('blocks a ready or assigned task and its dependents, revoking the lease', () =>
+    it('blocks a ready or assigned task and its dependents, revoking the lease and counting no attempt', () =>
       withStore(make, async (store) => {
         await store.submit([spec('a'), spec('b', { deps: ['a'] }), spec('c')], T0);
         const a = await mustClaim(store, T0, { taskId: 'a' });
         const conflict = { code: 'DEP_CONFLICT', message: 'conflict', details: { files: ['x'] } } satisfies TaskError;
         expect(await store.block('a', conflict, T0 + 1)).toEqual(['a', 'b']);
         expect(await store.get('a')).toMatchObject({ status: 'blocked', error: conflict, lease: null, leaseExpiresAt: null });
-        expect((await store.get('a'))?.attempts[0]).toMatchObject({ code: 'DEP_CONFLICT', finishedAt: new Date(T0 + 1).toISOString() });
+        // It never ran: the claim is taken back (in the history), no attempt counted.
+        expect((await store.get('a'))?.attempts).toEqual([]);
+        expect((await store.get('a'))?.released).toMatchObject([{ attempt: 1, reason: 'blocked before it started: DEP_CONFLICT', crash: false }]);
         expect((await store.get('b'))?.error).toMatchObject({ code: 'DEP_DEAD', message: 'dependency "a" is blocked' });
         expect(await store.complete('a', a.lease, completion(T0 + 2))).toBe(false);
         expect(await store.block('a', conflict, T0)).toEqual([]);
