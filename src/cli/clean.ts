@@ -9,12 +9,11 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { CoordError } from '../errors.js';
-import { describeHolder } from '../locks/file-lock.js';
 import { gitOutput, runGit } from '../git/run-git.js';
 import { plural } from '../plural.js';
 import { existingTaskBranches } from '../worktrees/repository.js';
 import { defaultWorktreeRoot } from '../worktrees/worktrees.js';
-import { locateState, supervisorOn, type StateFlags } from './state.js';
+import { locateState, refuseWhileRunning, type StateFlags } from './state.js';
 import { processOut, type Out } from './store-commands.js';
 
 export interface CleanFlags extends StateFlags {
@@ -40,10 +39,7 @@ export async function planClean(flags: CleanFlags): Promise<CleanPlan> {
   const repo = location.repo;
   if (!repo) throw new CoordError('REPO_NOT_FOUND', 'coord clean works on a repository: run it inside one or pass --repo');
   const all = !flags.branches && !flags.worktrees && !flags.state;
-  const supervisor = supervisorOn(location.stateDir);
-  if (supervisor.running) {
-    throw new CoordError('STATE_LOCKED', `a supervisor is running on ${location.stateDir}, ${describeHolder(supervisor.holder)}: stop it first (SIGTERM drains it)`);
-  }
+  refuseWhileRunning(location.stateDir, 'coord clean');
   const root = path.resolve(flags.worktreeRoot ?? defaultWorktreeRoot(repo));
   const registered = (await gitOutput(['worktree', 'list', '--porcelain'], { cwd: repo.root }))
     .split('\n').filter((line) => line.startsWith('worktree ')).map((line) => line.slice('worktree '.length));

@@ -7,24 +7,20 @@
  */
 import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
-import path from 'node:path';
 import { CoordError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
-import { describeHolder } from '../locks/file-lock.js';
 import { plural } from '../plural.js';
 import type { TaskSpecInput } from '../tasks/spec.js';
 import { existingTaskBranches, openRepository } from '../worktrees/repository.js';
 import { defaultStoreUrl, parseStoreUrl } from '../store/store-url.js';
-import { supervisorOn } from './state.js';
+import { stateDirOf } from '../supervisor/runtime.js';
+import { refuseWhileRunning } from './state.js';
 
 /** Archives the store and removes the tasks' old branches; says what it did on stderr. */
 export async function startFresh(flags: { stateDir?: string | undefined; store?: string | undefined }, repoPath: string, tasks: readonly TaskSpecInput[]): Promise<void> {
   const repo = await openRepository(repoPath, { requireClean: false });
-  const stateDir = flags.stateDir !== undefined ? path.resolve(flags.stateDir) : path.join(repo.gitDir, 'coord');
-  const supervisor = supervisorOn(stateDir);
-  if (supervisor.running) {
-    throw new CoordError('STATE_LOCKED', `--fresh: a supervisor is running on ${stateDir}, ${describeHolder(supervisor.holder)}: stop it first`);
-  }
+  const stateDir = stateDirOf({ stateDir: flags.stateDir }, repo);
+  refuseWhileRunning(stateDir, '--fresh');
   const location = parseStoreUrl(flags.store ?? defaultStoreUrl(stateDir));
   if (location.kind === 'postgres') {
     throw new CoordError('USAGE', '--fresh archives a SQLite store; a PostgreSQL queue is shared with other hosts: give this run its own ?schema= instead');

@@ -8,7 +8,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CoordError } from '../errors.js';
-import { probeLock, type LockHolder } from '../locks/file-lock.js';
+import { describeHolder, probeLock, type LockHolder } from '../locks/file-lock.js';
+import { stateDirOf } from '../supervisor/runtime.js';
 import { openStore } from '../store/open-store.js';
 import { defaultStoreUrl, parseStoreUrl } from '../store/store-url.js';
 import type { TaskStore } from '../store/task-store.js';
@@ -33,7 +34,7 @@ export async function locateState(flags: StateFlags): Promise<StateLocation> {
   const repo = flags.stateDir !== undefined && flags.repo === undefined
     ? await openRepository(process.cwd(), { requireClean: false }).catch(() => null)
     : await openRepository(path.resolve(flags.repo ?? process.cwd()), { requireClean: false });
-  const stateDir = flags.stateDir !== undefined ? path.resolve(flags.stateDir) : path.join((repo as Repository).gitDir, 'coord');
+  const stateDir = stateDirOf({ stateDir: flags.stateDir }, repo as Repository);
   return { repo, stateDir, storeUrl: flags.store ?? defaultStoreUrl(stateDir) };
 }
 
@@ -59,6 +60,14 @@ export async function withStateStore<T>(flags: StateFlags, use: (store: TaskStor
     return await use(store, location);
   } finally {
     await store.close();
+  }
+}
+
+/** Throws `STATE_LOCKED` when a supervisor runs on this state: `what` may not run beside it. */
+export function refuseWhileRunning(stateDir: string, what: string): void {
+  const supervisor = supervisorOn(stateDir);
+  if (supervisor.running) {
+    throw new CoordError('STATE_LOCKED', `${what}: a supervisor is running on ${stateDir}, ${describeHolder(supervisor.holder)}: stop it first (SIGTERM drains it)`);
   }
 }
 
