@@ -2,8 +2,9 @@
  * Finding a repository's coord state from the command line — `--state-dir DIR`, or
  * `--repo PATH` (default: the repository of the current directory), and `--store URL` — and
  * opening its store for the commands that read or change it without a run of their own
- * (`status`, `tasks`, `task`, `logs`, `redrive`, `clean`). A supervisor may be running on
- * the same store meanwhile: SQLite and PostgreSQL both let it, and it picks up a redrive.
+ * (`status`, `tasks`, `task`, `logs`, `redrive`, `clean`). The first four open it read-only.
+ * A supervisor may be running on the same store meanwhile: SQLite and PostgreSQL both let
+ * it, and it picks up a redrive.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -38,8 +39,11 @@ export async function locateState(flags: StateFlags): Promise<StateLocation> {
   return { repo, stateDir, storeUrl: flags.store ?? defaultStoreUrl(stateDir) };
 }
 
+/** How a command uses the store: `read` opens it read-only (nothing migrated, nothing written). */
+export type StoreAccess = 'read' | 'write';
+
 /** Opens the located store; `STATE_NOT_FOUND` when nothing has run there yet. */
-export async function openStateStore(location: StateLocation): Promise<TaskStore> {
+export async function openStateStore(location: StateLocation, access: StoreAccess): Promise<TaskStore> {
   const parsed = parseStoreUrl(location.storeUrl);
   if (parsed.kind === 'memory') {
     throw new CoordError('USAGE', 'a memory: store lives only inside the supervisor that made it: there is nothing to read from here');
@@ -49,13 +53,17 @@ export async function openStateStore(location: StateLocation): Promise<TaskStore
       details: { store: location.storeUrl },
     });
   }
-  return openStore(location.storeUrl);
+  return openStore(location.storeUrl, { readOnly: access === 'read' });
 }
 
 /** Runs `use` with the located store open, closing it after. */
-export async function withStateStore<T>(flags: StateFlags, use: (store: TaskStore, location: StateLocation) => Promise<T>): Promise<T> {
+export async function withStateStore<T>(
+  flags: StateFlags,
+  access: StoreAccess,
+  use: (store: TaskStore, location: StateLocation) => Promise<T>,
+): Promise<T> {
   const location = await locateState(flags);
-  const store = await openStateStore(location);
+  const store = await openStateStore(location, access);
   try {
     return await use(store, location);
   } finally {

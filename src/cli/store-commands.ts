@@ -47,11 +47,11 @@ async function summarize(store: TaskStore, location: StateLocation, tasks: TaskR
 
 /** `coord status`: the counts, whether a supervisor runs here, what is in flight, the last events. */
 export async function statusCommand(flags: StateFlags & { json?: boolean | undefined }, io: Out = processOut): Promise<number> {
-  return withStateStore(flags, async (store, location) => {
+  return withStateStore(flags, 'read', async (store, location) => {
     const supervisor = supervisorOn(location.stateDir);
     const counts = await store.counts();
     const inFlight = await store.inFlight();
-    const events = await lastEvents(store, 10);
+    const events = await store.latestEvents(10);
     if (flags.json) {
       io.out(`${JSON.stringify({
         stateDir: location.stateDir, store: location.storeUrl, supervisor: supervisor.running ? { running: true, holder: supervisor.holder } : { running: false },
@@ -71,18 +71,6 @@ export async function statusCommand(flags: StateFlags & { json?: boolean | undef
   });
 }
 
-/** The last `count` events of the log, oldest first. */
-async function lastEvents(store: TaskStore, count: number): Promise<StoredEvent[]> {
-  const kept: StoredEvent[] = [];
-  for (let after = 0; ;) {
-    const page = await store.events(after, 1_000);
-    if (page.length === 0) return kept;
-    kept.push(...page);
-    kept.splice(0, Math.max(0, kept.length - count));
-    after = page[page.length - 1]?.id ?? after;
-  }
-}
-
 function describeEvent(event: StoredEvent): string {
   const code = typeof event.data['code'] === 'string' ? ` ${event.data['code']}` : '';
   return `  ${new Date(event.at).toISOString().replace('T', ' ').slice(0, 19)} ${event.type}${event.taskId ? ` ${event.taskId}` : ''}${code}`;
@@ -93,7 +81,7 @@ export async function tasksCommand(flags: StateFlags & { json?: boolean | undefi
   if (flags.status !== undefined && !(STATUS_ORDER as readonly string[]).includes(flags.status)) {
     throw new CoordError('USAGE', `--status must be one of ${STATUS_ORDER.join(', ')}, not "${flags.status}"`);
   }
-  return withStateStore(flags, async (store, location) => {
+  return withStateStore(flags, 'read', async (store, location) => {
     const all = await store.list();
     const tasks = await summarize(store, location, all.filter((task) => flags.status === undefined || task.status === flags.status));
     if (flags.json) {
@@ -108,7 +96,7 @@ export async function tasksCommand(flags: StateFlags & { json?: boolean | undefi
 
 /** `coord task ID [--json]`: one task whole — status, branch, dependencies, error, log, every start. */
 export async function taskCommand(flags: StateFlags & { json?: boolean | undefined; id: string }, io: Out = processOut): Promise<number> {
-  return withStateStore(flags, async (store, location) => {
+  return withStateStore(flags, 'read', async (store, location) => {
     const record = await requireTask(store, flags.id);
     const [task] = await summarize(store, location, [record]);
     if (!task) throw new CoordError('INTERNAL', `task "${flags.id}" could not be summarized`);
@@ -133,7 +121,7 @@ export async function taskCommand(flags: StateFlags & { json?: boolean | undefin
 
 /** `coord logs ID [--attempt N] [--follow]`: an attempt's output log (the latest that started by default). */
 export async function logsCommand(flags: StateFlags & { id: string; attempt?: number | undefined; follow?: boolean | undefined }, io: Out = processOut): Promise<number> {
-  const file = await withStateStore(flags, async (store, location) => {
+  const file = await withStateStore(flags, 'read', async (store, location) => {
     const record = await requireTask(store, flags.id);
     const started = taskHistory(record).filter((start) => start.startedAt !== null);
     const attempt = flags.attempt ?? started.at(-1)?.attempt;
@@ -153,7 +141,7 @@ export async function logsCommand(flags: StateFlags & { id: string; attempt?: nu
 /** `coord redrive ID… | --dead`: dead tasks back to ready, their blocked dependents back in play. */
 export async function redriveCommand(flags: StateFlags & { ids: string[]; dead?: boolean | undefined }, io: Out = processOut): Promise<number> {
   if (flags.ids.length === 0 && !flags.dead) throw new CoordError('USAGE', 'name the dead tasks to redrive, or pass --dead for all of them');
-  return withStateStore(flags, async (store, location) => {
+  return withStateStore(flags, 'write', async (store, location) => {
     const ids = flags.dead ? (await store.list()).filter((task) => task.status === 'dead').map((task) => task.spec.id) : flags.ids;
     if (ids.length === 0) {
       io.out('no dead task: nothing to redrive\n');

@@ -24,6 +24,7 @@ import type { TaskSpec } from '../tasks/spec.js';
 import { newLease } from './lease-token.js';
 import { read, write, type Operation } from './operation.js';
 import type { ResolvedStoreOptions } from './store-options.js';
+import { storeReadOnly } from './store-state.js';
 import type { Claim, ClaimRequest, Completion, FailOutcome, Failure, Reaped, TaskError, TaskRecord, TaskStore } from './task-store.js';
 
 /** The mutations every store runs the same way. */
@@ -62,8 +63,13 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
    */
   protected abstract perform<T>(operation: () => Operation<T>): Promise<T>;
 
+  /** `perform`, unless the store was opened read-only. */
+  private mutate<T>(operation: () => Operation<T>): Promise<T> {
+    return this.options.readOnly ? Promise.reject(storeReadOnly(this.constructor.name)) : this.perform(operation);
+  }
+
   submit(specs: readonly TaskSpec[], now: number): Promise<string[]> {
-    return this.perform(function* () {
+    return this.mutate(function* () {
       const known = yield* read('named', namedIds(specs));
       const lastSeq = yield* read('lastSeq');
       return yield* write(planSubmit(known, { specs, now, lastSeq }));
@@ -74,7 +80,7 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
     const { nodeId, workerId, capabilities, now, taskId } = request;
     const lease = newLease();
     const expiresAt = now + request.leaseMs;
-    return this.perform(function* () {
+    return this.mutate(function* () {
       yield* promoteDue(now);
       const row = yield* read('pick', capabilities, taskId);
       if (row === undefined) return null;
@@ -85,14 +91,14 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
   }
 
   peekReady(now: number, limit: number): Promise<TaskRecord[]> {
-    return this.perform(function* () {
+    return this.mutate(function* () {
       yield* promoteDue(now);
       return yield* read('ready', Math.max(0, limit));
     });
   }
 
   markRunning(taskId: string, lease: string, now: number): Promise<boolean> {
-    return this.perform(function* () {
+    return this.mutate(function* () {
       const rows = yield* read('leased', taskId, lease);
       return rows === undefined ? false : yield* write(planStart(rows, now));
     });
@@ -101,14 +107,14 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
   extendLeases(leases: readonly string[], leaseMs: number, now: number): Promise<number> {
     const wanted = [...new Set(leases)];
     if (wanted.length === 0) return Promise.resolve(0);
-    return this.perform(function* () {
+    return this.mutate(function* () {
       const rows = yield* read('holding', wanted);
       return yield* write(planExtendLeases(rows, wanted, now + leaseMs));
     });
   }
 
   complete(taskId: string, lease: string, completion: Completion): Promise<boolean> {
-    return this.perform(function* () {
+    return this.mutate(function* () {
       const rows = yield* read('leased', taskId, lease);
       if (rows === undefined) return false;
       const dependents = yield* read('dependents', taskId);
@@ -118,7 +124,7 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
 
   fail(taskId: string, lease: string, failure: Failure): Promise<FailOutcome | null> {
     const { options } = this;
-    return this.perform(function* () {
+    return this.mutate(function* () {
       const rows = yield* read('leased', taskId, lease);
       if (rows === undefined) return null;
       // Decided before planning: only a death needs what the task blocks read.
@@ -129,7 +135,7 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
   }
 
   release(taskId: string, lease: string, now: number, reason: string): Promise<boolean> {
-    return this.perform(function* () {
+    return this.mutate(function* () {
       const rows = yield* read('leased', taskId, lease);
       return rows === undefined ? false : yield* write(planRelease(rows, now, reason));
     });
@@ -137,7 +143,7 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
 
   releaseNode(nodeId: string, now: number): Promise<string[]> {
     const { maxReleases } = this.options;
-    return this.perform(function* () {
+    return this.mutate(function* () {
       const held = yield* read('heldBy', nodeId);
       const dying = dyingOnCrashRelease(held, maxReleases);
       const graph = dying.length === 0 ? NO_SUBGRAPH : yield* read('blockReach', dying);
@@ -147,7 +153,7 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
 
   reapExpired(now: number): Promise<Reaped[]> {
     const { options } = this;
-    return this.perform(function* () {
+    return this.mutate(function* () {
       const expiries = (yield* read('expired', now)).map((rows) => {
         const failure = leaseExpiredFailure(rows.task, now);
         // In expiry order, one draw of `random` per retry: the same jitter on every store.
@@ -160,7 +166,7 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
   }
 
   block(taskId: string, error: TaskError, now: number): Promise<string[]> {
-    return this.perform(function* () {
+    return this.mutate(function* () {
       const rows = yield* existing(taskId);
       const graph = isBlockable(rows.task) ? yield* read('blockReach', [taskId]) : NO_SUBGRAPH;
       return yield* write(planBlock(rows, graph, error, now));
@@ -168,7 +174,7 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
   }
 
   cancel(taskId: string, now: number): Promise<string[]> {
-    return this.perform(function* () {
+    return this.mutate(function* () {
       const rows = yield* existing(taskId);
       const graph = isCancellable(rows.task) ? yield* read('blockReach', [taskId]) : NO_SUBGRAPH;
       return yield* write(planCancel(rows, graph, now));
@@ -176,7 +182,7 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
   }
 
   redrive(taskId: string, now: number): Promise<string[]> {
-    return this.perform(function* () {
+    return this.mutate(function* () {
       const { task } = yield* existing(taskId);
       const graph = isRedrivable(task) ? yield* read('unblockReach', taskId) : NO_SUBGRAPH;
       return yield* write(planRedrive(task, graph, now));
@@ -184,7 +190,7 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
   }
 
   appendEvent(event: NewEvent): Promise<void> {
-    return this.perform(function* () {
+    return this.mutate(function* () {
       yield* write(planAppend(event));
     });
   }

@@ -97,6 +97,10 @@ export class MemoryStore extends LifecycleStore implements TaskStore {
     return this.tables.events(afterId, limit);
   }
 
+  async latestEvents(limit: number): Promise<StoredEvent[]> {
+    return this.tables.latestEvents(limit);
+  }
+
   onChange(): () => void {
     // Nobody else shares this store, so nobody else changes it.
     return () => {};

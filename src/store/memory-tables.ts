@@ -178,6 +178,11 @@ export class MemoryTables implements RowReads {
     return this.log.slice(from, from + Math.max(0, limit)).map((event) => structuredClone(event));
   }
 
+  /** The last `limit` event lines, oldest first. */
+  latestEvents(limit: number): StoredEvent[] {
+    return this.log.slice(Math.max(0, this.log.length - Math.max(0, limit))).map((event) => structuredClone(event));
+  }
+
   // ── helpers ───────────────────────────────────────────────────────────────────
 
   /** The whole graph: a walk reads only what it reaches, so the live maps serve as its subgraph. */

@@ -131,6 +131,7 @@ export function postgresSql(schema: string) {
     nextDue: `SELECT (SELECT MIN(ready_at) FROM ${tasks} WHERE status = 'failed') AS retry,
       (SELECT MIN(lease_expires_at) FROM ${tasks} WHERE lease IS NOT NULL) AS expiry`,
     eventsAfter: `SELECT * FROM ${events} WHERE id > $1 ORDER BY id LIMIT $2`,
+    eventsLatest: `SELECT * FROM ${events} ORDER BY id DESC LIMIT $1`,
   };
 }
 

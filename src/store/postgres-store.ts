@@ -23,7 +23,8 @@ import { ChangeListener } from './postgres-listen.js';
 import { holdPostgresNode } from './postgres-node-lock.js';
 import { readAllRecords, readRecords } from './postgres-reads.js';
 import { decodePgEvent, toNumber, type PgEventRow, type PgInFlightRow } from './postgres-rows.js';
-import { migratePostgres } from './postgres-schema.js';
+import { migratePostgres, readPostgresSchemaVersion } from './postgres-schema.js';
+import { assertSchemaReadable } from './schema-version.js';
 import { postgresSql, type NotifyTarget, type PostgresSql } from './postgres-sql.js';
 import { PostgresTables } from './postgres-tables.js';
 import { READ_SNAPSHOT, connectClient, inTransaction, mapPgError, queryRows } from './postgres-tx.js';
@@ -83,13 +84,19 @@ export class PostgresStore extends LifecycleStore implements TaskStore {
       connectionString: this.location.connectionString,
       max: this.options.poolSize,
       connectionTimeoutMillis: 10_000,
+      // Read-only: the server refuses any write, whatever path it came by.
+      ...(this.options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
     });
     // An idle pooled connection that dies emits here; the next query reports the problem.
     pool.on('error', () => undefined);
     try {
       const client = await connectClient(pool, this.location.display);
       try {
-        await migratePostgres(client, this.location.schema, this.location.display);
+        if (this.options.readOnly) {
+          assertSchemaReadable(await readPostgresSchemaVersion(client, this.location.schema, this.location.display), this.location.display);
+        } else {
+          await migratePostgres(client, this.location.schema, this.location.display);
+        }
       } finally {
         client.release();
       }
@@ -181,6 +188,11 @@ export class PostgresStore extends LifecycleStore implements TaskStore {
   async events(afterId: number, limit: number): Promise<StoredEvent[]> {
     const rows = await this.query<PgEventRow>(this.sql.eventsAfter, [afterId, Math.max(0, limit)]);
     return rows.map(decodePgEvent);
+  }
+
+  async latestEvents(limit: number): Promise<StoredEvent[]> {
+    const rows = await this.query<PgEventRow>(this.sql.eventsLatest, [Math.max(0, limit)]);
+    return rows.map(decodePgEvent).reverse();
   }
 
   onChange(listener: () => void): () => void {

@@ -33,6 +33,26 @@ export function assertSchemaNotNewer(found: number, where: string): void {
   );
 }
 
+/**
+ * For a read-only open, which cannot migrate: the stored version must be this code's.
+ * `STATE_NOT_FOUND` when nothing was ever stored, `STORE_TOO_NEW` for a newer store, and
+ * `STORE_UNAVAILABLE` for an older one (the next supervisor to open it upgrades it).
+ */
+export function assertSchemaReadable(found: number, where: string): void {
+  assertSchemaNotNewer(found, where);
+  if (found === 0) {
+    throw new CoordError('STATE_NOT_FOUND', `no coord state in ${where}: nothing has run there yet`, { details: { where } });
+  }
+  if (found < STORE_SCHEMA_VERSION) {
+    throw new CoordError(
+      'STORE_UNAVAILABLE',
+      `the store at ${where} has schema version ${found}, from an older coord: it is upgraded to ${STORE_SCHEMA_VERSION} ` +
+        'when a supervisor next opens it (a read-only command leaves it as it is)',
+      { details: { where, found, supported: STORE_SCHEMA_VERSION } },
+    );
+  }
+}
+
 /** Parses a stored version; anything but a positive integer is a corrupt store. */
 export function parseSchemaVersion(value: unknown, where: string): number {
   const version = typeof value === 'number' ? value : Number(value);

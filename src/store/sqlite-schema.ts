@@ -14,6 +14,7 @@ import {
   SCHEMA_VERSION_KEY,
   STORE_SCHEMA_VERSION,
   assertSchemaNotNewer,
+  assertSchemaReadable,
   parseSchemaVersion,
   pendingMigrations,
   type Migration,
@@ -129,14 +130,15 @@ export function readSqliteSchemaVersion(db: Database.Database, where: string): n
 /**
  * Opens (creating it and its parent directories if needed) the database at `path`, checks
  * it is whole (`STORE_CORRUPT`), refuses a newer schema (`STORE_TOO_NEW`), and migrates an
- * older one. A full disk is `DISK_FULL`, a directory it cannot write `STATE_DIR_UNWRITABLE`,
+ * older one. `readOnly` opens an existing file read-only and migrates nothing (see
+ * `assertSchemaReadable`). A full disk is `DISK_FULL`, a directory it cannot write `STATE_DIR_UNWRITABLE`,
  * any other failure to open `STORE_UNAVAILABLE`.
  */
-export function openSqliteDatabase(path: string): Database.Database {
+export function openSqliteDatabase(path: string, { readOnly = false }: { readOnly?: boolean } = {}): Database.Database {
   let db: Database.Database;
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+    if (!readOnly) mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS, readonly: readOnly, fileMustExist: readOnly });
   } catch (thrown) {
     // A recursive mkdir of a path that is a regular file says EEXIST; what it means is ENOTDIR.
     const error = rawCodeOf(thrown) === 'EEXIST' ? Object.assign(new Error(`${dirname(path)} is not a directory`), { code: 'ENOTDIR', cause: thrown }) : thrown;
@@ -147,7 +149,13 @@ export function openSqliteDatabase(path: string): Database.Database {
   }
   try {
     // Read before any write: a newer store must be left exactly as it was.
-    assertSchemaNotNewer(db.transaction(() => readSqliteSchemaVersion(db, path)).deferred(), path);
+    const found = db.transaction(() => readSqliteSchemaVersion(db, path)).deferred();
+    if (readOnly) {
+      assertSchemaReadable(found, path);
+      assertWhole(db);
+      return db;
+    }
+    assertSchemaNotNewer(found, path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = OFF');

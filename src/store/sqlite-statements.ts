@@ -139,6 +139,7 @@ export function prepareSqliteStatements(db: Db) {
     nextRetry: pluck<[], number | null>(`SELECT MIN(ready_at) FROM tasks WHERE status = 'failed'`),
     nextExpiry: pluck<[], number | null>(`SELECT MIN(lease_expires_at) FROM tasks WHERE lease IS NOT NULL`),
     eventsAfter: q<[number, number], RawEventRow>(`SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?`),
+    eventsLatest: q<[number], RawEventRow>(`SELECT * FROM events ORDER BY id DESC LIMIT ?`),
   };
 }
 

@@ -54,7 +54,7 @@ export class SqliteStore extends LifecycleStore implements TaskStore {
 
   async open(): Promise<void> {
     if (this.connection !== undefined) return;
-    const db = openSqliteDatabase(this.path);
+    const db = openSqliteDatabase(this.path, { readOnly: this.options.readOnly });
     const stmts = prepareSqliteStatements(db);
     this.connection = { db, stmts, tables: new SqliteTables(stmts) };
   }
@@ -121,6 +121,10 @@ export class SqliteStore extends LifecycleStore implements TaskStore {
 
   async events(afterId: number, limit: number): Promise<StoredEvent[]> {
     return this.read((c) => c.stmts.eventsAfter.all(afterId, Math.max(0, limit)).map(decodeEvent));
+  }
+
+  async latestEvents(limit: number): Promise<StoredEvent[]> {
+    return this.read((c) => c.stmts.eventsLatest.all(Math.max(0, limit)).map(decodeEvent).reverse());
   }
 
   onChange(listener: () => void): () => void {

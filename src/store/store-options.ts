@@ -17,6 +17,12 @@ export interface StoreOptions {
   backoff?: BackoffPolicy;
   /** Crash-releases (`releaseNode`) before a task is dead with `TASK_KILLS_SUPERVISOR` (default 3). */
   maxReleases?: number;
+  /**
+   * Open for reading only (the CLI's `status`, `tasks`, `task`, `logs`): nothing is migrated or
+   * written, and a mutation fails. SQLite opens the file read-only; PostgreSQL runs every
+   * transaction read-only. The stored schema must be this code's version.
+   */
+  readOnly?: boolean;
   /** SQLite: how often `onChange` polls for other connections' commits, in ms (default 200). */
   changePollMs?: number;
   /** PostgreSQL: connections in the pool (default 10), besides the LISTEN and leader connections. */
@@ -25,6 +31,7 @@ export interface StoreOptions {
 
 /** {@link StoreOptions} with every default applied. */
 export interface ResolvedStoreOptions extends LifecycleOptions {
+  readonly readOnly: boolean;
   readonly changePollMs: number;
   readonly poolSize: number;
 }
@@ -36,6 +43,7 @@ export function resolveStoreOptions(options: StoreOptions = {}): ResolvedStoreOp
     maxAttempts: options.maxAttempts ?? 1,
     backoff: options.backoff ?? DEFAULT_BACKOFF,
     maxReleases: options.maxReleases ?? DEFAULT_MAX_RELEASES,
+    readOnly: options.readOnly ?? false,
     changePollMs: options.changePollMs ?? 200,
     poolSize: options.poolSize ?? 10,
   };

@@ -142,6 +142,8 @@ export interface TaskStore {
 
   appendEvent(event: Omit<StoredEvent, 'id'>): Promise<void>;
   events(afterId: number, limit: number): Promise<StoredEvent[]>;
+  /** The last `limit` events of the log, oldest first (one indexed read, whatever the log's length). */
+  latestEvents(limit: number): Promise<StoredEvent[]>;
   /**
    * Calls `listener` when another store instance (usually another process) changed the queue;
    * returns an unsubscribe. PostgreSQL: LISTEN/NOTIFY on a dedicated connection, reconnected

@@ -4,7 +4,7 @@
  * one running — down to `coord clean` leaving nothing of coord behind. Real CLI processes,
  * real workers, real git, the real SQLite store.
  */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runCli, startCli, type CliRun } from '../helpers/cli.js';
@@ -84,6 +84,8 @@ describe('the store commands without a supervisor', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('STATE_NOT_FOUND');
     await runOnce(flakyGraph());
+    const storeFile = path.join(repo.stateDir, 'coord.db');
+    const stored = readFileSync(storeFile);
     const status = await coord('status', ...where());
     expect(status.stdout).toContain('supervisor: not running');
     expect(status.stdout).toContain('3 tasks: 1 complete · 1 dead · 1 blocked');
@@ -99,6 +101,8 @@ describe('the store commands without a supervisor', () => {
     expect(logs.stdout).toContain('eslint: not found');
     expect((await coord('logs', 'test', ...where())).stderr).toContain('has not started yet');
     expect((await coord('task', 'nope', ...where())).code).toBe(1);
+    // They opened the store read-only: not a byte of it changed.
+    expect(readFileSync(storeFile).equals(stored)).toBe(true);
   });
 });
 

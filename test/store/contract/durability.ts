@@ -65,6 +65,33 @@ export function durabilityContract(make: MakeStore, opts: ContractOptions): void
           expect((await again.list()).map((r) => r.spec.id)).toEqual(['a']);
           await again.close();
         }));
+
+      it('opens read-only: reads everything, refuses every change with USAGE, writes nothing, and migrates nothing', () =>
+        withStore(make, async (store, fixture) => {
+          await store.submit([spec('a'), spec('b', { deps: ['a'] })], T0);
+          const claim = await mustClaim(store, T0 + 1, { taskId: 'a' });
+          await store.markRunning('a', claim.lease, T0 + 2);
+          await store.close();
+          const before = await fingerprint(fixture.url);
+          const reader = await openStore(fixture.url, { readOnly: true });
+          try {
+            expect((await reader.get('a'))?.status).toBe('running');
+            expect(await reader.counts()).toMatchObject({ running: 1, pending: 1 });
+            expect((await reader.latestEvents(1)).map((e) => e.type)).toEqual(['task.started']);
+            expect(await codeOf(() => reader.submit([spec('c')], T0 + 3))).toBe('USAGE');
+            expect(await codeOf(() => reader.complete('a', claim.lease, completion(T0 + 4)))).toBe('USAGE');
+            expect(await codeOf(() => reader.appendEvent({ at: T0 + 5, type: 'note', taskId: null, nodeId: null, data: {} }))).toBe('USAGE');
+          } finally {
+            await reader.close();
+          }
+          expect(await fingerprint(fixture.url)).toBe(before);
+          // An older store is left for the next supervisor to migrate.
+          await setSchemaVersion(fixture.url, STORE_SCHEMA_VERSION - 1);
+          const older = await fingerprint(fixture.url);
+          expect(await codeOf(() => openStore(fixture.url, { readOnly: true }))).toBe('STORE_UNAVAILABLE');
+          expect(await fingerprint(fixture.url)).toBe(older);
+          await setSchemaVersion(fixture.url, STORE_SCHEMA_VERSION);
+        }));
     }
 
     if (opts.shared) {

@@ -35,6 +35,9 @@ export function readsContract(make: MakeStore): void {
         expect(all[4]).toEqual({ id: 5, at: T0 + 4, type: 'task.completed', taskId: 'a', nodeId: 'n1', data: { attempt: 1, exitCode: 0 } });
         expect((await store.events(2, 2)).map((e) => e.id)).toEqual([3, 4]);
         expect(await store.events(5, 10)).toEqual([]);
+        expect((await store.latestEvents(2)).map((e) => e.id)).toEqual([4, 5]);
+        expect(await store.latestEvents(100)).toEqual(all);
+        expect(await store.latestEvents(0)).toEqual([]);
       }));
 
     it('holds everything the run summary needs: statuses, attempts with nodes, errors, results', () =>
