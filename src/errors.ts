@@ -25,6 +25,9 @@ export const COORD_ERROR_CODES = [
   'TASK_MOVED_REF', 'TASK_KILLS_SUPERVISOR',
   // the CLI's store commands: nothing has run in this repository (or state directory) yet
   'STATE_NOT_FOUND',
+  // the control plane: a daemon already (or not) running, a bad socket or HTTP request, a
+  // missing token, a task change its state does not allow, no usable service manager
+  'DAEMON_RUNNING', 'DAEMON_NOT_RUNNING', 'BAD_REQUEST', 'UNAUTHORIZED', 'TASK_STATE_CONFLICT', 'SERVICE_MANAGER_UNAVAILABLE',
   // protocol and lifecycle
   'PROTOCOL_INVALID', 'NOT_RUNNING', 'WORKER_SPAWN_FAILED', 'ALL_WORKERS_FAILED', 'INTERNAL',
 ] as const;
@@ -64,11 +67,14 @@ export interface ErrorPolicy {
   readonly tripsBreaker: boolean;
   /** Starts (or advances) a fallback chain by default: the session stalled, not the work. */
   readonly startsFallback: boolean;
-  /** The CLI's exit status when a run ends with this code: 2 = fix the input or the environment, 1 = otherwise. */
-  readonly exit: 1 | 2;
+  /**
+   * The CLI's exit status when a command ends with this code: 2 = fix the input or the
+   * environment, 3 = no daemon is running (LSB's "not running"), 1 = otherwise.
+   */
+  readonly exit: 1 | 2 | 3;
 }
 
-const policy = (retryable: boolean, chargedTo: ChargedTo, tripsBreaker: boolean, startsFallback: boolean, exit: 1 | 2): ErrorPolicy =>
+const policy = (retryable: boolean, chargedTo: ChargedTo, tripsBreaker: boolean, startsFallback: boolean, exit: 1 | 2 | 3): ErrorPolicy =>
   Object.freeze({ retryable, chargedTo, tripsBreaker, startsFallback, exit });
 /** Refused input or environment: nothing ran. */
 const refusal = policy(false, 'supervisor', false, false, 2);
@@ -123,6 +129,12 @@ export const ERROR_POLICY: Readonly<Record<CoordErrorCode, ErrorPolicy>> = Objec
   TASK_MOVED_REF: policy(true, 'task', false, false, 1),
   TASK_KILLS_SUPERVISOR: policy(false, 'task', false, false, 1),
   STATE_NOT_FOUND: policy(false, 'supervisor', false, false, 1),
+  DAEMON_RUNNING: refusal,
+  DAEMON_NOT_RUNNING: policy(false, 'supervisor', false, false, 3),
+  BAD_REQUEST: invalidInput,
+  UNAUTHORIZED: refusal,
+  TASK_STATE_CONFLICT: policy(false, 'task', false, false, 1),
+  SERVICE_MANAGER_UNAVAILABLE: refusal,
   PROTOCOL_INVALID: policy(true, 'worker', false, false, 1),
   NOT_RUNNING: policy(false, 'supervisor', false, false, 1),
   WORKER_SPAWN_FAILED: policy(false, 'supervisor', false, false, 1),

@@ -17,11 +17,12 @@ describe('ERROR_POLICY', () => {
     expect(Object.keys(ERROR_POLICY).sort()).toEqual([...COORD_ERROR_CODES].sort());
   });
 
-  it('exits 2 for bad usage, configuration, input and environment, 1 for everything else', () => {
+  it('exits 2 for bad usage, configuration, input and environment, 3 for no daemon, 1 for everything else', () => {
+    expect(codesWhere((code) => policyOf(code).exit === 3)).toEqual(['DAEMON_NOT_RUNNING']);
     expect(codesWhere((code) => policyOf(code).exit === 2)).toEqual([
-      'BRANCH_EXISTS', 'CONFIG_INVALID', 'DISK_FULL', 'REPO_DIRTY', 'REPO_NOT_FOUND', 'REPO_NO_COMMITS', 'STATE_DIR_UNWRITABLE', 'STATE_LOCKED',
+      'BAD_REQUEST', 'BRANCH_EXISTS', 'CONFIG_INVALID', 'DAEMON_RUNNING', 'DISK_FULL', 'REPO_DIRTY', 'REPO_NOT_FOUND', 'REPO_NO_COMMITS', 'SERVICE_MANAGER_UNAVAILABLE', 'STATE_DIR_UNWRITABLE', 'STATE_LOCKED',
       'STORE_CORRUPT', 'STORE_TOO_NEW', 'STORE_URL_INVALID', 'TASK_CYCLE', 'TASK_DUPLICATE_ID', 'TASK_EXISTS', 'TASK_FILE_SYNTAX',
-      'TASK_FILE_UNREADABLE', 'TASK_INVALID', 'TASK_UNKNOWN_DEP', 'TASK_UNSAFE_ID', 'TASK_UNSATISFIABLE', 'USAGE', 'WORKTREE_LOCKED',
+      'TASK_FILE_UNREADABLE', 'TASK_INVALID', 'TASK_UNKNOWN_DEP', 'TASK_UNSAFE_ID', 'TASK_UNSATISFIABLE', 'UNAUTHORIZED', 'USAGE', 'WORKTREE_LOCKED',
     ]);
     expect(exitCodeFor(new CoordError('STATE_LOCKED', 'held'))).toBe(2);
     expect(exitCodeFor(new CoordError('ALL_WORKERS_FAILED', 'gone'))).toBe(1);
@@ -57,7 +58,7 @@ describe('ERROR_POLICY', () => {
 describe('the policy table in docs/reliability.md', () => {
   it('says what ERROR_POLICY says, code for code', () => {
     const doc = readFileSync(path.resolve(import.meta.dirname, '..', 'docs', 'reliability.md'), 'utf8');
-    const rows = [...doc.matchAll(/^\| `([A-Z_]+)` \| (yes|no) \| (\w+) \| (yes|no) \| (yes|no) \| ([12]) \|$/gm)];
+    const rows = [...doc.matchAll(/^\| `([A-Z_]+)` \| (yes|no) \| (\w+) \| (yes|no) \| (yes|no) \| ([123]) \|$/gm)];
     const documented = Object.fromEntries(rows.map(([, code, retryable, chargedTo, trips, fallback, exit]) => [
       code, { retryable: retryable === 'yes', chargedTo, tripsBreaker: trips === 'yes', startsFallback: fallback === 'yes', exit: Number(exit) },
     ]));

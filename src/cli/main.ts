@@ -21,7 +21,7 @@ import { reportProgress } from './progress.js';
 import { renderSummary } from './render-summary.js';
 
 /** Exit code for an error: its policy's (2 for bad usage, configuration, input or environment; 1 otherwise). */
-export function exitCodeFor(error: unknown): 1 | 2 {
+export function exitCodeFor(error: unknown): 1 | 2 | 3 {
   return isCoordError(error) ? policyOf(error.code).exit : 1;
 }
 
