@@ -1,0 +1,31 @@
+/**
+ * The settings a running supervisor can change without a restart (`supervisor.reconfigure`,
+ * and the daemon's config reload): each one takes effect for what happens next, and each
+ * change is logged. Everything else in the options needs a restart.
+ */
+import type { LogLevel } from '../log/logger.js';
+import type { ResolvedOptions } from './options.js';
+
+/** What `reconfigure` accepts: any subset. */
+export interface LiveSettings {
+  /** Worker processes: more are forked at once, extra ones stop once their task is done. */
+  workers?: number;
+  logLevel?: LogLevel;
+  /** Attempts for tasks submitted from now on whose spec names none. */
+  maxAttempts?: number;
+  /** Circuit-breaker limits, for breakers from now on and the ones that exist. */
+  breaker?: ResolvedOptions['breaker'];
+  /** Quiet period before a running task is reported as waiting (null: never), for attempts from now on. */
+  quietAfterMs?: number | null;
+  /** Timeout of tasks whose spec names none (null: none), for attempts from now on. */
+  defaultTimeoutMs?: number | null;
+  /** The deadline of a drain that does not name one. */
+  drainDeadlineMs?: number;
+}
+
+/** The option keys that are live; a change to any other option key needs a restart. */
+export const LIVE_SETTING_KEYS = [
+  'workers', 'logLevel', 'maxAttempts', 'breaker', 'quietAfterMs', 'defaultTimeoutMs', 'drainDeadlineMs',
+] as const satisfies ReadonlyArray<keyof LiveSettings>;
+
+export type LiveSettingKey = (typeof LIVE_SETTING_KEYS)[number];
