@@ -52,9 +52,10 @@ export async function loadRunConfig(args: CliArgs, ctx: RunContext): Promise<Run
   // Only coord's own variables are kept: the config may be logged, the environment holds secrets.
   const env = Object.fromEntries(Object.entries(ctx.env).filter(([name]) => name.startsWith('COORD_')));
   const inputs = { args, env, cwd: ctx.cwd };
+  const { configFile } = readEnvSettings(env);
   const named = args.config !== undefined
     ? { file: args.config, via: '--config' }
-    : env[CONFIG_FILE_VARIABLE] ? { file: env[CONFIG_FILE_VARIABLE], via: CONFIG_FILE_VARIABLE } : null;
+    : configFile !== undefined ? { file: configFile, via: CONFIG_FILE_VARIABLE } : null;
   return buildRunConfig(inputs, await findConfigFile(named, args.repo, ctx.cwd));
 }
 
