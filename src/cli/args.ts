@@ -3,11 +3,16 @@
  * bad value is a `USAGE` error (exit 2) with a message saying which and why.
  */
 import { parseArgs } from 'node:util';
+import { parseHttpAddress } from '../config/http-address.js';
 import { CoordError } from '../errors.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { DEFAULT_MAX_LOG_BYTES, MAX_LOG_BYTES, MIN_LOG_BYTES } from '../log/task-log-format.js';
 
-/** What the CLI was asked to do. */
+/**
+ * What the CLI was asked to do. A setting the config file or a `COORD_*` variable can also
+ * hold is undefined when its flag is not given, so that they show through (`loadRunConfig`
+ * layers them); the defaults are applied after, by `createSupervisor()`.
+ */
 export interface CliArgs {
   help: boolean;
   version: boolean;
@@ -17,28 +22,36 @@ export interface CliArgs {
   /** Start over: archive the stored queue and remove the task file's old branches first. */
   fresh: boolean;
   once: boolean;
-  workers: number;
+  /** `--config FILE`: the config file, relative to the working directory. */
+  config: string | undefined;
+  workers: number | undefined;
   repo: string | undefined;
   tasks: string | undefined;
   summary: string | undefined;
   stateDir: string | undefined;
   worktreeRoot: string | undefined;
-  logLevel: LogLevel;
+  logLevel: LogLevel | undefined;
   heartbeatMs: number | undefined;
   drainDeadlineMs: number | undefined;
-  allowDirty: boolean;
+  /** True with `--allow-dirty`; undefined without it (the file or environment may say). */
+  allowDirty: boolean | undefined;
   store: string | undefined;
   nodeId: string | undefined;
   leaseMs: number | undefined;
   maxLogBytes: number | undefined;
   /** A remote name, `false` for `--remote none`, undefined for the default. */
   remote: string | false | undefined;
+  /** `--http HOST:PORT`, checked. */
+  http: string | undefined;
 }
 
 export const USAGE = `Usage: coord [options]        (or: node supervisor.js [options])
 
 Runs a graph of tasks on N forked workers, each in its own git worktree.
 
+  --config FILE         settings file, YAML or JSON (default: coord.yaml at the repository
+                        root, when there is one; see docs/config.md). Flags override COORD_*
+                        environment variables, which override the file
   --workers N           worker processes (default 4)
   --repo PATH           the git repository to work on (default: current directory)
   --tasks FILE          task file, JSON or YAML: {"tasks": [...]}; without it, the stored
@@ -57,6 +70,8 @@ Runs a graph of tasks on N forked workers, each in its own git worktree.
                         (default ${DEFAULT_MAX_LOG_BYTES}, 50 MiB; ${MIN_LOG_BYTES} to ${MAX_LOG_BYTES})
   --heartbeat-ms MS     worker heartbeat interval (default 2000)
   --drain-deadline-ms MS  how long a drain lets running tasks finish (default 30000)
+  --http HOST:PORT      the control plane's address (checked and kept; not served by this
+                        version)
   --fresh               start over: archive the stored queue (SQLite) and remove the old
                         coord/<id> branches of the task file's tasks, then run it as new
   --allow-dirty         run even if the repository has uncommitted changes
@@ -76,10 +91,11 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   } catch (error) {
     throw new CoordError('USAGE', error instanceof Error ? error.message : String(error), { cause: error });
   }
-  const level = values['log-level'] ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+  const level = values['log-level'];
+  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
     throw new CoordError('USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${level}"`);
   }
+  if (values.http !== undefined) parseHttpAddress(values.http);
   return {
     help: values.help ?? false,
     version: values.version ?? false,
@@ -87,21 +103,23 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     keep: values.keep ?? false,
     fresh: values.fresh ?? false,
     once: values.once ?? false,
-    workers: integerFlag('--workers', values.workers, 1, 64) ?? 4,
+    config: values.config,
+    workers: integerFlag('--workers', values.workers, 1, 64),
     repo: values.repo,
     tasks: values.tasks,
     summary: values.summary,
     stateDir: values['state-dir'],
     worktreeRoot: values['worktree-root'],
-    logLevel: level as LogLevel,
+    logLevel: level as LogLevel | undefined,
     heartbeatMs: integerFlag('--heartbeat-ms', values['heartbeat-ms'], 50, 3_600_000),
     drainDeadlineMs: integerFlag('--drain-deadline-ms', values['drain-deadline-ms'], 0, 86_400_000),
-    allowDirty: values['allow-dirty'] ?? false,
+    allowDirty: values['allow-dirty'],
     store: values.store,
     nodeId: values['node-id'],
     leaseMs: integerFlag('--lease-ms', values['lease-ms'], 200, 3_600_000),
     maxLogBytes: integerFlag('--max-log-bytes', values['max-log-bytes'], MIN_LOG_BYTES, MAX_LOG_BYTES),
     remote: values.remote === 'none' ? false : values.remote,
+    http: values.http,
   };
 }
 
@@ -132,6 +150,7 @@ const OPTIONS = {
   keep: { type: 'boolean' },
   fresh: { type: 'boolean' },
   once: { type: 'boolean' },
+  config: { type: 'string' },
   workers: { type: 'string', short: 'w' },
   repo: { type: 'string' },
   tasks: { type: 'string' },
@@ -147,6 +166,7 @@ const OPTIONS = {
   'lease-ms': { type: 'string' },
   'max-log-bytes': { type: 'string' },
   remote: { type: 'string' },
+  http: { type: 'string' },
 } as const;
 
 function parse(argv: readonly string[]) {

@@ -1,10 +1,12 @@
 /**
- * The `coord` command: parse flags, load the task file (before anything is forked, so a bad
- * file runs nothing), start the supervisor, submit, and wait. SIGINT/SIGTERM drain then
- * stop; a second SIGINT stops at once (children are still killed).
+ * The `coord` command: parse flags, build the configuration (flags over `COORD_*` over the
+ * config file) and load the task file (both before anything is forked, so a bad one runs
+ * nothing), start the supervisor, submit, and wait. SIGINT/SIGTERM drain then stop; a second
+ * SIGINT stops at once (children are still killed).
  */
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { loadRunConfig, type RunConfig } from '../config/run-options.js';
 import { isCoordError, policyOf, toCoordError, type CoordErrorCode } from '../errors.js';
 import { startFresh } from './fresh.js';
 import { describeCounts } from './store-commands.js';
@@ -84,30 +86,19 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${packageVersion()}\n`);
       return 0;
     }
-    const tasks: TaskSpecInput[] = args.demo ? demoTasks() : args.tasks ? await loadTaskFile(args.tasks) : [];
     const demo = args.demo ? await createDemoRepo() : undefined;
     if (demo && !args.keep) cleanups.push(() => rm(demo.dir, { recursive: true, force: true }));
-    const repo = demo?.repo ?? path.resolve(args.repo ?? process.cwd());
+    // The demo's coord.yaml is looked for in its scratch repository, not in the repository
+    // coord was started in (that one is for real runs); --config still applies.
+    const config = await loadRunConfig(demo ? { ...args, repo: demo.repo } : args, { env: process.env, cwd: process.cwd() });
+    const tasks: TaskSpecInput[] = demo ? demoTasks() : args.tasks ? await loadTaskFile(args.tasks) : [];
+    for (const warning of configWarnings(config)) process.stderr.write(`coord: ${warning}\n`);
+    const { repo } = config.options;
     const once = args.once || args.demo;
     if (demo) process.stderr.write(`coord demo: scratch repository ${repo} (${args.keep ? 'kept after the run' : 'removed after the run; --keep keeps it'})\n`);
 
-    supervisor = createSupervisor({
-      repo,
-      workers: args.workers,
-      stateDir: args.stateDir,
-      worktreeRoot: args.worktreeRoot,
-      logLevel: args.logLevel,
-      logStderrLevel: 'warn',
-      allowDirty: args.allowDirty,
-      ...(args.store === undefined ? {} : { store: args.store }),
-      ...(args.nodeId === undefined ? {} : { nodeId: args.nodeId }),
-      ...(args.leaseMs === undefined ? {} : { leaseMs: args.leaseMs }),
-      ...(args.maxLogBytes === undefined ? {} : { maxLogBytes: args.maxLogBytes }),
-      ...(args.remote === undefined ? {} : { remote: args.remote }),
-      ...(args.heartbeatMs === undefined ? {} : { heartbeatMs: args.heartbeatMs }),
-      ...(args.drainDeadlineMs === undefined ? {} : { drainDeadlineMs: args.drainDeadlineMs }),
-    });
-    if (args.fresh) await startFresh(args, repo, tasks);
+    supervisor = createSupervisor({ ...config.options, logStderrLevel: 'warn' });
+    if (args.fresh) await startFresh(config.options, repo, tasks);
     const running = supervisor;
     const stopProgress = reportProgress({ events: running.events, counts: () => running.status().counts, state: () => running.status().state });
     const removeSignals = onSignals(running);
@@ -139,6 +130,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   } finally {
     for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => undefined);
   }
+}
+
+/** What to say once before the run: the configuration's warnings, and what this command does not do with it. */
+function configWarnings(config: RunConfig): string[] {
+  const http = config.http === null ? [] : [`http ${config.http} is accepted but not served by this version`];
+  return [...config.warnings, ...http];
 }
 
 /** Where the run keeps things, said once at the start. */

@@ -16,7 +16,11 @@ function defaultNodeId(): string {
   return os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'node';
 }
 
-const OptionsSchema = z.strictObject({
+/**
+ * The schema itself, for the config file's schema (`src/config/schema.ts`), which takes its
+ * keys' limits from here rather than repeating them.
+ */
+export const OptionsSchema = z.strictObject({
   repo: z.string().min(1),
   workers: z.number().int().min(1).max(64).default(4),
   stateDir: z.string().min(1).optional(),

@@ -53,7 +53,8 @@ export function findJsonSyntaxProblem(text: string): JsonSyntaxProblem | null {
 
 /**
  * A function from a path (object keys and array indices) to the offset of the value there
- * (of its key, for an object member), or of its deepest ancestor present in the text; 0
+ * (of its key, for an object member, unless `point` is `'value'`), or of its deepest
+ * ancestor present in the text (at its key); 0
  * when not even the root is there. The text is parsed on the first call only, so a valid
  * file that needs no positions pays nothing. With duplicate keys the first occurrence wins
  * (`JSON.parse` keeps the last; a task file with duplicates is wrong either way).
@@ -62,9 +63,9 @@ export function findJsonSyntaxProblem(text: string): JsonSyntaxProblem | null {
  * const offsetOf = jsonOffsets('{"tasks": [{"id": "a"}]}');
  * offsetOf(['tasks', 0, 'id']); // 12, at "id"
  */
-export function jsonOffsets(text: string): (path: readonly PropertyKey[]) => number {
+export function jsonOffsets(text: string): (path: readonly PropertyKey[], point?: 'key' | 'value') => number {
   let root: Node | null | undefined;
-  return (path) => {
+  return (path, point = 'key') => {
     if (root === undefined) {
       try {
         root = parseTree(text, [], STRICT) ?? null;
@@ -75,13 +76,15 @@ export function jsonOffsets(text: string): (path: readonly PropertyKey[]) => num
     if (root === null) return 0;
     let node = root;
     let offset = root.offset;
+    let found = 0;
     for (const segment of path) {
       const child = childAt(node, segment);
       if (child === undefined) break;
       node = child;
       offset = child.parent?.type === 'property' ? child.parent.offset : child.offset;
+      found++;
     }
-    return offset;
+    return point === 'value' && found === path.length ? node.offset : offset;
   };
 }
 

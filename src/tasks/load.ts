@@ -9,7 +9,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { CoordError, isCoordError, type CoordErrorCode } from '../errors.js';
 import { findJsonSyntaxProblem } from './json-positions.js';
-import { documentLocator, jsonLocator, positionOfOffset, type Locator, type SourcePosition } from './source-positions.js';
+import { documentLocator, formatPath, jsonLocator, positionOfOffset, type Locator, type SourcePosition } from './source-positions.js';
 import { TaskFileSchema, TaskSpecSchema, isSafeTaskId, type TaskSpec } from './spec.js';
 import { validateGraph, type TaskIdLookup } from './validate-graph.js';
 
@@ -191,15 +191,4 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
     value = (value as Record<PropertyKey, unknown>)[key];
   }
   return value;
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((key, i) => {
-      if (typeof key === 'number') return `[${key}]`;
-      const name = String(key);
-      if (/^[A-Za-z_$][\w$]*$/.test(name)) return i === 0 ? name : `.${name}`;
-      return `[${JSON.stringify(name)}]`;
-    })
-    .join('');
 }

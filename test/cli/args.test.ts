@@ -22,4 +22,14 @@ describe('coord flags', () => {
     expect(parseCliArgs(['--workers=2'])).toMatchObject({ workers: 2 });
     expect(usageError(['--bogus'])).toMatch(/bogus/);
   });
+
+  it('leaves workers, log level and --allow-dirty undefined when not given, so a config file or COORD_* can show through', () => {
+    expect(parseCliArgs([])).toMatchObject({ workers: undefined, logLevel: undefined, allowDirty: undefined, config: undefined, http: undefined });
+    expect(parseCliArgs(['--allow-dirty', '--log-level', 'debug'])).toMatchObject({ allowDirty: true, logLevel: 'debug' });
+  });
+
+  it('takes --config FILE and a checked --http HOST:PORT', () => {
+    expect(parseCliArgs(['--config', 'ci/coord.yaml', '--http', '127.0.0.1:0'])).toMatchObject({ config: 'ci/coord.yaml', http: '127.0.0.1:0' });
+    expect(usageError(['--http', '8080'])).toBe('--http must be HOST:PORT (e.g. 127.0.0.1:8080, or port 0 for a free one), not "8080"');
+  });
 });

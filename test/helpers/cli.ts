@@ -15,10 +15,17 @@ export interface CliRun {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Where the CLI runs: its working directory, and variables added to this process's environment. */
+export interface CliOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
 /** Starts `node supervisor.js ...args`. */
-export function startCli(args: string[], options: { cwd?: string } = {}): CliRun {
+export function startCli(args: string[], options: CliOptions = {}): CliRun {
   const child = spawn(process.execPath, [path.join(ROOT, 'supervisor.js'), ...args], {
     cwd: options.cwd ?? ROOT,
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -32,7 +39,7 @@ export function startCli(args: string[], options: { cwd?: string } = {}): CliRun
 }
 
 /** Runs the CLI to the end. */
-export async function runCli(args: string[], options: { cwd?: string } = {}) {
+export async function runCli(args: string[], options: CliOptions = {}) {
   const run = startCli(args, options);
   const { code } = await run.exit;
   return { code, stdout: run.stdout(), stderr: run.stderr() };

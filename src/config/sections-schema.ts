@@ -1,0 +1,91 @@
+/**
+ * The config file's sections for capabilities this version does not have yet: agent
+ * profiles, rate limits, budgets, the merge queue and worker pools. They are validated now,
+ * so a file written for them is checked the day it is written rather than the day they
+ * arrive, and kept in the loaded config; nothing reads them yet, and loading a file that has
+ * one says so (see `loadRunConfig`'s warnings).
+ */
+import { z } from 'zod';
+
+const Name = z.string().min(1);
+const PositiveInt = z.number().int().min(1);
+const Usd = z.number().positive();
+/** A command as an argv: no shell, so no quoting to get wrong. */
+const Argv = z.array(Name).min(1);
+/** Environment variables added to a process's own. */
+const Env = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string());
+
+/** What a model costs, in USD per million tokens. */
+const PriceSchema = z.strictObject({
+  inputPerMTok: z.number().nonnegative(),
+  outputPerMTok: z.number().nonnegative(),
+  cacheReadPerMTok: z.number().nonnegative().optional(),
+  cacheWritePerMTok: z.number().nonnegative().optional(),
+});
+
+/** How to run one coding agent: its command, and what its models cost. */
+export const AgentProfileSchema = z.strictObject({
+  command: Name,
+  args: z.array(z.string()).optional(),
+  env: Env.optional(),
+  provider: Name.optional(),
+  /** By model name. */
+  prices: z.record(Name, PriceSchema).optional(),
+});
+
+/** The limits of one rate-limit key (a provider, an API key). */
+export const RateLimitSchema = z.strictObject({
+  requestsPerMinute: PositiveInt.optional(),
+  tokensPerMinute: PositiveInt.optional(),
+  maxConcurrent: PositiveInt.optional(),
+});
+
+/** Spending limits in USD; a warning at `warnAt` of each. */
+export const BudgetsSchema = z.strictObject({
+  globalUsd: Usd.optional(),
+  perWorkerUsd: Usd.optional(),
+  perTaskUsd: Usd.optional(),
+  warnAt: z.number().gt(0).max(1).default(0.8),
+});
+
+/** The merge queue: completed branches are tested together and merged into `target`. */
+export const MergeSchema = z.strictObject({
+  target: Name,
+  test: Argv,
+  batch: PositiveInt.optional(),
+  mode: z.enum(['merge', 'squash']).optional(),
+});
+
+/** A group of workers with its own capabilities, agent and setup. */
+export const PoolSchema = z
+  .strictObject({
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit'),
+    workers: z.number().int().min(0).max(64),
+    capabilities: z.array(Name).optional(),
+    /** An agent profile's name (a key of `agents`). */
+    agent: Name.optional(),
+    /** Commands run in a worker's worktree before its first task: one argv, or a list of them. */
+    setup: z.union([Argv, z.array(Argv).min(1)], { error: 'must be a command (["npm", "ci"]) or a list of commands' }).optional(),
+    env: Env.optional(),
+    /** Workers kept set up and idle, ready for a task. */
+    minReady: z.number().int().min(0).optional(),
+  })
+  .refine((pool) => pool.minReady === undefined || pool.minReady <= pool.workers, {
+    message: 'minReady cannot be more than the pool\'s workers',
+    path: ['minReady'],
+  });
+
+/** The five sections, each optional. */
+export const SECTIONS_SHAPE = {
+  agents: z.record(Name, AgentProfileSchema).optional(),
+  rateLimits: z.record(Name, RateLimitSchema).optional(),
+  budgets: BudgetsSchema.optional(),
+  merge: MergeSchema.optional(),
+  pools: z.array(PoolSchema).optional(),
+};
+
+/** The names of the sections, in the order the docs list them. */
+export const SECTION_KEYS = ['agents', 'rateLimits', 'budgets', 'merge', 'pools'] as const satisfies ReadonlyArray<keyof typeof SECTIONS_SHAPE>;
+
+/** One of the sections. */
+export type SectionKey = (typeof SECTION_KEYS)[number];
