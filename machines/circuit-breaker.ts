@@ -52,7 +52,9 @@ export type CircuitBreakerEvent =
   | { type: 'call.succeeded'; requestId?: string }
   | { type: 'call.failed'; at: number; requestId?: string }
   | { type: 'probe.request'; requestId: string }
-  | { type: 'probe.released'; requestId: string };
+  | { type: 'probe.released'; requestId: string }
+  /** New limits (a live reconfiguration): they apply from the next decision; an open period already running keeps its length. */
+  | { type: 'config.update'; config: Partial<CircuitBreakerConfig> };
 
 /** Why a breaker changed state. */
 export type BreakerTransitionReason = 'failure-threshold' | 'open-elapsed' | 'probe-failed' | 'probes-succeeded';
@@ -158,6 +160,7 @@ const releaseProbe = breakerSetup.assign(({ context, event }) =>
  * | halfOpen | call.succeeded   | isGrantedProbe, last  | closed   | report `probes-succeeded`; reset all     |
  * | halfOpen | call.succeeded   | isGrantedProbe        | halfOpen | count it; its slot is free again         |
  * | halfOpen | probe.released   | isGrantedProbe        | halfOpen | the probe ended without a verdict: free  |
+ * | any      | config.update    |                       | (same)   | new limits for the next decisions        |
  *
  * In `open` every result and request is ignored (the breaker already opened). In `halfOpen`
  * a result without a granted `requestId` is ignored: it comes from a call that started before
@@ -180,6 +183,9 @@ export const circuitBreakerMachine = breakerSetup.createMachine({
     const { scope, ...overrides } = input;
     const config = resolveBreakerConfig(overrides);
     return { scope, config, openedAt: null, ...closedCounters(config) };
+  },
+  on: {
+    'config.update': { actions: assign({ config: ({ context, event }) => resolveBreakerConfig({ ...context.config, ...event.config }) }) },
   },
   states: {
     closed: {

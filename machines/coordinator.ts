@@ -61,7 +61,13 @@ export type CoordinatorEvent =
   /** Spawn the breaker for `scope` as child `breaker:<scope>` (sent once per scope). */
   | { type: 'breaker.ensure'; scope: string }
   /** Spawn a fallback chain for `taskId` as child `fallback:<key>` (a key per chain, so a redriven task gets a fresh one). */
-  | { type: 'fallback.ensure'; taskId: string; key: string };
+  | { type: 'fallback.ensure'; taskId: string; key: string }
+  /** More workers (scaling up while running): one child per input; ignored once draining. */
+  | { type: 'workers.add'; workers: WorkerInput[] }
+  /** A worker scaled away has stopped: it is no longer one of the run's workers. */
+  | { type: 'workers.remove'; workerId: string }
+  /** Live settings: the default drain deadline, and what breakers are spawned with from now on. */
+  | { type: 'coordinator.configure'; drainDeadlineMs?: number; breaker?: Partial<CircuitBreakerConfig> };
 
 /** What `initialize` resolves with: one entry per worker to spawn. */
 export interface InitializeOutput {
@@ -115,6 +121,24 @@ const coordinatorSetup = setup({
     cancelInFlight: (_args: unknown, _params: CoordinatorActionParams['cancelInFlight']): void => {},
     /** Internal: keeps the first fault as the run's error. */
     recordFault: assign(({ context, event }) => (event.type === 'coordinator.fault' && context.error === null ? { error: event.error } : {})),
+    /** Internal: forgets a worker that was scaled away and has stopped. */
+    forgetWorker: assign(({ context, event }) =>
+      event.type === 'workers.remove'
+        ? {
+            workers: context.workers.filter((w) => w.workerId !== event.workerId),
+            failedWorkers: context.failedWorkers.filter((id) => id !== event.workerId),
+          }
+        : {},
+    ),
+    /** Internal: applies live settings. */
+    configure: assign(({ context, event }) =>
+      event.type === 'coordinator.configure'
+        ? {
+            drainDeadlineMs: event.drainDeadlineMs ?? context.drainDeadlineMs,
+            breaker: event.breaker === undefined ? context.breaker : { ...context.breaker, ...event.breaker },
+          }
+        : {},
+    ),
     /** Internal (not meant to be provided): remembers a failed worker once. */
     recordWorkerFailure: assign(({ context, event }) =>
       event.type === 'worker.failed' && !context.failedWorkers.includes(event.workerId)
@@ -178,6 +202,8 @@ export const coordinatorMachine = coordinatorSetup.createMachine({
         input: ({ context, event }) => ({ ...context.fallback, taskId: event.type === 'fallback.ensure' ? event.taskId : '' }),
       }),
     },
+    'workers.remove': { actions: 'forgetWorker' },
+    'coordinator.configure': { actions: 'configure' },
   },
   states: {
     init: {
@@ -201,6 +227,14 @@ export const coordinatorMachine = coordinatorSetup.createMachine({
     },
     running: {
       on: {
+        'workers.add': {
+          actions: assign({
+            workers: ({ context, event, spawn }) => [
+              ...context.workers,
+              ...event.workers.map((w) => ({ workerId: w.workerId, ref: spawn('worker', { id: w.workerId, input: { ...w, capabilities: [...w.capabilities] } }) })),
+            ],
+          }),
+        },
         'coordinator.drain': {
           target: 'draining',
           actions: assign({ drainDeadlineMs: ({ context, event }) => event.deadlineMs ?? context.drainDeadlineMs }),

@@ -70,8 +70,8 @@ Runs a graph of tasks on N forked workers, each in its own git worktree.
                         (default ${DEFAULT_MAX_LOG_BYTES}, 50 MiB; ${MIN_LOG_BYTES} to ${MAX_LOG_BYTES})
   --heartbeat-ms MS     worker heartbeat interval (default 2000)
   --drain-deadline-ms MS  how long a drain lets running tasks finish (default 30000)
-  --http HOST:PORT      the control plane's address (checked and kept; not served by this
-                        version)
+  --http HOST:PORT      with coord daemon start: serve the HTTP API there (port 0: a free
+                        port, which coord daemon status reports)
   --fresh               start over: archive the stored queue (SQLite) and remove the old
                         coord/<id> branches of the task file's tasks, then run it as new
   --allow-dirty         run even if the repository has uncommitted changes

@@ -4,6 +4,7 @@
  * nothing), start the supervisor, submit, and wait. SIGINT/SIGTERM drain then stop; a second
  * SIGINT stops at once (children are still killed).
  */
+import { drainOnSignals } from '../supervisor/signals.js';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadRunConfig, type RunConfig } from '../config/run-options.js';
@@ -134,7 +135,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 /** What to say once before the run: the configuration's warnings, and what this command does not do with it. */
 function configWarnings(config: RunConfig): string[] {
-  const http = config.http === null ? [] : [`http ${config.http} is accepted but not served by this version`];
+  const http = config.http === null ? [] : [`http ${config.http}: the HTTP API is served by coord daemon start, not by a one-shot run`];
   return [...config.warnings, ...http];
 }
 
@@ -164,23 +165,8 @@ async function finish(supervisor: Supervisor, summaryFile: string | undefined, s
 
 /** First SIGINT/SIGTERM drains; a second SIGINT stops at once. */
 function onSignals(supervisor: Supervisor): () => void {
-  let draining = false;
-  const handler = (signal: NodeJS.Signals): void => {
-    if (!draining) {
-      draining = true;
-      process.stderr.write(`\ncoord: ${signal}: draining (running tasks may finish; Ctrl-C again to stop now)\n`);
-      void supervisor.drain();
-      return;
-    }
-    if (signal === 'SIGINT') {
-      process.stderr.write('\ncoord: stopping now\n');
-      void supervisor.stop();
-    }
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return () => {
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
-  };
+  return drainOnSignals(supervisor, {
+    draining: (signal) => process.stderr.write(`\ncoord: ${signal}: draining (running tasks may finish; Ctrl-C again to stop now)\n`),
+    stopping: () => process.stderr.write('\ncoord: stopping now\n'),
+  });
 }

@@ -6,6 +6,8 @@
 import { parseArgs } from 'node:util';
 import { CoordError } from '../errors.js';
 import { cleanCommand } from './clean.js';
+import { cancelCommand, submitCommand, watchCommand } from './client-commands.js';
+import { daemonCommand } from './daemon-commands.js';
 import { logsCommand, redriveCommand, statusCommand, taskCommand, tasksCommand } from './store-commands.js';
 
 const STATE_OPTIONS = {
@@ -14,12 +16,16 @@ const STATE_OPTIONS = {
   store: { type: 'string' },
 } as const;
 
-interface Subcommand {
-  usage: string;
-  options: Record<string, { type: 'string' | 'boolean'; short?: string }>;
-  positionals: 'none' | 'one' | 'many';
-  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
-}
+/** A command with its flags parsed here, or (`raw`) one that parses its own argv (`daemon`, whose verbs each have their flags). */
+type Subcommand =
+  | {
+      usage: string;
+      raw?: undefined;
+      options: Record<string, { type: 'string' | 'boolean'; short?: string }>;
+      positionals: 'none' | 'one' | 'many';
+      run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
+    }
+  | { usage: string; raw(argv: readonly string[]): Promise<number> };
 
 const state = (values: Record<string, string | boolean | undefined>) => ({
   repo: values['repo'] as string | undefined,
@@ -58,6 +64,28 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     positionals: 'many',
     run: (v, ids) => redriveCommand({ ...state(v), ids, dead: v['dead'] === true }),
   },
+  submit: {
+    usage: 'coord submit FILE [--json]            submit a task file to the running daemon (all or nothing)',
+    options: { json: { type: 'boolean' } },
+    positionals: 'one',
+    run: (v, [file = '']) => submitCommand({ ...state(v), file, json: v['json'] === true }),
+  },
+  cancel: {
+    usage: 'coord cancel ID…                      cancel tasks that are not finished (dependents blocked)',
+    options: {},
+    positionals: 'many',
+    run: (v, ids) => cancelCommand({ ...state(v), ids }),
+  },
+  watch: {
+    usage: 'coord watch [--json]                  the running daemon\'s events, live, until Ctrl-C',
+    options: { json: { type: 'boolean' } },
+    positionals: 'none',
+    run: (v) => watchCommand({ ...state(v), json: v['json'] === true }),
+  },
+  daemon: {
+    usage: 'coord daemon start|status|stop|logs|install|uninstall   a long-lived supervisor (coord daemon --help)',
+    raw: (argv) => daemonCommand(argv),
+  },
   clean: {
     usage: 'coord clean [--branches] [--worktrees] [--state] [--worktree-root DIR] [--yes]\n'
       + '                                       remove coord\'s branches, worktrees and state (all three by default)',
@@ -79,6 +107,7 @@ ${Object.values(SUBCOMMANDS).map((command) => `  ${command.usage}`).join('\n')}`
 export async function runSubcommand(name: string, argv: readonly string[]): Promise<number> {
   const command = SUBCOMMANDS[name];
   if (!command) throw new CoordError('USAGE', `unknown command "${name}"`);
+  if (command.raw) return command.raw(argv);
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: command.positionals !== 'none', options: { ...STATE_OPTIONS, ...command.options } });
@@ -86,7 +115,7 @@ export async function runSubcommand(name: string, argv: readonly string[]): Prom
     throw new CoordError('USAGE', `coord ${name}: ${error instanceof Error ? error.message : String(error)}\nusage: ${command.usage}`);
   }
   if (command.positionals === 'one' && parsed.positionals.length !== 1) {
-    throw new CoordError('USAGE', `coord ${name} takes one task id\nusage: ${command.usage}`);
+    throw new CoordError('USAGE', `coord ${name} takes one ${name === 'submit' ? 'task file' : 'task id'}\nusage: ${command.usage}`);
   }
   return command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
 }

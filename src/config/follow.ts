@@ -22,6 +22,10 @@ export interface FollowOptions {
   reconfigure(live: LiveSettings): void | Promise<void>;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   debounceMs?: number;
+  /** After each edit that loaded: the live keys applied, and every key that waits for a restart. */
+  onReloaded?(change: { applied: string[]; restart: string[] }): void;
+  /** An edit that did not load or apply: the running configuration stays. */
+  onRejected?(error: unknown): void;
   /** The watcher (a fake in unit tests). */
   watch?: (file: string, options: ConfigWatchOptions) => ConfigWatch;
 }
@@ -44,6 +48,7 @@ export interface ConfigFollower {
  */
 export function followConfigFile(started: RunConfig, options: FollowOptions): ConfigFollower {
   const { reconfigure, logger, debounceMs, watch = watchConfigFile } = options;
+  const rejected = (error: unknown): void => options.onRejected?.(error);
   let applied = started;
   if (started.file === null) return { ready: Promise.resolve(), current: () => applied, close: async () => undefined };
   const file = started.file;
@@ -57,6 +62,7 @@ export function followConfigFile(started: RunConfig, options: FollowOptions): Co
       next = await reloadConfig(applied);
     } catch (error) {
       logger.error({ err: error, file }, 'config edit rejected; the running configuration is kept');
+      rejected(error);
       return;
     }
     const { live } = diffRunConfigs(applied, next);
@@ -65,6 +71,7 @@ export function followConfigFile(started: RunConfig, options: FollowOptions): Co
         await reconfigure(live);
       } catch (error) {
         logger.error({ err: error, file, live }, 'live settings not applied; the running configuration is kept');
+        rejected(error);
         return;
       }
       const was = resolveOptions(applied.options) as Record<string, unknown>;
@@ -72,6 +79,7 @@ export function followConfigFile(started: RunConfig, options: FollowOptions): Co
     }
     applied = next;
     const { restart } = diffRunConfigs(started, next);
+    options.onReloaded?.({ applied: Object.keys(live), restart });
     if (sameValue(restart, reported)) return;
     reported = restart;
     if (restart.length > 0) logger.warn({ file, keys: restart }, `config: ${restart.join(', ')} changed; this takes a restart`);
@@ -82,9 +90,15 @@ export function followConfigFile(started: RunConfig, options: FollowOptions): Co
     ...(debounceMs === undefined ? {} : { debounceMs }),
     onChange: () => {
       // A reload that throws past its own handling must not stop the ones after it.
-      queue = queue.then(reload).catch((error: unknown) => logger.error({ err: error, file }, 'config reload failed; the running configuration is kept'));
+      queue = queue.then(reload).catch((error: unknown) => {
+        logger.error({ err: error, file }, 'config reload failed; the running configuration is kept');
+        rejected(error);
+      });
     },
-    onError: (error) => logger.error({ err: error, file }, 'config file unreadable; the running configuration is kept'),
+    onError: (error) => {
+      logger.error({ err: error, file }, 'config file unreadable; the running configuration is kept');
+      rejected(error);
+    },
   });
   return {
     ready: watcher.ready,

@@ -25,21 +25,44 @@ export interface LoggerOptions {
   onError?: (error: unknown) => void;
 }
 
+/** How to change a logger's file level later ({@link setLogLevel}), by logger. */
+const levelSetters = new WeakMap<Logger, (level: LogLevel) => void>();
+
 /** A logger writing JSON to `file` and a one-line human view to stderr. */
 export function createLogger(options: LoggerOptions): Logger {
   mkdirSync(path.dirname(options.file), { recursive: true });
-  const level = options.level ?? 'info';
-  const streams: pino.StreamEntry[] = [{ level: level as Level, stream: guardedFile(options.file, options.onError) }];
   const stderrLevel = options.stderrLevel ?? 'warn';
+  const streams: pino.StreamEntry[] = [];
   if (stderrLevel !== 'silent') {
     streams.push({
       level: stderrLevel as Level,
       stream: pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', singleLine: true }),
     });
   }
-  // The multistream's own level must be the lowest of its streams, or it drops lines early.
-  const order = LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(stderrLevel) ? level : stderrLevel;
-  return pino({ level: order, base: { pid: process.pid } }, pino.multistream(streams));
+  const multistream = pino.multistream(streams);
+  const file = guardedFile(options.file, options.onError);
+  const logger = pino({ level: 'info', base: { pid: process.pid } }, multistream);
+  let fileStreamId: number | undefined;
+  const setLevel = (level: LogLevel): void => {
+    if (fileStreamId !== undefined) multistream.remove(fileStreamId);
+    multistream.add({ level: level as Level, stream: file });
+    fileStreamId = (multistream as typeof multistream & { lastId: number }).lastId;
+    // The logger's own level must be the lowest of its streams', or it drops lines early.
+    logger.level = LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(stderrLevel) ? level : stderrLevel;
+  };
+  setLevel(options.level ?? 'info');
+  levelSetters.set(logger, setLevel);
+  return logger;
+}
+
+/**
+ * Changes what `logger` writes from now on: for a logger from {@link createLogger}, its
+ * file's level (the stderr view keeps its own); for any other pino logger, its level.
+ */
+export function setLogLevel(logger: Logger, level: LogLevel): void {
+  const setter = levelSetters.get(logger);
+  if (setter) setter(level);
+  else logger.level = level;
 }
 
 /**

@@ -28,7 +28,7 @@ import { storeReadOnly } from './store-state.js';
 import type { Claim, ClaimRequest, Completion, FailOutcome, Failure, Reaped, TaskError, TaskRecord, TaskStore } from './task-store.js';
 
 /** The mutations every store runs the same way. */
-type Mutations = 'submit' | 'claim' | 'peekReady' | 'markRunning' | 'extendLeases' | 'complete' | 'fail' | 'release'
+type Mutations = 'setDefaults' | 'submit' | 'claim' | 'peekReady' | 'markRunning' | 'extendLeases' | 'complete' | 'fail' | 'release'
   | 'releaseNode' | 'reapExpired' | 'block' | 'cancel' | 'redrive' | 'appendEvent';
 
 /** Retries whose backoff has passed become ready first, so that a claim or a peek sees them. */
@@ -55,7 +55,11 @@ function* existing(id: string): Operation<TaskRows> {
  * }
  */
 export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
-  protected constructor(protected readonly options: ResolvedStoreOptions) {}
+  protected constructor(protected options: ResolvedStoreOptions) {}
+
+  setDefaults(defaults: { maxAttempts?: number }): void {
+    if (defaults.maxAttempts !== undefined) this.options = { ...this.options, maxAttempts: defaults.maxAttempts };
+  }
 
   /**
    * Runs `operation` in one write transaction: a fresh generator per call, so a transaction

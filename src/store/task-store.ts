@@ -60,6 +60,11 @@ export interface TaskStore {
   open(): Promise<void>;
   close(): Promise<void>;
   /**
+   * Changes a store-wide default (a live reconfiguration): `maxAttempts` applies to every task
+   * whose spec names none, from its next failure on. Nothing stored changes.
+   */
+  setDefaults(defaults: { maxAttempts?: number }): void;
+  /**
    * Makes `holder` the one live supervisor of its node for as long as the hold lasts (or
    * the process lives), so that what this node holds in flight after a crash is provably
    * nobody else's: recovery (`releaseNode`) is safe only under a hold. SQLite: the whole

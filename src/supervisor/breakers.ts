@@ -13,7 +13,7 @@
  */
 import path from 'node:path';
 import type { AnyActorRef } from 'xstate';
-import { canPass, breakerStateOf, isProbeGranted, type CircuitBreakerSnapshot } from '../../machines/circuit-breaker.js';
+import { canPass, breakerStateOf, isProbeGranted, type CircuitBreakerConfig, type CircuitBreakerSnapshot } from '../../machines/circuit-breaker.js';
 import { policyOf, type CoordErrorCode } from '../errors.js';
 import type { TaskSpec } from '../tasks/spec.js';
 
@@ -127,6 +127,11 @@ export class BreakerBoard {
   }
 
   /** Every breaker's state, for `status()`. */
+  /** New limits for every breaker that exists (new ones get them from the coordinator). */
+  configureAll(config: Partial<CircuitBreakerConfig>): void {
+    for (const scope of this.spawned) this.host.child(`breaker:${scope}`)?.send({ type: 'config.update', config });
+  }
+
   describe(): Array<{ scope: string; state: string }> {
     return [...this.spawned].flatMap((scope) => {
       const ref = this.host.child(`breaker:${scope}`);

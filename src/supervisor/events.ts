@@ -46,14 +46,43 @@ export interface SupervisorEvents {
   /** A ready task waits because the breaker of `scope` (its worker's or its command's) refuses it; said once per hold. */
   'coord:held': { taskId: string; scope: string };
   'coord:settled': { counts: Record<string, number> };
+  /** A task was cancelled from outside; `changed`: it and the dependents blocked by it. */
+  'coord:cancelled': { taskId: string; changed: string[] };
+  /** The worker count changed while running (`removed` workers stop once their task is done). */
+  'coord:workers-scaled': { from: number; to: number; added: string[]; removed: string[] };
+  /** Live settings changed (the config file was edited, or `reconfigure` was called). */
+  'coord:reconfigured': { settings: Record<string, unknown> };
+  /** The daemon re-read its config file: `applied` live keys took effect, `restart` keys wait for a restart. */
+  'coord:config-reloaded': { file: string; applied: string[]; restart: string[] };
+  /** An edit of the config file was invalid: nothing of it applies, the running configuration stays. */
+  'coord:config-rejected': { file: string; error: TaskErrorInfo };
 }
 
 export type SupervisorEventName = keyof SupervisorEvents;
 
+/** Hears every event: its name and payload. */
+export type AnyEventListener = <K extends SupervisorEventName>(name: K, payload: SupervisorEvents[K]) => void;
+
 /** A typed EventEmitter for {@link SupervisorEvents}. */
 export class SupervisorEventBus extends EventEmitter {
+  private readonly taps = new Set<AnyEventListener>();
+
   override emit<K extends SupervisorEventName>(name: K, payload: SupervisorEvents[K]): boolean {
+    // A tap that throws (a broken client stream) must not stop the event reaching the others.
+    for (const tap of this.taps) {
+      try {
+        tap(name, payload);
+      } catch {
+        // the tap's own problem; it is the tap's to report
+      }
+    }
     return super.emit(name, payload);
+  }
+
+  /** Calls `listener` for every event (the control plane's streams); returns an unsubscribe. */
+  onAny(listener: AnyEventListener): () => void {
+    this.taps.add(listener);
+    return () => this.taps.delete(listener);
   }
   override on<K extends SupervisorEventName>(name: K, listener: (payload: SupervisorEvents[K]) => void): this {
     return super.on(name, listener);

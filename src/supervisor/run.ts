@@ -16,7 +16,7 @@ import type { TaskRecord } from '../store/task-store.js';
 import { startCommitFor } from '../worktrees/start-commit.js';
 import { BreakerBoard } from './breakers.js';
 import { CountsCache, emitIfSettled } from './counts-cache.js';
-import { Dispatcher } from './dispatch/dispatcher.js';
+import { Dispatcher, type AttemptLimits } from './dispatch/dispatcher.js';
 import { startLeaseUpkeep } from './dispatch/lease-upkeep.js';
 import type { SupervisorEventBus } from './events.js';
 import type { FaultStop } from './fault-stop.js';
@@ -59,6 +59,8 @@ export class Run {
   readonly counts: CountsCache;
   /** How worker processes are forked for this run. */
   readonly processOptions: RunProcessOptions;
+  /** What every attempt is handed with; dispatch reads it at each hand-over, so a live change applies to the next attempt. */
+  readonly limits: AttemptLimits;
   /** Kills what tasks leave behind: a lost attempt's processes, and at the close the whole run's. */
   private readonly reaper: TaskReaper;
   private finalTasks: TaskRecord[] | undefined;
@@ -86,10 +88,11 @@ export class Run {
       store, events, logger, breakers: this.breakers, fallbacks: this.fallbacks, workers, publisher: shared,
       nodeId: config.nodeId, taskLogDir, now, changed: () => this.changed(),
     });
+    this.limits = { taskLogDir, defaultTimeoutMs: config.defaultTimeoutMs, maxLogBytes: config.maxLogBytes, quietAfterMs: config.quietAfterMs };
     this.dispatcher = new Dispatcher({
       store, nodeId: config.nodeId, leaseMs: config.leaseMs, strategy: parts.strategy, workers, breakers: this.breakers,
       fallbacks: this.fallbacks, outcomes: this.outcomes, events, logger, tracker: this.tracker, now,
-      limits: { taskLogDir, defaultTimeoutMs: config.defaultTimeoutMs, maxLogBytes: config.maxLogBytes, quietAfterMs: config.quietAfterMs },
+      limits: this.limits,
       startCommit: async (taskId, deps) => {
         await shared.ensureLocal(deps);
         return startCommitFor(repo.root, repo.baseCommit, taskId, deps);

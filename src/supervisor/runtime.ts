@@ -44,6 +44,8 @@ export interface Runtime {
   shared: SharedBranches;
   /** The worker slots to spawn, each with its prepared worktree. */
   workers: WorkerInput[];
+  /** Prepares one more worker slot (its worktree locked and ready), for scaling up. */
+  prepareWorker(workerId: string): Promise<WorkerInput>;
   holds: Holds;
 }
 
@@ -126,18 +128,18 @@ export async function openRuntime(config: ResolvedOptions, faults: FaultStop, ra
     const worktrees = new WorktreeManager(repo, worktreeRoot, owner);
     holds.add(() => worktrees.releaseAll());
     const { type: restart, ...limits } = config.restart;
-    const workers: WorkerInput[] = [];
-    for (let i = 1; i <= config.workers; i += 1) {
-      const workerId = `w${i}`;
+    const prepareWorker = async (workerId: string): Promise<WorkerInput> => {
       const ensured = await worktrees.ensure(workerId);
       if (ensured.repaired) logger.warn({ workerId, worktree: ensured.path, found: ensured.repaired }, 'rebuilt a broken worktree');
-      workers.push({ workerId, worktree: ensured.path, capabilities: config.workerCapabilities, restartPolicy: { restart, ...limits }, random });
-    }
+      return { workerId, worktree: ensured.path, capabilities: config.workerCapabilities, restartPolicy: { restart, ...limits }, random };
+    };
+    const workers: WorkerInput[] = [];
+    for (let i = 1; i <= config.workers; i += 1) workers.push(await prepareWorker(`w${i}`));
     const taskLogDir = path.join(stateDir, 'logs', 'tasks');
     const paths: RunPaths = {
       repo: repo.root, stateDir, store: describeStore(config, stateDir), worktreeRoot, logFile: config.logger ? null : logFile, taskLogDir,
     };
-    return { repo, stateDir, taskLogDir, paths, logger, store, shared, workers, holds };
+    return { repo, stateDir, taskLogDir, paths, logger, store, shared, workers, prepareWorker, holds };
   } catch (error) {
     await holds.releaseAll();
     throw error;

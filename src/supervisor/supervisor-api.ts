@@ -6,6 +6,9 @@ import type { Actor } from 'xstate';
 import type { coordinatorMachine, CoordinatorState } from '../../machines/coordinator.js';
 import type { TaskSpecInput } from '../tasks/spec.js';
 import type { SupervisorEventBus } from './events.js';
+import type { LiveSettings } from './live-settings.js';
+import type { ReconfigureResult } from './reconfigure.js';
+import type { ScaleResult } from './scaling.js';
 import type { RunSummary } from './summary.js';
 import type { RunPaths } from './runtime.js';
 import type { WorkerRegistry } from './worker-registry.js';
@@ -22,6 +25,12 @@ export interface SupervisorStatus {
   protocolRefusals: number;
   /** Where this run keeps things (null before the start opened them). */
   paths: RunPaths | null;
+}
+
+/** Which tasks a {@link Supervisor.summary} lists. */
+export interface SummaryFilter {
+  ids?: readonly string[];
+  status?: string;
 }
 
 /** A running coord supervisor. Create it with {@link createSupervisor}. */
@@ -41,8 +50,24 @@ export interface Supervisor {
   drain(deadlineMs?: number): Promise<void>;
   /** Cancels running tasks (back to ready, no attempt burned) and stops at once. */
   stop(): Promise<void>;
-  /** The run summary (the `--summary` contract), built from the store. */
-  summary(): Promise<RunSummary>;
+  /**
+   * The run summary (the `--summary` contract), built from the store; `filter` keeps only the
+   * tasks named in `ids` and/or of `status` (the counts stay the whole store's).
+   */
+  summary(filter?: SummaryFilter): Promise<RunSummary>;
   /** Puts a dead task back to `ready` with a fresh attempt budget, and its blocked dependents back in play. */
   redrive(taskId: string): Promise<string[]>;
+  /**
+   * Cancels a task that is not finished (a running attempt is stopped; its dependents are
+   * blocked). Resolves with the tasks changed; `TASK_NOT_FOUND` for an unknown task,
+   * `TASK_STATE_CONFLICT` for one already terminal.
+   */
+  cancel(taskId: string): Promise<string[]>;
+  /**
+   * Changes the worker count while running: new workers are forked at once (each with its
+   * worktree), removed ones stop once their task is done.
+   */
+  setWorkers(count: number): Promise<ScaleResult>;
+  /** Applies live settings (see {@link LiveSettings}); each change is logged and announced as `coord:reconfigured`. */
+  reconfigure(settings: LiveSettings): Promise<ReconfigureResult>;
 }

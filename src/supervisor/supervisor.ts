@@ -22,7 +22,10 @@ import type { ResolvedOptions } from './options.js';
 import { checkSubmission, parseSpecs } from './submission.js';
 import { buildSummary } from './summary.js';
 import type { CoordinatorActor, Supervisor } from './supervisor-api.js';
+import type { TaskRecord, TaskStore } from '../store/task-store.js';
 import { WorkerRegistry } from './worker-registry.js';
+import { WorkerScaler } from './scaling.js';
+import { applyLiveSettings } from './reconfigure.js';
 
 export type { CoordinatorActor, Supervisor, SupervisorStatus } from './supervisor-api.js';
 
@@ -141,6 +144,15 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       events.emit('coord:state', { state });
     }
   });
+  registry.onGone((workerId) => actor.send({ type: 'workers.remove', workerId }));
+  const scaler = new WorkerScaler({
+    registry,
+    prepare: (workerId) => live().runtime.prepareWorker(workerId),
+    add: (workers) => actor.send({ type: 'workers.add', workers }),
+    running: () => coordinatorStateOf(actor.getSnapshot()) === 'running',
+    events,
+    logger,
+  });
   registry.onRetired((workerId) => {
     events.emit('coord:worker-failed', { workerId, code: null, signal: null });
     actor.send({ type: 'worker.failed', workerId });
@@ -210,8 +222,38 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       logger().info({ taskId, changed }, 'redrove a dead task');
       return changed;
     },
-    async summary() {
+    async cancel(taskId) {
+      // An unknown task is TASK_NOT_FOUND from the store; a terminal one changes nothing.
+      const running = run && !run.closed ? run : undefined;
+      const cancelOn = async (store: TaskStore, cancel: () => Promise<string[]>): Promise<string[]> => {
+        const changed = await cancel();
+        if (changed.length > 0) return changed;
+        const status = (await store.get(taskId))?.status ?? 'gone';
+        throw new CoordError('TASK_STATE_CONFLICT', `task "${taskId}" is ${status}: only a task that is not finished can be cancelled`, { details: { taskId, status } });
+      };
+      return running
+        ? cancelOn(running.runtime.store, () => running.outcomes.cancel(taskId))
+        : onStore(config, run?.runtime.stateDir, random, (store) => cancelOn(store, () => store.cancel(taskId, Date.now())));
+    },
+    setWorkers(count) {
+      return scaler.scale(count);
+    },
+    reconfigure(settings) {
+      const current = live();
+      return applyLiveSettings({
+        config, logger: current.logger, store: current.runtime.store, limits: current.limits,
+        scale: (count) => scaler.scale(count),
+        configureCoordinator: (change) => actor.send({ type: 'coordinator.configure', ...change }),
+        configureBreakers: (breaker) => current.breakers.configureAll(breaker),
+        events,
+      }, settings);
+    },
+    async summary(filter) {
       const snapshot = actor.getSnapshot();
+      const chosen = (tasks: TaskRecord[]): TaskRecord[] => {
+        const ids = filter?.ids === undefined ? null : new Set(filter.ids);
+        return tasks.filter((task) => (ids === null || ids.has(task.spec.id)) && (filter?.status === undefined || task.status === filter.status));
+      };
       return buildSummary({
         state: coordinatorStateOf(snapshot),
         error: snapshot.context.error,
@@ -219,7 +261,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         startedAt,
         workers: registry.describe(),
         // What can still be read; if nothing can, the counts the supervisor last knew stand alone.
-        tasks: run ? await run.tasks().catch(() => []) : [],
+        tasks: run ? chosen(await run.tasks().catch(() => [])) : [],
         counts: run?.counts.current() ?? {},
         usage: run?.outcomes.usage ?? { of: () => undefined },
         taskLogDir: run?.runtime.taskLogDir ?? null,
@@ -229,11 +271,16 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
 }
 
 /** A redrive applied straight to the configured store, with no run around it. */
-async function redriveStored(config: ResolvedOptions, stateDir: string | undefined, taskId: string, random: () => number): Promise<string[]> {
+function redriveStored(config: ResolvedOptions, stateDir: string | undefined, taskId: string, random: () => number): Promise<string[]> {
+  return onStore(config, stateDir, random, (store) => store.redrive(taskId, Date.now()));
+}
+
+/** Opens the configured store (a stopped supervisor's, or one never started), runs `use`, and closes it. */
+async function onStore<T>(config: ResolvedOptions, stateDir: string | undefined, random: () => number, use: (store: TaskStore) => Promise<T>): Promise<T> {
   const dir = stateDir ?? stateDirOf(config, await openRepository(config.repo, { baseRef: config.baseRef, requireClean: false }));
   const store = await openConfiguredStore(config, dir, random);
   try {
-    return await store.redrive(taskId, Date.now());
+    return await use(store);
   } finally {
     if (typeof config.store !== 'object') await store.close();
   }

@@ -24,6 +24,8 @@ export interface WorkerDescription {
   repairs: number;
   /** Why it was taken out of service (its worktree could not be prepared), or null. */
   retired: string | null;
+  /** Scaled away: it stops once its task (if any) is done, and then leaves the list. */
+  leaving: boolean;
 }
 
 interface Watchers {
@@ -40,6 +42,9 @@ export class WorkerRegistry implements WorkerPool {
   private readonly repairs = new Map<string, number>();
   private readonly retired = new Map<string, string>();
   private readonly retiredListeners: Array<(workerId: string) => void> = [];
+  /** Workers scaled away, and whether they were asked to stop yet. */
+  private readonly leaving = new Map<string, { stopSent: boolean }>();
+  private readonly goneListeners: Array<(workerId: string) => void> = [];
 
   /** Starts watching worker actors that appeared in the coordinator's context. */
   sync(workers: ReadonlyArray<{ workerId: string; ref: WorkerRef }>, watchers: Watchers): void {
@@ -52,6 +57,11 @@ export class WorkerRegistry implements WorkerPool {
         ref.on('task.result', (event) => watchers.onResult(event.workerId, event.message)),
         ref.on('task.lost', (event) => watchers.onLost(event.workerId, event.task, event.exit, event.hung)),
         ref.subscribe((snapshot) => {
+          if (this.leaving.has(workerId)) {
+            this.stopIfFree(workerId, ref);
+            if (snapshot.status === 'done') this.forget(workerId);
+            return;
+          }
           if (snapshot.value === 'idle') watchers.onIdle(workerId);
           if (snapshot.value === 'failed' && !entry.failedReported) {
             entry.failedReported = true;
@@ -62,12 +72,59 @@ export class WorkerRegistry implements WorkerPool {
     }
   }
 
-  /** Assignable workers and their capabilities. */
+  /** Assignable workers and their capabilities (workers scaled away are not among them). */
   slots(): WorkerSlot[] {
-    return [...this.entries.entries()].map(([workerId, { ref }]) => {
+    return [...this.entries.entries()].flatMap(([workerId, { ref }]) => {
+      if (this.leaving.has(workerId)) return [];
       const snapshot = ref.getSnapshot();
-      return { workerId, capabilities: snapshot.context.capabilities, idle: snapshot.value === 'idle' && !this.retired.has(workerId) };
+      return [{ workerId, capabilities: snapshot.context.capabilities, idle: snapshot.value === 'idle' && !this.retired.has(workerId) }];
     });
+  }
+
+  /** The workers that count towards the worker count: not scaled away, not retired, not failed. */
+  serving(): string[] {
+    return [...this.entries.keys()].filter((id) => !this.leaving.has(id) && !this.retired.has(id) && !this.gone(id));
+  }
+
+  /** Every worker id in use, including those still stopping after a scale-down. */
+  ids(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /**
+   * Scales a worker away: it takes no new task, is asked to stop once it holds none, and once
+   * stopped leaves the registry (then `onGone` listeners hear of it).
+   */
+  dismiss(workerId: string): void {
+    const entry = this.entries.get(workerId);
+    if (!entry || this.leaving.has(workerId)) return;
+    this.leaving.set(workerId, { stopSent: false });
+    this.stopIfFree(workerId, entry.ref);
+    if (entry.ref.getSnapshot().status === 'done') this.forget(workerId);
+  }
+
+  /** Calls `listener` when a dismissed worker has stopped and left. */
+  onGone(listener: (workerId: string) => void): void {
+    this.goneListeners.push(listener);
+  }
+
+  private stopIfFree(workerId: string, ref: WorkerRef): void {
+    const leaving = this.leaving.get(workerId);
+    const snapshot = ref.getSnapshot();
+    if (!leaving || leaving.stopSent || snapshot.status !== 'active' || snapshot.value === 'busy') return;
+    leaving.stopSent = true;
+    ref.send({ type: 'worker.stop' });
+  }
+
+  private forget(workerId: string): void {
+    const entry = this.entries.get(workerId);
+    if (!entry) return;
+    this.entries.delete(workerId);
+    this.leaving.delete(workerId);
+    this.repairs.delete(workerId);
+    this.retired.delete(workerId);
+    for (const subscription of entry.subscriptions) subscription.unsubscribe();
+    for (const listener of this.goneListeners) listener(workerId);
   }
 
   /** Gives the worker a task if it is idle right now. */
@@ -134,6 +191,7 @@ export class WorkerRegistry implements WorkerPool {
         exit: context.exit,
         repairs: this.repairs.get(id) ?? 0,
         retired: this.retired.get(id) ?? null,
+        leaving: this.leaving.has(id),
       };
     });
   }

@@ -41,7 +41,7 @@ function fakeStatus(overrides: Partial<SupervisorStatus> = {}): SupervisorStatus
 }
 
 const worker = (id: string, state: string): SupervisorStatus['workers'][number] => ({
-  id, worktree: `/wt/${id}`, state, pid: 100, restarts: 0, task: null, exit: null, repairs: 0, retired: null,
+  id, worktree: `/wt/${id}`, state, pid: 100, restarts: 0, task: null, exit: null, repairs: 0, retired: null, leaving: false,
 });
 
 const EVENT_NAMES = [

@@ -275,3 +275,19 @@ describe('circuitBreakerMachine: reports and helpers', () => {
     });
   });
 });
+
+describe('circuitBreakerMachine: config.update', () => {
+  it('applies new limits to the next decisions in any state', () => {
+    const b = start({ failureThreshold: 5 });
+    trip(b, 2);
+    expect(b.state()).toBe('closed');
+    b.actor.send({ type: 'config.update', config: { failureThreshold: 3 } });
+    expect(b.actor.getSnapshot().context.config.failureThreshold).toBe(3);
+    b.fail(0);
+    expect(b.state()).toBe('open');
+    b.actor.send({ type: 'config.update', config: { halfOpenProbes: 0 } });
+    // resolved like the input: at least one probe
+    expect(b.actor.getSnapshot().context.config.halfOpenProbes).toBe(1);
+    expect(b.state()).toBe('open');
+  });
+});

@@ -311,3 +311,39 @@ describe('toCoordinatorError', () => {
     expect(toCoordinatorError(null)).toEqual({ code: 'INTERNAL', message: 'null' });
   });
 });
+
+describe('coordinatorMachine: live changes', () => {
+  it('workers.add spawns more workers while running; workers.remove forgets a stopped one', async () => {
+    const c = await startRunning();
+    c.actor.send({ type: 'workers.add', workers: [{ workerId: 'w3', worktree: '/repo/.coord/w3', capabilities: [] }] });
+    const ids = () => c.actor.getSnapshot().context.workers.map((w) => w.workerId);
+    expect(ids()).toEqual(['w1', 'w2', 'w3']);
+    expect(c.actor.getSnapshot().children['w3']).toBeDefined();
+    c.actor.send({ type: 'worker.failed', workerId: 'w1' });
+    c.actor.send({ type: 'workers.remove', workerId: 'w1' });
+    expect(ids()).toEqual(['w2', 'w3']);
+    expect(c.actor.getSnapshot().context.failedWorkers).toEqual([]);
+    // w2 and w3 failing is all workers failing: the removed one does not count any more.
+    c.actor.send({ type: 'worker.failed', workerId: 'w2' });
+    expect(c.state()).toBe('running');
+    c.actor.send({ type: 'worker.failed', workerId: 'w3' });
+    expect(c.state()).toBe('draining');
+  });
+
+  it('ignores workers.add once draining', async () => {
+    const c = await startRunning();
+    c.actor.send({ type: 'coordinator.drain' });
+    c.actor.send({ type: 'workers.add', workers: [{ workerId: 'w3', worktree: '/repo/.coord/w3', capabilities: [] }] });
+    expect(c.actor.getSnapshot().context.workers).toHaveLength(2);
+  });
+
+  it('coordinator.configure changes the default drain deadline and the breaker defaults', async () => {
+    const c = await startRunning(30_000);
+    c.actor.send({ type: 'coordinator.configure', drainDeadlineMs: 1_000, breaker: { failureThreshold: 2 } });
+    expect(c.actor.getSnapshot().context.drainDeadlineMs).toBe(1_000);
+    expect(c.actor.getSnapshot().context.breaker).toEqual({ failureThreshold: 2 });
+    c.actor.send({ type: 'coordinator.drain' });
+    c.clock.increment(1_000);
+    expect(c.cancelInFlight).toHaveBeenCalledWith(expect.anything(), { reason: 'drain-deadline' });
+  });
+});

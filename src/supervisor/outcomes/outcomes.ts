@@ -161,6 +161,26 @@ export class Outcomes {
   }
 
   /** Puts a dead task back to ready (and its blocked dependents back in play); resolves with the ids changed. */
+  /**
+   * Cancels a task that is not terminal (its dependents are blocked); a running attempt of it on
+   * this node is cancelled on its worker. Resolves with the tasks changed (none: it was terminal).
+   */
+  async cancel(taskId: string): Promise<string[]> {
+    const held = (await this.deps.store.inFlight(this.deps.nodeId)).find((h) => h.taskId === taskId);
+    const changed = await this.deps.store.cancel(taskId, this.deps.now());
+    if (changed.length > 0) {
+      this.lastActivity.delete(taskId);
+      if (held) {
+        this.deps.breakers.release(held.lease);
+        this.deps.workers.cancel(held.workerId, taskId, 'cancelled');
+      }
+      this.deps.logger.info({ taskId, changed, wasRunningOn: held?.workerId ?? null }, 'cancelled a task');
+      this.deps.events.emit('coord:cancelled', { taskId, changed });
+    }
+    await this.deps.changed();
+    return changed;
+  }
+
   async redrive(taskId: string): Promise<string[]> {
     const changed = await this.deps.store.redrive(taskId, this.deps.now());
     if (changed.length > 0) this.deps.events.emit('coord:redriven', { taskId, changed });

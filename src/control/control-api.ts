@@ -1,0 +1,120 @@
+/**
+ * What the daemon answers, whoever asks: the socket and the HTTP API both call these, so a
+ * command means the same thing (and fails with the same code) on either. Each method takes
+ * validated arguments and resolves with JSON-safe data, or throws a {@link CoordError}.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { CoordError } from '../errors.js';
+import { taskLogFile } from '../supervisor/dispatch/assign-message.js';
+import type { SummaryFilter, Supervisor } from '../supervisor/supervisor-api.js';
+import type { TaskSummary } from '../supervisor/summary.js';
+import type { TaskSpecInput } from '../tasks/spec.js';
+
+/** What the control plane drives of a supervisor. */
+export type ControlTarget = Pick<Supervisor, 'status' | 'submit' | 'summary' | 'redrive' | 'cancel' | 'drain' | 'stop' | 'events'>;
+
+/** Where the daemon can be reached and since when: part of every status answer. */
+export interface DaemonFacts {
+  pid: number;
+  startedAt: string;
+  socket: string;
+  /** `http://HOST:PORT`, or null without `--http`. */
+  http: string | null;
+}
+
+/** The `daemon status` / `GET /status` object (its fields are a contract). */
+export interface DaemonStatus {
+  running: true;
+  pid: number;
+  state: string;
+  startedAt: string;
+  socket: string;
+  http: string | null;
+  workers: Array<{ id: string; pid: number | null; state: string; task: string | null; restarts: number }>;
+  counts: Partial<Record<string, number>>;
+}
+
+const TASK_STATUSES = ['pending', 'ready', 'assigned', 'running', 'failed', 'complete', 'dead', 'blocked', 'cancelled'];
+
+export class ControlApi {
+  constructor(
+    private readonly supervisor: ControlTarget,
+    private readonly facts: () => DaemonFacts,
+  ) {}
+
+  status(): DaemonStatus {
+    const status = this.supervisor.status();
+    const facts = this.facts();
+    return {
+      running: true,
+      pid: facts.pid,
+      state: status.state,
+      startedAt: facts.startedAt,
+      socket: facts.socket,
+      http: facts.http,
+      workers: status.workers.map((w) => ({ id: w.id, pid: w.pid, state: w.state, task: w.task, restarts: w.restarts })),
+      counts: status.counts,
+    };
+  }
+
+  /** Submits tasks, all or nothing; resolves with the ids added (tasks already stored are not repeated). */
+  async submit(tasks: readonly unknown[]): Promise<{ ids: string[] }> {
+    return { ids: await this.supervisor.submit(tasks as TaskSpecInput[]) };
+  }
+
+  async tasks(status?: string): Promise<TaskSummary[]> {
+    if (status !== undefined && !TASK_STATUSES.includes(status)) {
+      throw new CoordError('BAD_REQUEST', `status must be one of ${TASK_STATUSES.join(', ')}, not "${status}"`, { details: { status } });
+    }
+    return (await this.summaryOf(status === undefined ? {} : { status })).tasks;
+  }
+
+  async task(taskId: string): Promise<TaskSummary> {
+    const [task] = (await this.summaryOf({ ids: [taskId] })).tasks;
+    if (!task) throw new CoordError('TASK_NOT_FOUND', `no task "${taskId}"`, { details: { taskId } });
+    return task;
+  }
+
+  /** Cancels a task that is not terminal; its dependents are blocked. */
+  async cancel(taskId: string): Promise<{ taskId: string; changed: string[] }> {
+    await this.task(taskId);
+    return { taskId, changed: await this.supervisor.cancel(taskId) };
+  }
+
+  /** Puts a dead task back in play; `TASK_STATE_CONFLICT` when it is not dead. */
+  async redrive(taskId: string): Promise<{ taskId: string; changed: string[] }> {
+    const task = await this.task(taskId);
+    if (task.status !== 'dead') {
+      throw new CoordError('TASK_STATE_CONFLICT', `task "${taskId}" is ${task.status}, not dead: only a dead task can be redriven`, { details: { taskId, status: task.status } });
+    }
+    return { taskId, changed: await this.supervisor.redrive(taskId) };
+  }
+
+  /** The attempt's output log (the latest that started by default), as text. */
+  async log(taskId: string, attempt?: number): Promise<{ file: string; text: string }> {
+    const task = await this.task(taskId);
+    const started = task.history.filter((start) => start.startedAt !== null && !start.released);
+    const which = attempt ?? started.at(-1)?.attempt;
+    const dir = this.supervisor.status().paths?.taskLogDir;
+    if (which === undefined || dir === undefined) throw new CoordError('TASK_NOT_FOUND', `task "${taskId}" has not started yet: it has no log`, { details: { taskId } });
+    const file = taskLogFile(dir, taskId, which);
+    if (!existsSync(file)) throw new CoordError('TASK_NOT_FOUND', `attempt ${which} of "${taskId}" has no log`, { details: { taskId, attempt: which } });
+    return { file, text: await readFile(file, 'utf8') };
+  }
+
+  /** Starts a drain (or a stop) and answers at once: the daemon exits when it has finished. */
+  drain(deadlineMs?: number): { state: string } {
+    void this.supervisor.drain(deadlineMs).catch(() => undefined);
+    return { state: 'draining' };
+  }
+
+  stop(): { state: string } {
+    void this.supervisor.stop().catch(() => undefined);
+    return { state: 'stopping' };
+  }
+
+  private summaryOf(filter: SummaryFilter) {
+    return this.supervisor.summary(filter);
+  }
+}
