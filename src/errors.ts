@@ -28,6 +28,9 @@ export const COORD_ERROR_CODES = [
   // the control plane: a daemon already (or not) running, a bad socket or HTTP request, a
   // missing token, a task change its state does not allow, no usable service manager
   'DAEMON_RUNNING', 'DAEMON_NOT_RUNNING', 'BAD_REQUEST', 'UNAUTHORIZED', 'TASK_STATE_CONFLICT', 'SERVICE_MANAGER_UNAVAILABLE',
+  // agents: a provider's rate limit, a missing login, a prompt nobody answers, a result that says it failed,
+  // and prompts or messages refused before they reach an agent
+  'RATE_LIMITED', 'AGENT_AUTH', 'AGENT_NEEDS_INPUT', 'AGENT_FAILED', 'PAYLOAD_INVALID', 'PAYLOAD_TOO_LARGE',
   // protocol and lifecycle
   'PROTOCOL_INVALID', 'NOT_RUNNING', 'WORKER_SPAWN_FAILED', 'ALL_WORKERS_FAILED', 'INTERNAL',
 ] as const;
@@ -135,6 +138,16 @@ export const ERROR_POLICY: Readonly<Record<CoordErrorCode, ErrorPolicy>> = Objec
   UNAUTHORIZED: refusal,
   TASK_STATE_CONFLICT: policy(false, 'task', false, false, 1),
   SERVICE_MANAGER_UNAVAILABLE: refusal,
+  // the provider's limit, not the task's fault: waited out without burning an attempt (bounded by maxRateLimitWaits)
+  RATE_LIMITED: policy(true, 'supervisor', false, false, 1),
+  // a login is missing or refused: no retry can fix it until someone logs in
+  AGENT_AUTH: policy(false, 'task', true, false, 1),
+  // asked a question in a non-interactive run: the prompt must say more
+  AGENT_NEEDS_INPUT: policy(false, 'task', false, false, 1),
+  // the agent's own result says it failed (e.g. is_error, an API error that is not a rate limit)
+  AGENT_FAILED: policy(true, 'task', true, false, 1),
+  PAYLOAD_INVALID: invalidInput,
+  PAYLOAD_TOO_LARGE: invalidInput,
   PROTOCOL_INVALID: policy(true, 'worker', false, false, 1),
   NOT_RUNNING: policy(false, 'supervisor', false, false, 1),
   WORKER_SPAWN_FAILED: policy(false, 'supervisor', false, false, 1),

@@ -105,7 +105,8 @@ export async function watchCommand(flags: StateFlags & { json?: boolean }, io: O
 export function describeEventLine(line: EventLine): string {
   const data = (line.data ?? {}) as Record<string, unknown>;
   const time = line.at.slice(11, 19);
-  const subject = [data['taskId'], data['workerId'] ? `on ${String(data['workerId'])}` : undefined].filter(Boolean).join(' ');
+  const ids = Array.isArray(data['taskIds']) ? (data['taskIds'] as unknown[]).map(String).join(', ') : undefined;
+  const subject = [data['taskId'] ?? ids, data['workerId'] ? `on ${String(data['workerId'])}` : undefined].filter(Boolean).join(' ');
   const error = data['error'] as { code?: string; message?: string } | undefined;
   const extra = error?.code ? ` ${error.code}: ${error.message ?? ''}` : data['state'] ? ` ${String(data['state'])}` : '';
   return `${time} ${line.event.replace(/^coord:/, '')}${subject ? ` ${subject}` : ''}${extra}`;
