@@ -23,7 +23,8 @@ describe('ERROR_POLICY', () => {
       'BAD_REQUEST', 'BRANCH_EXISTS', 'CONFIG_INVALID', 'DAEMON_RUNNING', 'DISK_FULL', 'REPO_DIRTY', 'REPO_NOT_FOUND', 'REPO_NO_COMMITS', 'SERVICE_MANAGER_UNAVAILABLE', 'STATE_DIR_UNWRITABLE', 'STATE_LOCKED',
       'STORE_CORRUPT', 'STORE_TOO_NEW', 'STORE_URL_INVALID', 'TASK_CYCLE', 'TASK_DUPLICATE_ID', 'TASK_EXISTS', 'TASK_FILE_SYNTAX',
       'TASK_FILE_UNREADABLE', 'TASK_INVALID', 'TASK_UNKNOWN_DEP', 'TASK_UNSAFE_ID', 'TASK_UNSATISFIABLE', 'UNAUTHORIZED', 'USAGE', 'WORKTREE_LOCKED',
-    ]);
+      'PAYLOAD_INVALID', 'PAYLOAD_TOO_LARGE',
+    ].sort());
     expect(exitCodeFor(new CoordError('STATE_LOCKED', 'held'))).toBe(2);
     expect(exitCodeFor(new CoordError('ALL_WORKERS_FAILED', 'gone'))).toBe(1);
     expect(exitCodeFor(new Error('not ours'))).toBe(1);
@@ -32,9 +33,11 @@ describe('ERROR_POLICY', () => {
   it('trips the worker breaker for where a task ran, the command breaker for what it ran, and nothing for a crash or a cancel', () => {
     const trips = (chargedTo: string): string[] => codesWhere((code) => policyOf(code).tripsBreaker && policyOf(code).chargedTo === chargedTo);
     expect(trips('worker')).toEqual(['GIT_FAILED', 'LEASE_EXPIRED', 'WORKER_HUNG']);
-    expect(trips('task')).toEqual(['MODULE_FAILED', 'MODULE_NOT_FOUND', 'TASK_EXIT_NONZERO', 'TASK_SPAWN_FAILED', 'TASK_TIMEOUT']);
+    expect(trips('task')).toEqual(['AGENT_AUTH', 'AGENT_FAILED', 'MODULE_FAILED', 'MODULE_NOT_FOUND', 'TASK_EXIT_NONZERO', 'TASK_SPAWN_FAILED', 'TASK_TIMEOUT']);
     expect(policyOf('WORKER_CRASHED').tripsBreaker).toBe(false);
     expect(policyOf('TASK_CANCELLED').chargedTo).toBe('supervisor');
+    // A provider's rate limit says nothing about the task or the worker.
+    expect(policyOf('RATE_LIMITED')).toMatchObject({ chargedTo: 'supervisor', tripsBreaker: false, retryable: true });
   });
 
   it('starts fallback chains for stalled sessions only, by default', () => {
