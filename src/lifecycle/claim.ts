@@ -34,20 +34,29 @@ export interface ClaimInput {
 }
 
 /**
+ * True when `row` may be handed out at `now`: ready, and due (a deferred task is ready but
+ * waits until its `readyAt`; every other ready task's `readyAt` is 0 or already past).
+ * Stores pick and peek with this rule (SQL: `status = 'ready' AND ready_at <= now`).
+ */
+export function isDispatchable(row: Pick<TaskRow, 'status' | 'readyAt'>, now: number): boolean {
+  return row.status === 'ready' && row.readyAt <= now;
+}
+
+/**
  * ready → assigned under `input.lease`: opens attempt `attemptCount + 1` with the node and
- * worker. Answers the attempt's number, or null, changing nothing, when `row` is not ready or
- * the worker cannot serve its needs. Safe to lose in a crash: the task is ready again and the
+ * worker. Answers the attempt's number, or null, changing nothing, when `row` is not
+ * dispatchable (see {@link isDispatchable}) or the worker cannot serve its needs. Safe to lose in a crash: the task is ready again and the
  * claimer's later reports are fenced off.
  */
 export function planClaim(row: TaskRow, input: ClaimInput): Plan<number | null> {
-  if (row.status !== 'ready' || !canServeWith(input.capabilities)(row.spec.needs)) return noChange(null);
+  if (!isDispatchable(row, input.now) || !canServeWith(input.capabilities)(row.spec.needs)) return noChange(null);
   const { nodeId, workerId, lease, expiresAt, now } = input;
   const attempt = row.attemptCount + 1;
   const draft = new Draft();
   draft.update(row, { status: 'assigned', lease, leaseExpiresAt: expiresAt, worker: workerId, node: nodeId, attemptCount: attempt });
   draft.putAttempt({
     taskId: row.id, attempt, node: nodeId, worker: workerId, lease, assignedAt: isoTime(now),
-    startedAt: null, finishedAt: null, exitCode: null, code: null, message: null,
+    startedAt: null, finishedAt: null, exitCode: null, code: null, message: null, session: null, usage: null,
   });
   draft.event(storeEvents.claimed(row.id, nodeId, workerId, attempt, expiresAt, now));
   return draft.plan(attempt, { relaxed: true });

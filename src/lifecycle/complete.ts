@@ -11,14 +11,14 @@ import type { TaskRow, TaskRows } from './rows.js';
 
 /**
  * assigned/running → complete (`rows`: the task under the reporting lease), closing the
- * attempt; `dependents` (its direct dependents' rows) are unlocked. Answers true.
+ * attempt with the agent session and usage reported; `dependents` (its direct dependents' rows) are unlocked. Answers true.
  */
 export function planComplete(rows: TaskRows, dependents: readonly TaskRow[], completion: Completion): Plan<boolean> {
   const { task } = rows;
   const { exitCode, now } = completion;
   const at = isoTime(now);
   const draft = new Draft();
-  draft.putAttempt({ ...openAttempt(rows), finishedAt: at, exitCode });
+  draft.putAttempt({ ...openAttempt(rows), finishedAt: at, exitCode, session: completion.session ?? null, usage: completion.usage ?? null });
   draft.update(task, {
     status: 'complete', lease: null, leaseExpiresAt: null, finishedAt: at, exitCode,
     result: completion.result, commit: completion.commit, error: null,

@@ -4,7 +4,7 @@
  * the same whatever store holds it. Heartbeats (`extendLeases`) and retry promotions are not
  * logged: they would drown the log and change no verdict.
  */
-import type { FailOutcome, Failure } from './outcomes.js';
+import type { Deferral, FailOutcome, Failure } from './outcomes.js';
 import type { TaskError } from './task-record.js';
 
 /** Every event type a store writes itself (callers add their own through `appendEvent`). */
@@ -16,6 +16,7 @@ export const STORE_EVENT_TYPES = [
   'task.failed',
   'task.blocked',
   'task.released',
+  'task.deferred',
   'task.cancelled',
   'task.redriven',
   'task.unblocked',
@@ -72,9 +73,30 @@ export const storeEvents = {
     event('task.released', now, taskId, nodeId, { attempt, reason, crash }),
 
   /**
-   * A task whose crash-release budget ran out (`TASK_KILLS_SUPERVISOR`), written after its
-   * `task.released` line. It is a `task.failed` line with status `dead`, as every death is,
-   * so a reader looking for dead tasks finds this one the same way.
+   * A start taken back to wait out a rate limit (`defer`), written after its `task.released`
+   * line: the task is ready again at `until`, and this was its `rateLimitWaits`-th wait.
+   */
+  deferred: (
+    taskId: string,
+    nodeId: string | null,
+    attempt: number,
+    deferral: Pick<Deferral, 'now' | 'until' | 'reason' | 'error'>,
+    rateLimitWaits: number,
+  ): NewEvent =>
+    event('task.deferred', deferral.now, taskId, nodeId, {
+      attempt,
+      until: deferral.until,
+      reason: deferral.reason,
+      code: deferral.error.code,
+      message: deferral.error.message,
+      rateLimitWaits,
+    }),
+
+  /**
+   * A task whose crash-release budget (`TASK_KILLS_SUPERVISOR`) or rate-limit-wait budget
+   * (`RATE_LIMITED`) ran out, written after its `task.released` line. It is a `task.failed`
+   * line with status `dead`, as every death is, so a reader looking for dead tasks finds this
+   * one the same way.
    */
   releasedDead: (taskId: string, nodeId: string | null, attempt: number, error: TaskError, now: number): NewEvent =>
     event('task.failed', now, taskId, nodeId, { attempt, code: error.code, message: error.message, status: 'dead', retryAt: null }),

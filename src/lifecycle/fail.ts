@@ -14,17 +14,18 @@ import type { Subgraph, TaskRows } from './rows.js';
 import type { TaskError } from './task-record.js';
 
 /**
- * Closes the open attempt of `rows.task` as failed and applies `decision` (taken beforehand,
- * so that the store reads what a death blocks only for a death): a retry waits as `failed`
- * until its `readyAt` (or is `ready` at once) with the holder cleared; `dead` ends the task and
- * blocks every transitive dependent not yet terminal with `DEP_DEAD`. Logs the failure and
- * what it blocked.
+ * Closes the open attempt of `rows.task` as failed, with the agent session and usage the
+ * failure reports, and applies `decision` (taken beforehand, so that the store reads what a
+ * death blocks only for a death): a retry waits as `failed` until its `readyAt` (or is
+ * `ready` at once) with the holder cleared; `dead` ends the task and blocks every transitive
+ * dependent not yet terminal with `DEP_DEAD`. Logs the failure and what it blocked.
  */
 export function failAttempt(draft: Draft, rows: TaskRows, failure: Failure, decision: RetryDecision): FailOutcome {
   const { task } = rows;
   const { code, message, exitCode, now } = failure;
   const at = isoTime(now);
-  draft.putAttempt({ ...openAttempt(rows), finishedAt: at, exitCode, code, message });
+  const report = { session: failure.session ?? null, usage: failure.usage ?? null };
+  draft.putAttempt({ ...openAttempt(rows), finishedAt: at, exitCode, code, message, ...report });
   const error: TaskError = failure.details === undefined ? { code, message } : { code, message, details: failure.details };
   const closed = { lease: null, leaseExpiresAt: null, exitCode, error };
   let outcome: FailOutcome;

@@ -14,6 +14,8 @@ export interface LifecycleOptions {
   readonly backoff: BackoffPolicy;
   /** Crash-releases (`releaseNode`) before a task is dead with `TASK_KILLS_SUPERVISOR`. */
   readonly maxReleases: number;
+  /** Rate-limit deferrals (`defer`) a task may wait out; the one past it ends the task dead with `RATE_LIMITED`. */
+  readonly maxRateLimitWaits: number;
   /** Uniform in [0, 1), for the retry jitter; called only for a retry. */
   readonly random: () => number;
 }

@@ -33,6 +33,7 @@ export function toTaskRecord(
     releases: row.releases,
     released: releases.map(toReleasedStart),
     crashReleases: row.crashReleases,
+    rateLimitWaits: row.rateLimitWaits,
     attemptBase: row.attemptBase,
     lease: row.lease,
     leaseExpiresAt: row.leaseExpiresAt,

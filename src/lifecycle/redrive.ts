@@ -2,7 +2,7 @@
  * Redriving a dead task: it goes back to `ready` with a fresh attempt budget, and the tasks
  * its death blocked come back to `pending`/`ready`. The history stays: earlier attempts remain
  * (attempt numbers keep counting up) and `attemptBase` marks where the new budget starts;
- * released starts stay, and the crash-release count starts over.
+ * released starts stay, and the crash-release and rate-limit-wait counts start over.
  */
 import { Draft, noChange, type Plan } from './draft.js';
 import { storeEvents } from './events.js';
@@ -25,7 +25,7 @@ export function planRedrive(task: TaskRow, graph: Subgraph, now: number): Plan<s
   const draft = new Draft(graph);
   // A task that ran had every dependency complete, so it is ready at once.
   const redriven = draft.update(task, {
-    status: 'ready', attemptBase: task.attemptCount, crashReleases: 0, error: null, exitCode: null, finishedAt: null, readyAt: 0,
+    status: 'ready', attemptBase: task.attemptCount, crashReleases: 0, rateLimitWaits: 0, error: null, exitCode: null, finishedAt: null, readyAt: 0,
   });
   draft.event(storeEvents.redriven(task.id, redriven.attemptBase, now));
   const revived = unblockOrder(draft.dependents(task.id), {

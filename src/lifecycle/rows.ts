@@ -69,6 +69,7 @@ export function newTaskRow(spec: TaskSpec, seq: number): TaskRow {
     readyAt: 0,
     releases: 0,
     crashReleases: 0,
+    rateLimitWaits: 0,
     attemptCount: 0,
     attemptBase: 0,
     lease: null,

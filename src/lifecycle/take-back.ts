@@ -6,10 +6,14 @@ import { firstStart, openAttempt } from './attempts.js';
 import type { Draft } from './draft.js';
 import { storeEvents } from './events.js';
 import { isoTime } from './iso-time.js';
+import type { AgentReport } from './outcomes.js';
 import type { TaskRow, TaskRows } from './rows.js';
 
-/** Why and when a start is taken back, and whether a supervisor crash did it. */
-export interface ReleaseNote {
+/**
+ * Why and when a start is taken back, whether a supervisor crash did it, and what the run
+ * reported of its agent (a deferral does; a release, a crash or a block has nothing to say).
+ */
+export interface ReleaseNote extends AgentReport {
   now: number;
   reason: string;
   crash: boolean;
@@ -28,6 +32,7 @@ export function takeBack(draft: Draft, rows: TaskRows, note: ReleaseNote): TaskR
   draft.release({
     taskId: task.id, seq: task.releases + 1, attempt: open.attempt, node: open.node, worker: open.worker, lease: open.lease,
     assignedAt: open.assignedAt, startedAt: open.startedAt, releasedAt: isoTime(now), reason, crash,
+    session: note.session ?? null, usage: note.usage ?? null,
   });
   draft.dropAttempt(task.id, open.attempt);
   draft.event(storeEvents.released(task.id, task.node, open.attempt, reason, crash, now));

@@ -3,6 +3,7 @@
  * (100k queued tasks must not mean 100k actors): a record is a plain snapshot assembled from
  * the task's rows (see rows.ts and record-of-rows.ts) by every store alike.
  */
+import type { AgentSession, AgentUsage } from '../agents/types.js';
 import { CoordError, type CoordErrorCode } from '../errors.js';
 import type { TaskSpec } from '../tasks/spec.js';
 
@@ -49,6 +50,14 @@ export interface RunRecord {
   readonly lease: string;
   readonly assignedAt: string;
   readonly startedAt: string | null;
+  /**
+   * The agent session the run had, as reported when it closed (completed, failed, deferred);
+   * null for a run task, an open attempt, and a start closed without a report (a release, a
+   * reap, a block, a cancel).
+   */
+  readonly session: AgentSession | null;
+  /** The tokens and money the run used, as reported when it closed; null as for `session`. */
+  readonly usage: AgentUsage | null;
 }
 
 /** One attempt: one lease issued to one worker. `attempt` is 1-based: always the attempt's position in `attempts`. */
@@ -62,13 +71,16 @@ export interface AttemptRecord extends RunRecord {
 
 /**
  * One start that was taken back without a verdict (a drain, a stop, a worker that could not
- * take it, a supervisor that crashed while it ran): it burnt no attempt, so it is not in
- * `attempts`, but it did run, and the history must say so (execution is at-least-once). The
- * next counted run reuses its `attempt` number.
+ * take it, a supervisor that crashed while it ran, a rate limit it must wait out): it burnt
+ * no attempt, so it is not in `attempts`, but it did run, and the history must say so
+ * (execution is at-least-once). The next counted run reuses its `attempt` number.
  */
 export interface ReleasedStart extends RunRecord {
   readonly releasedAt: string;
-  /** Why it was taken back, e.g. `supervisor restarted`, `drain deadline reached`, `stop requested`, `worker unavailable`. */
+  /**
+   * Why it was taken back, e.g. `supervisor restarted`, `drain deadline reached`, `stop requested`,
+   * `worker unavailable`, or the reason a rate-limit deferral gave.
+   */
   readonly reason: string;
   /** True when recovery took it back after its supervisor crashed: it counts towards `maxReleases`. */
   readonly crash: boolean;
@@ -103,6 +115,12 @@ export interface TaskRecord {
    */
   readonly crashReleases: number;
   /**
+   * Rate-limit deferrals since the last `redrive` (or ever): the starts taken back to wait out
+   * their provider's rate limit (`defer`). When it exceeds `maxRateLimitWaits` the task is dead
+   * with `RATE_LIMITED`.
+   */
+  readonly rateLimitWaits: number;
+  /**
    * Attempts made before the last `redrive`: they stay in `attempts` (the history, and
    * attempt numbers keep counting up) but no longer count towards `maxAttempts`, so the
    * budget left is `maxAttempts - (attempts.length - attemptBase)`. 0 for a task never redriven.
@@ -125,7 +143,11 @@ export interface TaskRecord {
   readonly result: unknown;
   readonly commit: string | null;
   readonly error: TaskError | null;
-  /** Epoch ms before which a retry is not handed out; 0 when not delayed. */
+  /**
+   * Epoch ms before which the task is not handed out: a retry's backoff (while `failed`), or a
+   * rate limit's reset (a deferred task is `ready`, but no claim or peek sees it before then);
+   * 0 when not delayed.
+   */
   readonly readyAt: number;
 }
 

@@ -8,6 +8,7 @@
 import { planBlock, planCancel, isBlockable, isCancellable } from '../lifecycle/block.js';
 import { planClaim, planPromotions } from '../lifecycle/claim.js';
 import { planComplete } from '../lifecycle/complete.js';
+import { isDyingOnDeferral, planDefer } from '../lifecycle/defer.js';
 import type { NewEvent } from '../lifecycle/events.js';
 import { planAppend } from '../lifecycle/draft.js';
 import { planFail } from '../lifecycle/fail.js';
@@ -25,11 +26,11 @@ import { newLease } from './lease-token.js';
 import { read, write, type Operation } from './operation.js';
 import type { ResolvedStoreOptions } from './store-options.js';
 import { storeReadOnly } from './store-state.js';
-import type { Claim, ClaimRequest, Completion, FailOutcome, Failure, Reaped, TaskError, TaskRecord, TaskStore } from './task-store.js';
+import type { Claim, ClaimRequest, Completion, Deferral, FailOutcome, Failure, Reaped, TaskError, TaskRecord, TaskStore } from './task-store.js';
 
 /** The mutations every store runs the same way. */
 type Mutations = 'setDefaults' | 'submit' | 'claim' | 'peekReady' | 'markRunning' | 'extendLeases' | 'complete' | 'fail' | 'release'
-  | 'releaseNode' | 'reapExpired' | 'block' | 'cancel' | 'redrive' | 'appendEvent';
+  | 'defer' | 'releaseNode' | 'reapExpired' | 'block' | 'cancel' | 'redrive' | 'appendEvent';
 
 /** Retries whose backoff has passed become ready first, so that a claim or a peek sees them. */
 function* promoteDue(now: number): Operation<void> {
@@ -57,8 +58,10 @@ function* existing(id: string): Operation<TaskRows> {
 export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
   protected constructor(protected options: ResolvedStoreOptions) {}
 
-  setDefaults(defaults: { maxAttempts?: number }): void {
-    if (defaults.maxAttempts !== undefined) this.options = { ...this.options, maxAttempts: defaults.maxAttempts };
+  setDefaults(defaults: { maxAttempts?: number; maxRateLimitWaits?: number }): void {
+    const { maxAttempts, maxRateLimitWaits } = defaults;
+    if (maxAttempts !== undefined) this.options = { ...this.options, maxAttempts };
+    if (maxRateLimitWaits !== undefined) this.options = { ...this.options, maxRateLimitWaits };
   }
 
   /**
@@ -86,7 +89,7 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
     const expiresAt = now + request.leaseMs;
     return this.mutate(function* () {
       yield* promoteDue(now);
-      const row = yield* read('pick', capabilities, taskId);
+      const row = yield* read('pick', capabilities, taskId, now);
       if (row === undefined) return null;
       const attempt = yield* write(planClaim(row, { nodeId, workerId, capabilities, lease, expiresAt, now }));
       const task = attempt === null ? undefined : yield* read('record', row.id);
@@ -97,7 +100,7 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
   peekReady(now: number, limit: number): Promise<TaskRecord[]> {
     return this.mutate(function* () {
       yield* promoteDue(now);
-      return yield* read('ready', Math.max(0, limit));
+      return yield* read('ready', now, Math.max(0, limit));
     });
   }
 
@@ -142,6 +145,16 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
     return this.mutate(function* () {
       const rows = yield* read('leased', taskId, lease);
       return rows === undefined ? false : yield* write(planRelease(rows, now, reason));
+    });
+  }
+
+  defer(taskId: string, lease: string, deferral: Deferral): Promise<FailOutcome | null> {
+    const { maxRateLimitWaits } = this.options;
+    return this.mutate(function* () {
+      const rows = yield* read('leased', taskId, lease);
+      if (rows === undefined) return null;
+      const graph = isDyingOnDeferral(rows.task, maxRateLimitWaits) ? yield* read('blockReach', [taskId]) : NO_SUBGRAPH;
+      return yield* write(planDefer(rows, graph, deferral, maxRateLimitWaits));
     });
   }
 

@@ -89,7 +89,7 @@ export class MemoryStore extends LifecycleStore implements TaskStore {
   }
 
   async nextDueMs(now: number): Promise<number | null> {
-    const due = this.tables.nextDue();
+    const due = this.tables.nextDue(now);
     return due === null ? null : Math.max(0, due - now);
   }
 

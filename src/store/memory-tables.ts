@@ -73,9 +73,9 @@ export class MemoryTables implements RowReads {
     return this.index.due(now).map((id) => this.rowOf(id));
   }
 
-  pick(capabilities: readonly string[], taskId: string | undefined): TaskRow | undefined {
-    // An exact claim gets the row whatever its status: the claim plan checks it is ready and servable.
-    const id = taskId ?? this.index.bestReady(canServeWith(capabilities));
+  pick(capabilities: readonly string[], taskId: string | undefined, now: number): TaskRow | undefined {
+    // An exact claim gets the row whatever its status: the claim plan checks it is ready, due and servable.
+    const id = taskId ?? this.index.bestReady(canServeWith(capabilities), now);
     return id === undefined ? undefined : this.tasks.get(id);
   }
 
@@ -96,9 +96,9 @@ export class MemoryTables implements RowReads {
     return row === undefined ? undefined : this.recordOf(row);
   }
 
-  ready(limit: number): TaskRecord[] {
+  ready(now: number, limit: number): TaskRecord[] {
     const ready: TaskRecord[] = [];
-    for (const id of this.index.readyIds()) {
+    for (const id of this.index.readyIds(now)) {
       if (ready.length >= limit) break;
       ready.push(this.recordOf(this.rowOf(id)));
     }
@@ -163,9 +163,12 @@ export class MemoryTables implements RowReads {
       .sort((a, b) => a.seq - b.seq);
   }
 
-  /** The earliest retry time or lease expiry, or null. */
-  nextDue(): number | null {
-    let due = this.index.nextRetry();
+  /** The earliest retry time, rate-limit wait after `now` or lease expiry, or null. */
+  nextDue(now: number): number | null {
+    let due: number | null = null;
+    for (const time of [this.index.nextRetry(), this.index.nextWaiting(now)]) {
+      if (time !== null && (due === null || time < due)) due = time;
+    }
     for (const row of this.inFlightRows()) {
       if (row.leaseExpiresAt !== null && (due === null || row.leaseExpiresAt < due)) due = row.leaseExpiresAt;
     }

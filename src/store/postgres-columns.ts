@@ -23,6 +23,7 @@ export const TASK_STATE_COLUMNS: ReadonlyArray<Column<TaskRow>> = [
   { name: 'ready_at', type: 'bigint', value: (row) => row.readyAt },
   { name: 'releases', type: 'int', value: (row) => row.releases },
   { name: 'crash_releases', type: 'int', value: (row) => row.crashReleases },
+  { name: 'rate_limit_waits', type: 'int', value: (row) => row.rateLimitWaits },
   { name: 'attempt_count', type: 'int', value: (row) => row.attemptCount },
   { name: 'attempt_base', type: 'int', value: (row) => row.attemptBase },
   { name: 'lease', type: 'text', value: (row) => row.lease },
@@ -56,12 +57,20 @@ export const ATTEMPT_KEY_COLUMNS: ReadonlyArray<Column<{ taskId: string; attempt
 ];
 
 /** What an attempt and a released start both hold about their run. */
-const RUN_COLUMNS: ReadonlyArray<Column<Pick<AttemptRow, 'node' | 'worker' | 'lease' | 'assignedAt' | 'startedAt'>>> = [
+type Run = Pick<AttemptRow, 'node' | 'worker' | 'lease' | 'assignedAt' | 'startedAt' | 'session' | 'usage'>;
+
+const RUN_COLUMNS: ReadonlyArray<Column<Run>> = [
   { name: 'node', type: 'text', value: (row) => row.node },
   { name: 'worker', type: 'text', value: (row) => row.worker },
   { name: 'lease', type: 'text', value: (row) => row.lease },
   { name: 'assigned_at', type: 'text', value: (row) => row.assignedAt },
   { name: 'started_at', type: 'text', value: (row) => row.startedAt },
+];
+
+/** What the agent of a run reported (schema version 3). */
+const AGENT_COLUMNS: ReadonlyArray<Column<Run>> = [
+  { name: 'agent_session', type: 'json', value: (row) => jsonOrNull(row.session) },
+  { name: 'agent_usage', type: 'json', value: (row) => jsonOrNull(row.usage) },
 ];
 
 /** An `attempts` row. */
@@ -72,6 +81,7 @@ export const ATTEMPT_COLUMNS: ReadonlyArray<Column<AttemptRow>> = [
   { name: 'exit_code', type: 'int', value: (row) => row.exitCode },
   { name: 'code', type: 'text', value: (row) => row.code },
   { name: 'message', type: 'text', value: (row) => row.message },
+  ...AGENT_COLUMNS,
 ];
 
 /** A `releases` row. */
@@ -83,6 +93,7 @@ export const RELEASE_COLUMNS: ReadonlyArray<Column<ReleaseRow>> = [
   { name: 'released_at', type: 'text', value: (row) => row.releasedAt },
   { name: 'reason', type: 'text', value: (row) => row.reason },
   { name: 'crash', type: 'boolean', value: (row) => row.crash },
+  ...AGENT_COLUMNS,
 ];
 
 /** An `events` row but its id (numbered by the sequence, in the order given). */

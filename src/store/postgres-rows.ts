@@ -19,6 +19,7 @@ export interface PgTaskRow {
   ready_at: string;
   releases: number;
   crash_releases: number;
+  rate_limit_waits: number;
   attempt_count: number;
   attempt_base: number;
   lease: string | null;
@@ -73,6 +74,7 @@ export function decodePgTask(raw: PgTaskRow): TaskRow {
     readyAt: Number(raw.ready_at),
     releases: raw.releases,
     crashReleases: raw.crash_releases,
+    rateLimitWaits: raw.rate_limit_waits,
     attemptCount: raw.attempt_count,
     attemptBase: raw.attempt_base,
     lease: raw.lease,

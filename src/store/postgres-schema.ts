@@ -20,7 +20,7 @@ export function quoteIdent(name: string): string {
 }
 
 /**
- * Version 1 (then 2), as for SQLite, with PostgreSQL types: `needs` is `text[]` (claims test
+ * Version 1 (then 2 and 3), as for SQLite, with PostgreSQL types: `needs` is `text[]` (claims test
  * `needs <@ capabilities`), JSON columns are `json` (kept as written, `\u0000` included),
  * epoch-ms times `bigint`. A task is in flight exactly when `lease IS NOT NULL`.
  */
@@ -105,6 +105,17 @@ export function postgresMigrations(schema: string): Migration[] {
           PRIMARY KEY (task_id, seq)
         )`,
         `ALTER TABLE ${s}.tasks ADD COLUMN crash_releases integer NOT NULL DEFAULT 0`,
+      ],
+    },
+    {
+      // As SQLite's version 3: each run's agent session and usage (`json`), the rate-limit-wait
+      // count, and the index of ready tasks with a due time.
+      version: 3,
+      statements: [
+        `ALTER TABLE ${s}.attempts ADD COLUMN agent_session json, ADD COLUMN agent_usage json`,
+        `ALTER TABLE ${s}.releases ADD COLUMN agent_session json, ADD COLUMN agent_usage json`,
+        `ALTER TABLE ${s}.tasks ADD COLUMN rate_limit_waits integer NOT NULL DEFAULT 0`,
+        `CREATE INDEX tasks_waiting ON ${s}.tasks (ready_at) WHERE status = 'ready' AND ready_at > 0`,
       ],
     },
   ];

@@ -87,9 +87,11 @@ export function postgresSql(schema: string) {
     expired: `SELECT ${withAttempts(attempts)} FROM ${tasks} t WHERE t.lease IS NOT NULL AND t.lease_expires_at <= $1
       ORDER BY t.lease_expires_at, t.seq FOR UPDATE OF t`,
     due: `SELECT * FROM ${tasks} WHERE status = 'failed' AND ready_at <= $1 FOR UPDATE SKIP LOCKED`,
-    pickBest: `SELECT * FROM ${tasks} WHERE status = 'ready' AND needs <@ $1::text[]
+    // A deferred task is ready but not due ($2: now): the walk passes over it, as in SQLite.
+    pickBest: `SELECT * FROM ${tasks} WHERE status = 'ready' AND ready_at <= $2 AND needs <@ $1::text[]
       ORDER BY priority DESC, seq LIMIT 1 FOR UPDATE SKIP LOCKED`,
-    pickExact: `SELECT * FROM ${tasks} WHERE id = $2 AND status = 'ready' AND needs <@ $1::text[] FOR UPDATE SKIP LOCKED`,
+    pickExact: `SELECT * FROM ${tasks} WHERE id = $3 AND status = 'ready' AND ready_at <= $2 AND needs <@ $1::text[]
+      FOR UPDATE SKIP LOCKED`,
     dependentRows: `SELECT * FROM ${tasks} WHERE id IN (SELECT task_id FROM ${deps} WHERE dep_id = $1) ORDER BY id FOR UPDATE`,
     // Blocking walks through tasks not terminal; what it reaches beyond them it leaves alone.
     blockReach: `WITH RECURSIVE reach(id) AS (
@@ -109,7 +111,7 @@ export function postgresSql(schema: string) {
     edgesFrom: `SELECT d.dep_id, d.task_id FROM ${deps} d JOIN ${tasks} t ON t.id = d.task_id
       WHERE d.dep_id = ANY($1::text[]) ORDER BY t.seq`,
     recordsByIds: `${records} WHERE t.id = ANY($1::text[]) ORDER BY t.seq`,
-    readyRecords: `${records} WHERE t.status = 'ready' ORDER BY t.priority DESC, t.seq LIMIT $1`,
+    readyRecords: `${records} WHERE t.status = 'ready' AND t.ready_at <= $1 ORDER BY t.priority DESC, t.seq LIMIT $2`,
 
     // ── what operations write ──
     insertTasks: insertTasks(tasks),
@@ -128,7 +130,9 @@ export function postgresSql(schema: string) {
     allReleases: `SELECT * FROM ${releases} ORDER BY task_id, seq`,
     counts: `SELECT status, COUNT(*)::int AS n FROM ${tasks} GROUP BY status`,
     unsettled: `SELECT EXISTS (SELECT 1 FROM ${tasks} WHERE status IN ('pending', 'ready', 'assigned', 'running', 'failed')) AS busy`,
+    // `ready_at > 0` repeats tasks_waiting's predicate, so the partial index serves ($1: now).
     nextDue: `SELECT (SELECT MIN(ready_at) FROM ${tasks} WHERE status = 'failed') AS retry,
+      (SELECT MIN(ready_at) FROM ${tasks} WHERE status = 'ready' AND ready_at > 0 AND ready_at > $1) AS waiting,
       (SELECT MIN(lease_expires_at) FROM ${tasks} WHERE lease IS NOT NULL) AS expiry`,
     eventsAfter: `SELECT * FROM ${events} WHERE id > $1 ORDER BY id LIMIT $2`,
     eventsLatest: `SELECT * FROM ${events} ORDER BY id DESC LIMIT $1`,
@@ -165,6 +169,8 @@ function applyStatement(t: { tasks: string; attempts: string; releases: string; 
   const logged = p.unnest(EVENT_COLUMNS, 'e', true);
   const [channel, sender, notify, relaxed] = [p.next(), p.next(), p.next(), p.next()];
   const names = (columns: Columns): string => columns.map(({ name }) => name).join(', ');
+  // Each column of an unnest, cast to its column's type: JSON travels as text, and text has no assignment cast to json.
+  const values = (alias: string, columns: Columns): string => columns.map((column) => value(alias, column)).join(', ');
   return `WITH
     updated AS (
       UPDATE ${t.tasks} t SET ${TASK_STATE_COLUMNS.map((column) => `${column.name} = ${value('u', column)}`).join(', ')}
@@ -172,13 +178,13 @@ function applyStatement(t: { tasks: string; attempts: string; releases: string; 
     dropped AS (
       DELETE FROM ${t.attempts} old USING ${dropped} WHERE old.task_id = x.task_id AND old.attempt = x.attempt),
     put AS (
-      INSERT INTO ${t.attempts} (${names(ATTEMPT_COLUMNS)}) SELECT * FROM ${put}
+      INSERT INTO ${t.attempts} (${names(ATTEMPT_COLUMNS)}) SELECT ${values('a', ATTEMPT_COLUMNS)} FROM ${put}
       ON CONFLICT (task_id, attempt) DO UPDATE SET ${ATTEMPT_COLUMNS.slice(ATTEMPT_KEY_COLUMNS.length).map(({ name }) => `${name} = excluded.${name}`).join(', ')}),
     released AS (
-      INSERT INTO ${t.releases} (${names(RELEASE_COLUMNS)}) SELECT * FROM ${released}),
+      INSERT INTO ${t.releases} (${names(RELEASE_COLUMNS)}) SELECT ${values('r', RELEASE_COLUMNS)} FROM ${released}),
     logged AS (
       INSERT INTO ${t.events} (${names(EVENT_COLUMNS)})
-      SELECT ${EVENT_COLUMNS.map((column) => value('e', column)).join(', ')} FROM ${logged} ORDER BY e.n)
+      SELECT ${values('e', EVENT_COLUMNS)} FROM ${logged} ORDER BY e.n)
     SELECT (SELECT pg_notify(${channel}, ${sender}) WHERE ${notify}::boolean) AS notified,
       (SELECT set_config('synchronous_commit', 'off', true) WHERE ${relaxed}::boolean) AS relaxed`;
 }

@@ -175,8 +175,8 @@ export class PostgresStore extends LifecycleStore implements TaskStore {
   }
 
   async nextDueMs(now: number): Promise<number | null> {
-    const [row] = await this.query<{ retry: string | null; expiry: string | null }>(this.sql.nextDue);
-    const due = [toNumber(row?.retry ?? null), toNumber(row?.expiry ?? null)].filter((t): t is number => t !== null);
+    const [row] = await this.query<{ retry: string | null; waiting: string | null; expiry: string | null }>(this.sql.nextDue, [now]);
+    const due = [row?.retry, row?.waiting, row?.expiry].map((t) => toNumber(t ?? null)).filter((t): t is number => t !== null);
     return due.length === 0 ? null : Math.max(0, Math.min(...due) - now);
   }
 

@@ -56,9 +56,11 @@ export class PostgresTables implements AsyncRowReads {
     return this.rows(this.sql.due, [now]);
   }
 
-  async pick(capabilities: readonly string[], taskId: string | undefined): Promise<TaskRow | undefined> {
+  async pick(capabilities: readonly string[], taskId: string | undefined, now: number): Promise<TaskRow | undefined> {
     const caps = normalizeNeeds(capabilities);
-    const rows = taskId === undefined ? await this.rows(this.sql.pickBest, [caps]) : await this.rows(this.sql.pickExact, [caps, taskId]);
+    const rows = taskId === undefined
+      ? await this.rows(this.sql.pickBest, [caps, now])
+      : await this.rows(this.sql.pickExact, [caps, now, taskId]);
     return rows[0];
   }
 
@@ -84,8 +86,8 @@ export class PostgresTables implements AsyncRowReads {
     return (await readRecords(this.c, this.sql.recordsByIds, [[id]]))[0];
   }
 
-  ready(limit: number): Promise<TaskRecord[]> {
-    return readRecords(this.c, this.sql.readyRecords, [limit]);
+  ready(now: number, limit: number): Promise<TaskRecord[]> {
+    return readRecords(this.c, this.sql.readyRecords, [now, limit]);
   }
 
   /** Writes a plan's changes and logs its events: new tasks first (a submission), then the rest in one statement. */

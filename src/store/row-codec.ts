@@ -4,6 +4,7 @@
  * database are parsed here, once: a status this code does not know is `STORE_CORRUPT`, an
  * error code is read into the closed {@link CoordErrorCode} union.
  */
+import type { AgentSession, AgentUsage } from '../agents/types.js';
 import { CoordError, parseErrorCode } from '../errors.js';
 import type { AttemptRow, ReleaseRow } from '../lifecycle/rows.js';
 import { TASK_STATUSES, type TaskError, type TaskStatus } from '../lifecycle/task-record.js';
@@ -55,6 +56,37 @@ export function parseJson(text: string | null): unknown {
   return text === null ? null : (JSON.parse(text) as unknown);
 }
 
+/** A JSON column as a backend hands it over: SQLite as text, PostgreSQL (`json`) parsed. */
+function jsonColumn(value: unknown): unknown {
+  return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object';
+const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+
+/** A stored `agent_session` (JSON) as an {@link AgentSession}; null when absent or not one. */
+export function decodeSession(value: unknown): AgentSession | null {
+  const parsed = jsonColumn(value);
+  if (!isRecord(parsed) || typeof parsed.agent !== 'string' || typeof parsed.id !== 'string') return null;
+  return { agent: parsed.agent, id: parsed.id };
+}
+
+/**
+ * A stored `agent_usage` (JSON) as an {@link AgentUsage}; null when absent. A count missing
+ * (from a coord that did not know it) reads as 0, an unknown cost as null.
+ */
+export function decodeUsage(value: unknown): AgentUsage | null {
+  const parsed = jsonColumn(value);
+  if (!isRecord(parsed)) return null;
+  return {
+    inputTokens: count(parsed.inputTokens),
+    outputTokens: count(parsed.outputTokens),
+    cacheReadTokens: count(parsed.cacheReadTokens),
+    cacheWriteTokens: count(parsed.cacheWriteTokens),
+    costUsd: typeof parsed.costUsd === 'number' && Number.isFinite(parsed.costUsd) ? parsed.costUsd : null,
+  };
+}
+
 /** The columns `attempts` and `releases` share, as both SQL backends return them. */
 interface RawRun {
   task_id: string;
@@ -64,6 +96,9 @@ interface RawRun {
   lease: string;
   assigned_at: string;
   started_at: string | null;
+  /** JSON (schema version 3): text in SQLite, parsed in PostgreSQL; NULL for none. */
+  agent_session: unknown;
+  agent_usage: unknown;
 }
 
 /** `SELECT * FROM attempts`, as both SQL backends return it. */
@@ -84,6 +119,8 @@ function decodeRun(raw: RawRun) {
     lease: raw.lease,
     assignedAt: raw.assigned_at,
     startedAt: raw.started_at,
+    session: decodeSession(raw.agent_session),
+    usage: decodeUsage(raw.agent_usage),
   };
 }
 

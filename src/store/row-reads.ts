@@ -36,10 +36,11 @@ export interface RowReads {
   /** The retries due by `now` (`failed`, `readyAt <= now`). */
   due(now: number): TaskRow[];
   /**
-   * The best ready task (priority desc, then submission order) whose needs a worker with
-   * `capabilities` has, or exactly `taskId` (if ready and servable); undefined when none.
+   * The best ready task due by `now` (priority desc, then submission order; see
+   * `isDispatchable`) whose needs a worker with `capabilities` has, or exactly `taskId` (if
+   * ready, due and servable); undefined when none.
    */
-  pick(capabilities: readonly string[], taskId: string | undefined): TaskRow | undefined;
+  pick(capabilities: readonly string[], taskId: string | undefined, now: number): TaskRow | undefined;
   /** The direct dependents of `id`, in submission order. */
   dependents(id: string): TaskRow[];
   /** What blocking from `ids` walks: every task reachable from them through tasks not terminal, and their edges. */
@@ -48,8 +49,8 @@ export interface RowReads {
   unblockReach(id: string): Subgraph;
   /** The record of `id` (a claim answers with it). */
   record(id: string): TaskRecord | undefined;
-  /** At most `limit` ready records, best first. */
-  ready(limit: number): TaskRecord[];
+  /** At most `limit` records of ready tasks due by `now`, best first. */
+  ready(now: number, limit: number): TaskRecord[];
 }
 
 /** The name of a read. */

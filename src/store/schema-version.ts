@@ -9,9 +9,12 @@ import { CoordError } from '../errors.js';
 /**
  * The schema version this code writes. Bump it with a new migration, never edit an old one.
  * 1: tasks, deps, attempts, events. 2: released starts kept (`releases` table) and the
- * crash-release count (`tasks.crash_releases`).
+ * crash-release count (`tasks.crash_releases`). 3: each run's agent session and usage
+ * (`agent_session`, `agent_usage` on `attempts` and `releases`), the rate-limit-wait count
+ * (`tasks.rate_limit_waits`) and the index of ready tasks waiting out a rate limit
+ * (`tasks_waiting`).
  */
-export const STORE_SCHEMA_VERSION = 2;
+export const STORE_SCHEMA_VERSION = 3;
 
 /** The `meta` key holding the version. */
 export const SCHEMA_VERSION_KEY = 'schema_version';

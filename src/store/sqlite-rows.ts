@@ -22,6 +22,7 @@ export interface RawTaskRow {
   ready_at: number;
   releases: number;
   crash_releases: number;
+  rate_limit_waits: number;
   attempt_count: number;
   attempt_base: number;
   lease: string | null;
@@ -57,6 +58,7 @@ export function decodeTask(raw: RawTaskRow): TaskRow {
     readyAt: raw.ready_at,
     releases: raw.releases,
     crashReleases: raw.crash_releases,
+    rateLimitWaits: raw.rate_limit_waits,
     attemptCount: raw.attempt_count,
     attemptBase: raw.attempt_base,
     lease: raw.lease,
@@ -93,6 +95,7 @@ export function taskStateParams(row: TaskRow) {
     readyAt: row.readyAt,
     releases: row.releases,
     crashReleases: row.crashReleases,
+    rateLimitWaits: row.rateLimitWaits,
     attemptCount: row.attemptCount,
     attemptBase: row.attemptBase,
     lease: row.lease,
@@ -114,14 +117,14 @@ export function newTaskParams(row: TaskRow) {
   return { ...taskStateParams(row), seq: row.seq, spec: JSON.stringify(spec), priority: spec.priority, needs: JSON.stringify(normalizeNeeds(spec.needs)) };
 }
 
-/** The parameters of an `attempts` row. */
+/** The parameters of an `attempts` row (session and usage as JSON text). */
 export function attemptParams(row: AttemptRow) {
-  return { ...row };
+  return { ...row, session: jsonOrNull(row.session), usage: jsonOrNull(row.usage) };
 }
 
 /** The parameters of a `releases` row. */
 export function releaseParams(row: ReleaseRow) {
-  return { ...row, crash: row.crash ? 1 : 0 };
+  return { ...row, crash: row.crash ? 1 : 0, session: jsonOrNull(row.session), usage: jsonOrNull(row.usage) };
 }
 
 /** The parameters of an `events` row. */

@@ -24,7 +24,7 @@ import {
 export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 
 /**
- * Version 1 (then 2, below). `tasks.needs` is a JSON array (distinct, sorted); a task is in flight exactly
+ * Version 1 (then 2 and 3, below). `tasks.needs` is a JSON array (distinct, sorted); a task is in flight exactly
  * when `lease IS NOT NULL`, which the partial indexes rely on. Times shown in records are
  * ISO text (as the records hold them); times the store computes with are epoch ms integers.
  */
@@ -115,6 +115,23 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (task_id, seq)
       ) WITHOUT ROWID`,
       `ALTER TABLE tasks ADD COLUMN crash_releases INTEGER NOT NULL DEFAULT 0`,
+    ],
+  },
+  {
+    // What each run of an agent ran up, kept where the run is (a counted attempt or a released
+    // start): its session (JSON `{ agent, id }`) and usage (JSON tokens and cost), NULL for a
+    // run task and for every run before this version. The rate-limit-wait count starts at 0.
+    // `tasks_waiting` finds the next deferred task's due time (`nextDueMs`) without a scan:
+    // it holds only ready tasks with a `ready_at` (deferred ones, and retries promoted when
+    // due), never the `ready_at = 0` mass of fresh submissions.
+    version: 3,
+    statements: [
+      `ALTER TABLE attempts ADD COLUMN agent_session TEXT`,
+      `ALTER TABLE attempts ADD COLUMN agent_usage TEXT`,
+      `ALTER TABLE releases ADD COLUMN agent_session TEXT`,
+      `ALTER TABLE releases ADD COLUMN agent_usage TEXT`,
+      `ALTER TABLE tasks ADD COLUMN rate_limit_waits INTEGER NOT NULL DEFAULT 0`,
+      `CREATE INDEX tasks_waiting ON tasks (ready_at) WHERE status = 'ready' AND ready_at > 0`,
     ],
   },
 ];

@@ -1,9 +1,10 @@
 /**
  * Every statement the SQLite store runs, prepared once per connection. Readiness follows the
- * lifecycle's rules: `ready` tasks in (priority desc, seq) order through a partial index, and
- * a task is in flight exactly when `lease IS NOT NULL`. The graph walks read the subgraph
- * they need with recursive queries; a plan's writes go back row by row (the mutable columns of
- * a task, whole attempt and release rows).
+ * lifecycle's rules: `ready` tasks due by now (`ready_at <= now`, see `isDispatchable`) in
+ * (priority desc, seq) order through a partial index, and a task is in flight exactly when
+ * `lease IS NOT NULL`. The graph walks read the subgraph they need with recursive queries; a
+ * plan's writes go back row by row (the mutable columns of a task, whole attempt and release
+ * rows).
  */
 import type Database from 'better-sqlite3';
 import type { RawEventRow, RawTaskRow, attemptParams, eventParams, newTaskParams, releaseParams, taskStateParams } from './sqlite-rows.js';
@@ -17,9 +18,9 @@ const TERMINAL = `('complete', 'dead', 'blocked', 'cancelled')`;
 
 /** The columns a task's life changes, as `SET` assignments from the named parameters of `taskStateParams`. */
 const SET_STATE = `status = @status, unmet_deps = @unmetDeps, ready_at = @readyAt, releases = @releases,
-  crash_releases = @crashReleases, attempt_count = @attemptCount, attempt_base = @attemptBase, lease = @lease,
-  lease_expires_at = @leaseExpiresAt, worker = @worker, node = @node, started_at = @startedAt, finished_at = @finishedAt,
-  exit_code = @exitCode, result = @result, commit_sha = @commit, error = @error`;
+  crash_releases = @crashReleases, rate_limit_waits = @rateLimitWaits, attempt_count = @attemptCount,
+  attempt_base = @attemptBase, lease = @lease, lease_expires_at = @leaseExpiresAt, worker = @worker, node = @node,
+  started_at = @startedAt, finished_at = @finishedAt, exit_code = @exitCode, result = @result, commit_sha = @commit, error = @error`;
 
 /** A row of an in-flight task. */
 export interface InFlightRow {
@@ -65,10 +66,15 @@ export function prepareSqliteStatements(db: Db) {
     // INDEXED BY: without statistics the planner prefers tasks_status and sorts every ready
     // task per claim; the partial indexes give the order (or the due retries) directly.
     due: q<[number], RawTaskRow>(`SELECT * FROM tasks INDEXED BY tasks_due WHERE status = 'failed' AND ready_at <= ?`),
-    pickBest: q<{ caps: string }, RawTaskRow>(
-      `SELECT * FROM tasks INDEXED BY tasks_ready WHERE status = 'ready' AND ${SERVABLE} ORDER BY priority DESC, seq LIMIT 1`,
+    // A deferred task is ready but not due: the walk passes over it (a cost only while many
+    // deferred tasks sit ahead of the due ones, i.e. while a rate limit holds them back).
+    pickBest: q<{ caps: string; now: number }, RawTaskRow>(
+      `SELECT * FROM tasks INDEXED BY tasks_ready WHERE status = 'ready' AND ready_at <= @now AND ${SERVABLE}
+       ORDER BY priority DESC, seq LIMIT 1`,
     ),
-    pickExact: q<{ caps: string; id: string }, RawTaskRow>(`SELECT * FROM tasks WHERE id = @id AND status = 'ready' AND ${SERVABLE}`),
+    pickExact: q<{ caps: string; id: string; now: number }, RawTaskRow>(
+      `SELECT * FROM tasks WHERE id = @id AND status = 'ready' AND ready_at <= @now AND ${SERVABLE}`,
+    ),
     dependentRows: q<[string], RawTaskRow>(
       `SELECT t.* FROM deps d JOIN tasks t ON t.id = d.task_id WHERE d.dep_id = ? ORDER BY t.seq`,
     ),
@@ -96,19 +102,22 @@ export function prepareSqliteStatements(db: Db) {
 
     // ── what operations write ──
     insertTask: q<ReturnType<typeof newTaskParams>>(`INSERT INTO tasks (id, seq, spec, priority, needs, status, unmet_deps,
-        ready_at, releases, crash_releases, attempt_count, attempt_base, lease, lease_expires_at, worker, node, started_at,
-        finished_at, exit_code, result, commit_sha, error)
-      VALUES (@id, @seq, @spec, @priority, @needs, @status, @unmetDeps, @readyAt, @releases, @crashReleases, @attemptCount,
-        @attemptBase, @lease, @leaseExpiresAt, @worker, @node, @startedAt, @finishedAt, @exitCode, @result, @commit, @error)`),
+        ready_at, releases, crash_releases, rate_limit_waits, attempt_count, attempt_base, lease, lease_expires_at, worker, node,
+        started_at, finished_at, exit_code, result, commit_sha, error)
+      VALUES (@id, @seq, @spec, @priority, @needs, @status, @unmetDeps, @readyAt, @releases, @crashReleases, @rateLimitWaits,
+        @attemptCount, @attemptBase, @lease, @leaseExpiresAt, @worker, @node, @startedAt, @finishedAt, @exitCode, @result, @commit,
+        @error)`),
     insertDep: q<[string, string]>(`INSERT OR IGNORE INTO deps (task_id, dep_id) VALUES (?, ?)`),
     updateTask: q<ReturnType<typeof taskStateParams>>(`UPDATE tasks SET ${SET_STATE} WHERE id = @id`),
     putAttempt: q<ReturnType<typeof attemptParams>>(`INSERT OR REPLACE INTO attempts
-        (task_id, attempt, node, worker, lease, assigned_at, started_at, finished_at, exit_code, code, message)
-      VALUES (@taskId, @attempt, @node, @worker, @lease, @assignedAt, @startedAt, @finishedAt, @exitCode, @code, @message)`),
+        (task_id, attempt, node, worker, lease, assigned_at, started_at, finished_at, exit_code, code, message, agent_session, agent_usage)
+      VALUES (@taskId, @attempt, @node, @worker, @lease, @assignedAt, @startedAt, @finishedAt, @exitCode, @code, @message, @session,
+        @usage)`),
     deleteAttempt: q<{ taskId: string; attempt: number }>(`DELETE FROM attempts WHERE task_id = @taskId AND attempt = @attempt`),
     insertRelease: q<ReturnType<typeof releaseParams>>(`INSERT INTO releases
-        (task_id, seq, attempt, node, worker, lease, assigned_at, started_at, released_at, reason, crash)
-      VALUES (@taskId, @seq, @attempt, @node, @worker, @lease, @assignedAt, @startedAt, @releasedAt, @reason, @crash)`),
+        (task_id, seq, attempt, node, worker, lease, assigned_at, started_at, released_at, reason, crash, agent_session, agent_usage)
+      VALUES (@taskId, @seq, @attempt, @node, @worker, @lease, @assignedAt, @startedAt, @releasedAt, @reason, @crash, @session,
+        @usage)`),
     insertEvent: q<ReturnType<typeof eventParams>>(
       `INSERT INTO events (at, type, task_id, node_id, data) VALUES (@at, @type, @taskId, @nodeId, @data)`,
     ),
@@ -123,8 +132,8 @@ export function prepareSqliteStatements(db: Db) {
     inFlightOf: q<[string], InFlightRow>(
       `SELECT id, lease, node, worker, lease_expires_at FROM tasks WHERE lease IS NOT NULL AND node = ? ORDER BY seq`,
     ),
-    readyTasks: q<[number], RawTaskRow>(
-      `SELECT * FROM tasks INDEXED BY tasks_ready WHERE status = 'ready' ORDER BY priority DESC, seq LIMIT ?`,
+    readyTasks: q<[number, number], RawTaskRow>(
+      `SELECT * FROM tasks INDEXED BY tasks_ready WHERE status = 'ready' AND ready_at <= ? ORDER BY priority DESC, seq LIMIT ?`,
     ),
     allTasks: q<[], RawTaskRow>(`SELECT * FROM tasks ORDER BY seq`),
     allEdges: q<[], { dep_id: string; task_id: string }>(
@@ -137,6 +146,10 @@ export function prepareSqliteStatements(db: Db) {
       `SELECT EXISTS (SELECT 1 FROM tasks WHERE status IN ('pending', 'ready', 'assigned', 'running', 'failed'))`,
     ),
     nextRetry: pluck<[], number | null>(`SELECT MIN(ready_at) FROM tasks WHERE status = 'failed'`),
+    // The `ready_at > 0` term matches tasks_waiting's own, so that the partial index serves.
+    nextWaiting: pluck<[number], number | null>(
+      `SELECT MIN(ready_at) FROM tasks INDEXED BY tasks_waiting WHERE status = 'ready' AND ready_at > 0 AND ready_at > ?`,
+    ),
     nextExpiry: pluck<[], number | null>(`SELECT MIN(lease_expires_at) FROM tasks WHERE lease IS NOT NULL`),
     eventsAfter: q<[number, number], RawEventRow>(`SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?`),
     eventsLatest: q<[number], RawEventRow>(`SELECT * FROM events ORDER BY id DESC LIMIT ?`),

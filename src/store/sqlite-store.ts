@@ -114,7 +114,9 @@ export class SqliteStore extends LifecycleStore implements TaskStore {
 
   async nextDueMs(now: number): Promise<number | null> {
     return this.read((c) => {
-      const due = [c.stmts.nextRetry.get(), c.stmts.nextExpiry.get()].filter((t): t is number => typeof t === 'number');
+      const due = [c.stmts.nextRetry.get(), c.stmts.nextWaiting.get(now), c.stmts.nextExpiry.get()].filter(
+        (t): t is number => typeof t === 'number',
+      );
       return due.length === 0 ? null : Math.max(0, Math.min(...due) - now);
     });
   }

@@ -52,9 +52,9 @@ export class SqliteTables implements RowReads {
     return this.stmts.due.all(now).map(decodeTask);
   }
 
-  pick(capabilities: readonly string[], taskId: string | undefined): TaskRow | undefined {
+  pick(capabilities: readonly string[], taskId: string | undefined, now: number): TaskRow | undefined {
     const caps = JSON.stringify(normalizeNeeds(capabilities));
-    const raw = taskId === undefined ? this.stmts.pickBest.get({ caps }) : this.stmts.pickExact.get({ caps, id: taskId });
+    const raw = taskId === undefined ? this.stmts.pickBest.get({ caps, now }) : this.stmts.pickExact.get({ caps, id: taskId, now });
     return raw === undefined ? undefined : decodeTask(raw);
   }
 
@@ -79,8 +79,8 @@ export class SqliteTables implements RowReads {
     return readRecord(this.stmts, id);
   }
 
-  ready(limit: number): TaskRecord[] {
-    return this.stmts.readyTasks.all(limit).map((raw) => recordOfRow(this.stmts, raw));
+  ready(now: number, limit: number): TaskRecord[] {
+    return this.stmts.readyTasks.all(now, limit).map((raw) => recordOfRow(this.stmts, raw));
   }
 
   /** Writes a plan's changes and logs its events. */

@@ -4,6 +4,7 @@
  * all three backends, and each backend's own knobs.
  */
 import type { LifecycleOptions } from '../lifecycle/options.js';
+import { DEFAULT_MAX_RATE_LIMIT_WAITS } from '../lifecycle/rate-limit-budget.js';
 import { DEFAULT_MAX_RELEASES } from '../lifecycle/release-budget.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../lifecycle/retry-delay.js';
 
@@ -17,6 +18,8 @@ export interface StoreOptions {
   backoff?: BackoffPolicy;
   /** Crash-releases (`releaseNode`) before a task is dead with `TASK_KILLS_SUPERVISOR` (default 3). */
   maxReleases?: number;
+  /** Rate-limit waits (`defer`) before a task is dead with `RATE_LIMITED` (default 5: the sixth limit kills). */
+  maxRateLimitWaits?: number;
   /**
    * Open for reading only (the CLI's `status`, `tasks`, `task`, `logs`): nothing is migrated or
    * written, and a mutation fails. SQLite opens the file read-only; PostgreSQL runs every
@@ -43,6 +46,7 @@ export function resolveStoreOptions(options: StoreOptions = {}): ResolvedStoreOp
     maxAttempts: options.maxAttempts ?? 1,
     backoff: options.backoff ?? DEFAULT_BACKOFF,
     maxReleases: options.maxReleases ?? DEFAULT_MAX_RELEASES,
+    maxRateLimitWaits: options.maxRateLimitWaits ?? DEFAULT_MAX_RATE_LIMIT_WAITS,
     readOnly: options.readOnly ?? false,
     changePollMs: options.changePollMs ?? 200,
     poolSize: options.poolSize ?? 10,

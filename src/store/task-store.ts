@@ -14,12 +14,12 @@
  * the records. Records are snapshots: changing one changes nothing in the store.
  */
 import type { NewEvent } from '../lifecycle/events.js';
-import type { Completion, FailOutcome, Failure, Reaped } from '../lifecycle/outcomes.js';
+import type { Completion, Deferral, FailOutcome, Failure, Reaped } from '../lifecycle/outcomes.js';
 import type { TaskError, TaskRecord, TaskStatus } from '../lifecycle/task-record.js';
 import type { TaskSpec } from '../tasks/spec.js';
 import type { LockHolder } from '../locks/file-lock.js';
 
-export type { Completion, FailOutcome, Failure, Reaped, TaskError, TaskRecord, TaskStatus };
+export type { Completion, Deferral, FailOutcome, Failure, Reaped, TaskError, TaskRecord, TaskStatus };
 
 /** What a worker slot asks for when it claims. */
 export interface ClaimRequest {
@@ -60,10 +60,11 @@ export interface TaskStore {
   open(): Promise<void>;
   close(): Promise<void>;
   /**
-   * Changes a store-wide default (a live reconfiguration): `maxAttempts` applies to every task
-   * whose spec names none, from its next failure on. Nothing stored changes.
+   * Changes store-wide defaults (a live reconfiguration): `maxAttempts` applies to every task
+   * whose spec names none, from its next failure on; `maxRateLimitWaits` from the next
+   * deferral on. Nothing stored changes.
    */
-  setDefaults(defaults: { maxAttempts?: number }): void;
+  setDefaults(defaults: { maxAttempts?: number; maxRateLimitWaits?: number }): void;
   /**
    * Makes `holder` the one live supervisor of its node for as long as the hold lasts (or
    * the process lives), so that what this node holds in flight after a crash is provably
@@ -82,12 +83,13 @@ export interface TaskStore {
    */
   submit(specs: readonly TaskSpec[], now: number): Promise<string[]>;
   /**
-   * Claims the best ready task (priority desc, then submission order) that is due and
-   * whose needs the worker has, or `request.taskId` exactly. Never gives one task to two
+   * Claims the best ready task (priority desc, then submission order) that is due (a
+   * deferred task not before its `readyAt`) and whose needs the worker has, or
+   * `request.taskId` exactly (if ready, due and servable). Never gives one task to two
    * claimers. Records a new attempt (number = attempts used + 1) with node and worker.
    */
   claim(request: ClaimRequest): Promise<Claim | null>;
-  /** Ready tasks in dispatch order without claiming them (at most `limit`). */
+  /** Ready tasks due by `now` (retries due promoted first) in dispatch order, without claiming them (at most `limit`). */
   peekReady(now: number, limit: number): Promise<TaskRecord[]>;
   markRunning(taskId: string, lease: string, now: number): Promise<boolean>;
   /** Extends every lease in `leases` that is still current to `now + leaseMs`; resolves with how many. */
@@ -101,6 +103,20 @@ export interface TaskStore {
    * orderly release does not count towards `maxReleases`.
    */
   release(taskId: string, lease: string, now: number, reason: string): Promise<boolean>;
+  /**
+   * An in-flight attempt met its provider's rate limit: the task goes back to `ready` due at
+   * `until` without burning an attempt (the start is kept in `released` with `reason`, its
+   * session and usage), and `rateLimitWaits` counts it. When the waits exceed
+   * `maxRateLimitWaits` the task is dead with `RATE_LIMITED` instead (dependents blocked).
+   * null when the lease is not current.
+   *
+   * @example
+   * await store.defer(id, lease, {
+   *   now, until: now + 60_000, reason: 'rate limited: claude',
+   *   error: { code: 'RATE_LIMITED', message: 'usage limit reached' }, session, usage,
+   * }); // { status: 'ready', retryAt: now + 60_000, blocked: [] }
+   */
+  defer(taskId: string, lease: string, deferral: Deferral): Promise<FailOutcome | null>;
   /**
    * Takes back every in-flight task `nodeId` holds (a supervisor restarting after a crash),
    * each as a crash-release: no attempt burnt, the start kept in `released` with reason
@@ -142,7 +158,7 @@ export interface TaskStore {
   isSettled(): Promise<boolean>;
   /** Assigned or running tasks (all nodes when `nodeId` is omitted). */
   inFlight(nodeId?: string): Promise<Array<{ taskId: string; lease: string; nodeId: string; workerId: string; expiresAt: number }>>;
-  /** Ms until the next retry backoff or lease expiry is due (0 if due), or null. */
+  /** Ms until the next retry backoff, rate-limit wait or lease expiry is due (0 if due), or null. */
   nextDueMs(now: number): Promise<number | null>;
 
   appendEvent(event: Omit<StoredEvent, 'id'>): Promise<void>;

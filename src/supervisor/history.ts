@@ -49,6 +49,8 @@ function releasedEntry(start: ReleasedStart): HistoryEntry {
     exitCode: null,
     code: null,
     message: null,
+    session: start.session,
+    usage: start.usage,
     released: true,
     releaseReason: start.reason,
     releasedAt: start.releasedAt,

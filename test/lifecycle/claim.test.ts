@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planClaim, planPromotions } from '../../src/lifecycle/claim.js';
+import { isDispatchable, planClaim, planPromotions } from '../../src/lifecycle/claim.js';
 import { T0, iso, row, spec } from './helpers.js';
 
 const claimant = { nodeId: 'host-a', workerId: 'w3', lease: 'L', expiresAt: T0 + 15_000, now: T0 };
@@ -11,7 +11,7 @@ describe('planClaim', () => {
     expect(plan.writes.tasks).toEqual([expect.objectContaining({ status: 'assigned', lease: 'L', leaseExpiresAt: T0 + 15_000, worker: 'w3', node: 'host-a', attemptCount: 3 })]);
     expect(plan.writes.attempts).toEqual([{
       taskId: 'a', attempt: 3, node: 'host-a', worker: 'w3', lease: 'L', assignedAt: iso(T0),
-      startedAt: null, finishedAt: null, exitCode: null, code: null, message: null,
+      startedAt: null, finishedAt: null, exitCode: null, code: null, message: null, session: null, usage: null,
     }]);
     expect(plan.writes.relaxed).toBe(true);
     expect(plan.events).toEqual([{ at: T0, type: 'task.claimed', taskId: 'a', nodeId: 'host-a', data: { attempt: 3, worker: 'w3', expiresAt: T0 + 15_000 } }]);
@@ -32,6 +32,16 @@ describe('planClaim', () => {
       expect(plan.writes.tasks).toEqual([]);
       expect(plan.events).toEqual([]);
     }
+  });
+});
+
+describe('isDispatchable', () => {
+  it('hands out a ready task once its readyAt has passed: at once when it has none', () => {
+    expect(isDispatchable({ status: 'ready', readyAt: 0 }, T0)).toBe(true);
+    expect(isDispatchable({ status: 'ready', readyAt: T0 }, T0)).toBe(true);
+    expect(isDispatchable({ status: 'ready', readyAt: T0 + 1 }, T0)).toBe(false);
+    expect(isDispatchable({ status: 'failed', readyAt: 0 }, T0)).toBe(false);
+    expect(planClaim(row(spec('later'), { status: 'ready', readyAt: T0 + 1 }), { ...claimant, capabilities: [] }).answer).toBeNull();
   });
 });
 

@@ -30,4 +30,17 @@ describe('planComplete', () => {
     complete(t, 'a');
     expect(t.task('b')).toMatchObject({ status: 'cancelled', unmetDeps: 0 });
   });
+
+  it('keeps the agent session and usage the completion reports on the attempt; none when it reports none', () => {
+    const t = new Tables();
+    submit(t, [spec('agent'), spec('plain')]);
+    start(t, 'agent', 'La');
+    const session = { agent: 'claude', id: 'sess-1' };
+    const usage = { inputTokens: 10, outputTokens: 20, cacheReadTokens: 30, cacheWriteTokens: 40, costUsd: 0.5 };
+    t.apply(planComplete(t.rows('agent'), [], { exitCode: 0, result: null, commit: null, now: T0 + 1, session, usage }));
+    expect(t.rows('agent').attempts[0]).toMatchObject({ session, usage });
+    start(t, 'plain', 'Lp');
+    complete(t, 'plain');
+    expect(t.rows('plain').attempts[0]).toMatchObject({ session: null, usage: null });
+  });
 });

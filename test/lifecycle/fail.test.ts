@@ -6,7 +6,7 @@ import { DEFAULT_BACKOFF } from '../../src/lifecycle/retry-delay.js';
 import { NO_SUBGRAPH } from '../../src/lifecycle/rows.js';
 import { T0, Tables, claim, failure, iso, spec, start, submit } from './helpers.js';
 
-const options = (maxAttempts: number, random = () => 0.5) => ({ maxAttempts, backoff: DEFAULT_BACKOFF, maxReleases: 3, random });
+const options = (maxAttempts: number, random = () => 0.5) => ({ maxAttempts, backoff: DEFAULT_BACKOFF, maxReleases: 3, maxRateLimitWaits: 5, random });
 
 /** Fails the in-flight `id` as a store does: decision first, the graph read only for a death. */
 function fail(t: Tables, id: string, now: number, maxAttempts: number, retryable = true) {
@@ -61,5 +61,21 @@ describe('planFail', () => {
     const rows = t.rows('a');
     t.apply(planFail(rows, t.graph(), { ...failure(T0, { retryable: false }), details: { hint: 'fix it' } }, { status: 'dead', readyAt: null }));
     expect(t.task('a').error).toEqual({ code: 'TASK_EXIT_NONZERO', message: 'exit 1', details: { hint: 'fix it' } });
+  });
+
+  it('keeps the agent session and usage the failure reports on the attempt, whether it retries or dies', () => {
+    const t = new Tables();
+    submit(t, [spec('a')]);
+    start(t, 'a', 'L1');
+    const session = { agent: 'codex', id: 'thread-9' };
+    const usage = { inputTokens: 1, outputTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: null };
+    const failed = { ...failure(T0), code: 'AGENT_FAILED' as const, session, usage };
+    t.apply(planFail(t.rows('a'), NO_SUBGRAPH, failed, { status: 'ready', readyAt: T0 }));
+    start(t, 'a', 'L2', T0 + 1);
+    t.apply(planFail(t.rows('a'), t.graph(), { ...failed, now: T0 + 2, session: null }, { status: 'dead', readyAt: null }));
+    expect(t.rows('a').attempts.map((a) => [a.attempt, a.code, a.session, a.usage])).toEqual([
+      [1, 'AGENT_FAILED', session, usage],
+      [2, 'AGENT_FAILED', null, usage],
+    ]);
   });
 });

@@ -23,7 +23,7 @@ describe('planRelease', () => {
     expect(t.rows('a').attempts).toEqual([]);
     expect(t.releases).toEqual([{
       taskId: 'a', seq: 1, attempt: 1, node: 'n1', worker: 'w1', lease: 'L1', assignedAt: iso(T0), startedAt: iso(T0),
-      releasedAt: iso(T0 + 5), reason: 'drain deadline reached', crash: false,
+      releasedAt: iso(T0 + 5), reason: 'drain deadline reached', crash: false, session: null, usage: null,
     }]);
     // The next run reuses the number: the released start did not count.
     expect(start(t, 'a', 'L2', T0 + 6)).toBe(1);

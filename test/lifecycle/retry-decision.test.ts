@@ -3,7 +3,7 @@ import { decideRetry, retryDecision } from '../../src/lifecycle/retry-decision.j
 import { DEFAULT_BACKOFF } from '../../src/lifecycle/retry-delay.js';
 import { T0, row, spec } from './helpers.js';
 
-const options = { maxAttempts: 3, backoff: DEFAULT_BACKOFF, maxReleases: 3, random: () => 0.5 };
+const options = { maxAttempts: 3, backoff: DEFAULT_BACKOFF, maxReleases: 3, maxRateLimitWaits: 5, random: () => 0.5 };
 const failing = (code: 'TASK_EXIT_NONZERO' | 'TASK_SPAWN_FAILED' | 'LEASE_EXPIRED' = 'TASK_EXIT_NONZERO', retryable = true) =>
   ({ code, retryable, retryAfterMs: null, now: T0 });
 

@@ -12,6 +12,7 @@
 import { describe } from 'vitest';
 import { claimContract } from './contract/claim.js';
 import { concurrencyContract } from './contract/concurrency.js';
+import { deferContract } from './contract/defer.js';
 import { durabilityContract } from './contract/durability.js';
 import type { ContractOptions, MakeStore } from './contract/helpers.js';
 import { migrationContract } from './contract/migration.js';
@@ -32,6 +33,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore, opts: 
     outcomesContract(makeStore);
     recoveryContract(makeStore);
     releasesContract(makeStore);
+    deferContract(makeStore, opts);
     readsContract(makeStore);
     referenceContract(makeStore);
     concurrencyContract(makeStore, opts);

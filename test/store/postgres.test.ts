@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresMigrations } from '../../src/store/postgres-schema.js';
+import { STORE_SCHEMA_VERSION } from '../../src/store/schema-version.js';
 import { PostgresStore } from '../../src/store/postgres-store.js';
 import { parseStoreUrl } from '../../src/store/store-url.js';
 import { describeStoreContract } from './contract.js';
@@ -33,14 +34,33 @@ async function admin<T>(body: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** Every table of `schema` but `meta` with its columns, in order. */
+/** Every table of `schema` but `meta` with its columns, in order, and every index but the tables' keys. */
 async function tablesOf(client: pg.Client, schema: string): Promise<unknown> {
   const columns = await client.query(
     `SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns
      WHERE table_schema = $1 AND table_name <> 'meta' ORDER BY table_name, ordinal_position`,
     [schema],
   );
-  return columns.rows;
+  const indexes = await client.query(
+    `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename <> 'meta' AND indexname NOT LIKE '%_pkey'
+     ORDER BY indexname`,
+    [schema],
+  );
+  return { columns: columns.rows, indexes: indexes.rows };
+}
+
+/** What undoes each migration of `schema`: the statements taking it from that version back to the one before. */
+function undo(schema: string): Record<number, string[]> {
+  const s = `"${schema}"`;
+  return {
+    2: [`DROP TABLE ${s}.releases`, `ALTER TABLE ${s}.tasks DROP COLUMN crash_releases`],
+    3: [
+      `DROP INDEX ${s}.tasks_waiting`,
+      `ALTER TABLE ${s}.attempts DROP COLUMN agent_session, DROP COLUMN agent_usage`,
+      `ALTER TABLE ${s}.releases DROP COLUMN agent_session, DROP COLUMN agent_usage`,
+      `ALTER TABLE ${s}.tasks DROP COLUMN rate_limit_waits`,
+    ],
+  };
 }
 
 function schemaOf(url: string): string {
@@ -83,21 +103,26 @@ describeStoreContract(
       admin(async (client) => {
         await client.query(`UPDATE "${schemaOf(url)}".meta SET value = $1 WHERE key = 'schema_version'`, [String(version)]);
       }),
-    downgradeToVersion1: (url) =>
+    downgradeTo: (url, version) =>
       admin(async (client) => {
         const schema = schemaOf(url);
-        await client.query(`DROP TABLE "${schema}".releases`);
-        await client.query(`ALTER TABLE "${schema}".tasks DROP COLUMN crash_releases`);
-        await client.query(`UPDATE "${schema}".meta SET value = '1' WHERE key = 'schema_version'`);
-        const v1 = `${schema}_v1`;
-        await client.query(`CREATE SCHEMA "${v1}"`);
+        for (let undone = STORE_SCHEMA_VERSION; undone > version; undone -= 1) {
+          const statements = undo(schema)[undone];
+          if (statements === undefined) throw new Error(`no undo for schema version ${undone}: add it to undo()`);
+          for (const statement of statements) await client.query(statement);
+        }
+        await client.query(`UPDATE "${schema}".meta SET value = $1 WHERE key = 'schema_version'`, [String(version)]);
+        const old = `${schema}_v${version}`;
+        await client.query(`CREATE SCHEMA "${old}"`);
         try {
-          for (const statement of postgresMigrations(v1).find((m) => m.version === 1)?.statements ?? []) await client.query(statement);
-          // The id column's default names its sequence, which carries the schema's name.
+          for (const migration of postgresMigrations(old).filter((m) => m.version <= version)) {
+            for (const statement of migration.statements) await client.query(statement);
+          }
+          // The id column's default names its sequence, and index definitions their table: both carry the schema's name.
           const strip = (rows: unknown, name: string) => JSON.parse(JSON.stringify(rows).replaceAll(`"${name}".`, '').replaceAll(`${name}.`, '')) as unknown;
-          expect(strip(await tablesOf(client, schema), schema)).toEqual(strip(await tablesOf(client, v1), v1));
+          expect(strip(await tablesOf(client, schema), schema)).toEqual(strip(await tablesOf(client, old), old));
         } finally {
-          await client.query(`DROP SCHEMA "${v1}" CASCADE`);
+          await client.query(`DROP SCHEMA "${old}" CASCADE`);
         }
       }),
     schemaVersion: (url) =>

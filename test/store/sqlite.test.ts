@@ -6,15 +6,27 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it, vi } from 'vitest';
 import { parseStoreUrl } from '../../src/store/store-url.js';
+import { STORE_SCHEMA_VERSION } from '../../src/store/schema-version.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite-schema.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { describeStoreContract } from './contract.js';
 
-/** Every table but `meta` with its columns (name, type, not null, default, key position). */
+/** Every table but `meta` with its columns (name, type, not null, default, key position), and every index coord made. */
 function tablesOf(db: Database.Database): unknown {
   const names = db.prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('meta', 'sqlite_sequence') ORDER BY name`).all();
-  return names.map(({ name }) => [name, db.prepare(`SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)`).all(name)]);
+  const tables = names.map(({ name }) => [name, db.prepare(`SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)`).all(name)]);
+  const indexes = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`).all();
+  return { tables, indexes };
 }
+
+/** What undoes each migration: the statements taking a store from that version back to the one before. */
+const UNDO: Record<number, string> = {
+  2: `DROP TABLE releases; ALTER TABLE tasks DROP COLUMN crash_releases`,
+  3: `DROP INDEX tasks_waiting;
+    ALTER TABLE attempts DROP COLUMN agent_session; ALTER TABLE attempts DROP COLUMN agent_usage;
+    ALTER TABLE releases DROP COLUMN agent_session; ALTER TABLE releases DROP COLUMN agent_usage;
+    ALTER TABLE tasks DROP COLUMN rate_limit_waits`,
+};
 
 function pathOf(url: string): string {
   const location = parseStoreUrl(url);
@@ -48,13 +60,20 @@ describeStoreContract(
       db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(version));
       db.close();
     },
-    downgradeToVersion1: async (url) => {
+    downgradeTo: async (url, version) => {
       const db = new Database(pathOf(url));
-      db.exec(`DROP TABLE releases; ALTER TABLE tasks DROP COLUMN crash_releases; UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
-      const v1 = new Database(':memory:');
-      for (const statement of SQLITE_MIGRATIONS.find((m) => m.version === 1)?.statements ?? []) v1.exec(statement);
-      expect(tablesOf(db)).toEqual(tablesOf(v1));
-      v1.close();
+      for (let undone = STORE_SCHEMA_VERSION; undone > version; undone -= 1) {
+        const undo = UNDO[undone];
+        if (undo === undefined) throw new Error(`no undo for schema version ${undone}: add it to UNDO`);
+        db.exec(undo);
+      }
+      db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(version));
+      const old = new Database(':memory:');
+      for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= version)) {
+        for (const statement of migration.statements) old.exec(statement);
+      }
+      expect(tablesOf(db)).toEqual(tablesOf(old));
+      old.close();
       db.close();
     },
     schemaVersion: async (url) => {

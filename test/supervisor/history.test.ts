@@ -6,9 +6,10 @@ import { taskHistory } from '../../src/supervisor/history.js';
 
 const attempt = (n: number, code: CoordErrorCode | null): AttemptRecord => ({
   attempt: n, worker: `w${n}`, lease: `A${n}`, assignedAt: 't', startedAt: 't', finishedAt: 't', exitCode: code === null ? 0 : 1, code, message: null,
+  session: null, usage: null,
 });
 const released = (n: number, reason: string, crash = false): ReleasedStart => ({
-  attempt: n, worker: 'w', lease: `R${n}${reason}`, assignedAt: 't', startedAt: null, releasedAt: 'r', reason, crash,
+  attempt: n, worker: 'w', lease: `R${n}${reason}`, assignedAt: 't', startedAt: null, releasedAt: 'r', reason, crash, session: null, usage: null,
 });
 
 describe('taskHistory', () => {

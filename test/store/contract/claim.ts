@@ -55,7 +55,7 @@ export function claimContract(make: MakeStore): void {
         expect(claim.task).toMatchObject({ status: 'assigned', lease: claim.lease, leaseExpiresAt: T0 + 15_000, worker: 'w3', node: 'host-a' });
         expect(claim.task.attempts).toEqual([{
           attempt: 1, node: 'host-a', worker: 'w3', lease: claim.lease, assignedAt: new Date(T0).toISOString(),
-          startedAt: null, finishedAt: null, exitCode: null, code: null, message: null,
+          startedAt: null, finishedAt: null, exitCode: null, code: null, message: null, session: null, usage: null,
         }]);
         expect(await store.inFlight()).toEqual([{ taskId: 'a', lease: claim.lease, nodeId: 'host-a', workerId: 'w3', expiresAt: T0 + 15_000 }]);
         expect(await store.inFlight('host-b')).toEqual([]);

@@ -4,8 +4,10 @@
  */
 import { expect } from 'vitest';
 import { isCoordError, type CoordErrorCode } from '../../../src/errors.js';
+import { MemoryStore } from '../../../src/store/memory-store.js';
 import type { StoreOptions } from '../../../src/store/store-options.js';
-import type { Claim, Failure, TaskRecord, TaskStore } from '../../../src/store/task-store.js';
+import type { AgentSession, AgentUsage } from '../../../src/agents/types.js';
+import type { Claim, Deferral, Failure, TaskRecord, TaskStore } from '../../../src/store/task-store.js';
 import { TaskSpecSchema, type TaskSpec, type TaskSpecInput } from '../../../src/tasks/spec.js';
 
 /** A store under test, the URL that opens more instances on the same backing, and its cleanup. */
@@ -31,10 +33,12 @@ export interface ContractOptions {
   /** Writes `version` into the closed store's meta table. */
   setSchemaVersion?: (url: string, version: number) => Promise<void>;
   /**
-   * Rewrites the closed store as schema version 1 left it (no `releases` table, no
-   * `tasks.crash_releases`, version 1 in `meta`), checking its tables match version 1's.
+   * Rewrites the closed store as schema version `version` left it (each later migration
+   * undone: for 1, no `releases` table and no `tasks.crash_releases`; for 2, no agent session
+   * and usage columns, no `tasks.rate_limit_waits`, no `tasks_waiting` index; `version` in
+   * `meta`), checking its tables and indexes match what that version's migrations create.
    */
-  downgradeToVersion1?: (url: string) => Promise<void>;
+  downgradeTo?: (url: string, version: number) => Promise<void>;
   /** The closed store's `meta` schema version. */
   schemaVersion?: (url: string) => Promise<number>;
   /** A digest of everything stored (the store closed), to prove a refused open wrote nothing. */
@@ -77,6 +81,24 @@ export function failure(now: number, extra: { retryable?: boolean; retryAfterMs?
 /** A successful completion at `now`. */
 export function completion(now: number, result: unknown = null) {
   return { exitCode: 0, result, commit: 'c0ffee', now };
+}
+
+/** An agent session, as a worker reports it. */
+export function session(id = 'sess-1', agent = 'claude'): AgentSession {
+  return { agent, id };
+}
+
+/** An agent's usage, as a worker reports it. */
+export function usage(inputTokens = 1200, costUsd: number | null = 0.0125): AgentUsage {
+  return { inputTokens, outputTokens: 340, cacheReadTokens: 5000, cacheWriteTokens: 0, costUsd };
+}
+
+/** A rate-limit deferral at `now` until `until`, with the run's session and usage unless given. */
+export function deferral(now: number, until: number, extra: Partial<Deferral> = {}): Deferral {
+  return {
+    now, until, reason: 'rate limited: claude', error: { code: 'RATE_LIMITED', message: '429: usage limit reached' },
+    session: session(), usage: usage(), ...extra,
+  };
 }
 
 /** Claims for node `n1` worker `w1` (or as given); fails the test when nothing is claimable. */
@@ -152,4 +174,15 @@ export async function withStore<T>(make: MakeStore, body: (store: TaskStore, fix
   } finally {
     await fixture.cleanup();
   }
+}
+
+/** Plays `body` on a fresh store and on the in-memory reference; both must end with the same records and events. */
+export async function sameAsReference(make: MakeStore, body: (store: TaskStore) => Promise<void>, options: StoreOptions = {}): Promise<void> {
+  const reference = new MemoryStore(options);
+  await body(reference);
+  await withStore(make, async (store) => {
+    await body(store);
+    expect(normalize(await store.list())).toEqual(normalize(await reference.list()));
+    expect(await store.events(0, 1000)).toEqual(await reference.events(0, 1000));
+  }, options);
 }

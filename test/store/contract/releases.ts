@@ -7,11 +7,9 @@
  * same records and events.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryStore } from '../../../src/store/memory-store.js';
-import type { StoreOptions } from '../../../src/store/store-options.js';
 import type { TaskStore } from '../../../src/store/task-store.js';
 import { taskHistory } from '../../../src/supervisor/history.js';
-import { T0, completion, mustClaim, normalize, spec, statusOf, withStore, type MakeStore } from './helpers.js';
+import { T0, completion, mustClaim, sameAsReference, spec, statusOf, type MakeStore } from './helpers.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -40,17 +38,6 @@ async function releaseUntilDead(store: TaskStore): Promise<string[][]> {
   return answers;
 }
 
-/** Plays `body` on a fresh store and on the in-memory reference; both must end with the same records and events. */
-async function sameAsReference(make: MakeStore, body: (store: TaskStore) => Promise<void>, options: StoreOptions = {}): Promise<void> {
-  const reference = new MemoryStore(options);
-  await body(reference);
-  await withStore(make, async (store) => {
-    await body(store);
-    expect(normalize(await store.list())).toEqual(normalize(await reference.list()));
-    expect(await store.events(0, 1000)).toEqual(await reference.events(0, 1000));
-  }, options);
-}
-
 /** Registers the release tests. */
 export function releasesContract(make: MakeStore): void {
   describe('releases', () => {
@@ -63,7 +50,7 @@ export function releasesContract(make: MakeStore): void {
         expect(released).toMatchObject({ status: 'ready', attempts: [], releases: 1, crashReleases: 0, startedAt: null });
         expect(released?.released).toEqual([{
           attempt: 1, node: 'n1', worker: 'w1', lease, assignedAt: iso(T0), startedAt: iso(T0 + 1),
-          releasedAt: iso(T0 + 5), reason: 'drain deadline reached', crash: false,
+          releasedAt: iso(T0 + 5), reason: 'drain deadline reached', crash: false, session: null, usage: null,
         }]);
         const again = await mustClaim(store, T0 + 6, { taskId: 'a', workerId: 'w2' });
         expect(again.attempt).toBe(1); // the same number: the released start did not count
