@@ -117,6 +117,17 @@ describe('the claude-stream-json parser, on the real CLI\'s recordings', () => {
     expect(classifyAgentOutcome(facts, zero)).toMatchObject({ ok: false, code: 'AGENT_NEEDS_INPUT' });
   });
 
+  it('takes the final output count from --include-partial-messages before the result', () => {
+    const lines = recording('claude-partial-messages.jsonl');
+    const delta = lines.findIndex((l) => l.includes('"type":"message_delta"'));
+    const parser = createParser('claude-stream-json');
+    lines.slice(0, delta + 1).forEach((line, i) => parser.push(line, i));
+    expect(parser.facts().usage).toEqual({ ...ONE_ANSWER, costUsd: null });
+    const { facts } = feed(parser, lines.slice(delta + 1));
+    expect(facts.usage).toEqual({ ...ONE_ANSWER, costUsd: 0.00671 });
+    expect(facts.result?.text).toBe('Streamed in pieces.');
+  });
+
   it('reads the output of a PTY: \\r\\n endings and a trailing cursor escape', () => {
     const lines = recording('claude-pty-text.raw');
     expect(lines.slice(0, -1).every((l) => l.endsWith('\r'))).toBe(true);
@@ -150,6 +161,8 @@ describe('the claude-stream-json parser, on synthetic lines', () => {
     const { facts } = feed('claude-stream-json', [init, start, assistant('m1', 1), delta]);
     // The assistant line's snapshot came between; the delta is the later word.
     expect(facts.usage.outputTokens).toBe(42);
+    // And a snapshot repeated after the delta does not undo it.
+    expect(feed('claude-stream-json', [init, start, delta, assistant('m1', 1)]).facts.usage.outputTokens).toBe(42);
   });
 
   it('adds this run\'s model costs when the result breaks them down, else takes total_cost_usd', () => {
@@ -171,6 +184,14 @@ describe('the claude-stream-json parser, on synthetic lines', () => {
     const { facts } = feed('claude-stream-json', [init, result], 1_799_999_000_000);
     expect(facts.rateLimit).toMatchObject({ retryAfterMs: null, resetAt: epoch * 1000 });
     expect(classifyAgentOutcome(facts, fail)).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: epoch * 1000 - 1_799_999_000_001 });
+  });
+
+  it('reads a billing error as a limit only when its text says it resets', () => {
+    const synthetic = (text: string) => JSON.stringify({ type: 'assistant', message: { id: 'x', model: '<synthetic>', content: [{ type: 'text', text }] }, error: 'billing_error', is_api_error_message: true, session_id: 's-1' });
+    expect(feed('claude-stream-json', [init, synthetic('spend limit reached · resets Aug 8')]).facts.rateLimit).not.toBeNull();
+    const broke = feed('claude-stream-json', [init, synthetic('Credit balance is too low to access the Anthropic API.')]).facts;
+    expect(broke.rateLimit).toBeNull();
+    expect(broke.apiError?.message).toBe('Claude Code: Credit balance is too low to access the Anthropic API.');
   });
 
   it('reads other API errors as such', () => {

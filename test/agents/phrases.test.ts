@@ -16,6 +16,7 @@ describe('mentionsRateLimit', () => {
     'exceeded retry limit, last status: 429 Too Many Requests, request id: req_1',
     '[API Error: You have exhausted your capacity on this model. (Status: RESOURCE_EXHAUSTED)]',
     'You exceeded your current quota, please check your plan and billing details.',
+    'spend limit reached · resets Aug 8 · request an increase',
   ])('%s', (text) => {
     expect(mentionsRateLimit(text)).toBe(true);
   });

@@ -127,7 +127,11 @@ class ClaudeStreamJsonParser implements AgentOutputParser {
     const model = str(message.model);
     if (model !== null) this.#facts.model = model;
     if (id !== null && isRecord(message.usage)) {
-      this.#messages.set(id, tokensOf(message.usage));
+      // A later line of the same message repeats the start's snapshot: it never lowers an
+      // output count a stream event's message_delta already raised.
+      const usage = tokensOf(message.usage);
+      usage.outputTokens = Math.max(usage.outputTokens, this.#messages.get(id)?.outputTokens ?? 0);
+      this.#messages.set(id, usage);
       this.#recount();
     }
   }
@@ -197,7 +201,9 @@ class ClaudeStreamJsonParser implements AgentOutputParser {
 
   /** An API error the CLI stopped on: a rate limit, a refused login, or another error. */
   #readApiError(status: number | null, kind: string | null, text: string, now: number): void {
-    if (status === 429 || kind === 'rate_limit' || kind === 'billing_error' || mentionsRateLimit(text)) {
+    // A `billing_error` is a subscription's limit when its text says so ("spend limit reached ·
+    // resets Aug 8"), else an account problem no wait fixes (a credit balance too low).
+    if (status === 429 || kind === 'rate_limit' || mentionsRateLimit(text)) {
       const reset = parseResetTime(text, now);
       const previous = this.#facts.rateLimit;
       this.#facts.rateLimit = {

@@ -14,7 +14,7 @@ const RATE_LIMIT: readonly RegExp[] = [
   /\bRateLimitError\b/, // litellm (Aider), the OpenAI and Anthropic SDKs
   /rate.?limit(ed)? (exceeded|reached)/i,
   /has rate limited you/i, // Aider
-  /\busage limit (reached|has been reached)\b/i, // Claude Code, Codex
+  /\b(usage|spend|session|weekly|daily|monthly) limit (reached|has been reached)\b/i, // Claude Code, Codex
   /\bhit your ([\w-]+ )?limit\b/i, // Claude Code "You've hit your session limit · resets 5pm", Codex "You've hit your usage limit"
   /\b\d+-hour limit reached\b/i, // Claude Code's subscription windows
   /\busage_limit_reached\b/, // Codex's error type
