@@ -12,9 +12,11 @@ import type { ParentMessageOf, WorkerMessageInput } from '../src/protocol/messag
 import { errorFields, type Logger } from './log.js';
 import type { ProcessGroups } from './process-group.js';
 import { runModule, type ModulePool } from './run-module.js';
-import { runPty } from './run-pty.js';
+import { runPty, type RunPtyOptions } from './run-pty.js';
+import { agentReportOf, outcomeOfAgent, runAgent } from './run-agent.js';
+import type { AgentReport } from '../src/protocol/messages.js';
 import { attemptMarker } from '../src/procs/attempt-marker.js';
-import { containAttempt } from './task-containment.js';
+import { containAttempt, type AttemptContainment } from './task-containment.js';
 import { buildTaskEnv, type TaskIdentity } from './task-env.js';
 import { openTaskLog } from './task-log.js';
 import { failure, finalMessage, outcomeOfModule, outcomeOfPty, type FinalMessage, type TaskOutcome, type TaskRef } from './task-outcome.js';
@@ -66,7 +68,7 @@ export async function executeAssign(assign: AssignMessage, signal: AbortSignal, 
     return finalMessage(ref, failure('WORKTREE_FAILED', message), null, null, elapsed());
   }
 
-  const outcome = await runExec(assign, ref, signal, { ...context, logger });
+  const { outcome, agent } = await runExec(assign, ref, signal, { ...context, logger });
 
   // Failures are committed too: a half-finished attempt is often what the next one (or a
   // person) needs to look at.
@@ -85,24 +87,44 @@ export async function executeAssign(assign: AssignMessage, signal: AbortSignal, 
     logger.log('error', 'could not commit the task branch', errorFields(error));
     gitError = error instanceof Error ? error.message : String(error);
   }
-  return finalMessage(ref, judged, commit, gitError, elapsed());
+  return finalMessage(ref, judged, commit, gitError, elapsed(), agent);
 }
 
-async function runExec(assign: AssignMessage, ref: TaskRef, signal: AbortSignal, context: ExecuteContext): Promise<TaskOutcome> {
+async function runExec(assign: AssignMessage, ref: TaskRef, signal: AbortSignal, context: ExecuteContext): Promise<{ outcome: TaskOutcome; agent?: AgentReport }> {
   const marker = attemptMarker({ runId: context.runId, workerId: context.workerId, taskId: assign.taskId, attempt: assign.attempt, lease: assign.lease });
   const identity: TaskIdentity = { taskId: assign.taskId, attempt: assign.attempt, workerId: context.workerId, worktree: context.worktree, marker };
   const containment = containAttempt(marker, context.cgroupBase);
   const exec = assign.exec;
   const header = `[coord] ${new Date().toISOString()} task ${assign.taskId} attempt ${assign.attempt} worker ${context.workerId} `;
 
+  if (exec.kind === 'agent') {
+    const result = await runAgent({
+      exec,
+      ...ptyOptions(assign, ref, signal, context, identity, exec.env, `${header}agent ${exec.agent} argv ${JSON.stringify(exec.argv)}\n`, containment),
+      onUsage: (delta) => context.send({ type: 'coord:usage', ...ref, ...delta }),
+      onLiveness: (state) => context.send({ type: 'coord:liveness', ...ref, state }),
+    });
+    return { outcome: outcomeOfAgent(result, assign.timeoutMs), agent: agentReportOf(result.facts) };
+  }
   if (exec.kind === 'run') {
     const run = await runPty({
       argv: exec.argv,
+      ...ptyOptions(assign, ref, signal, context, identity, exec.env, `${header}argv ${JSON.stringify(exec.argv)}\n`, containment),
+    });
+    return { outcome: outcomeOfPty(run, assign.timeoutMs) };
+  }
+  return { outcome: await runModuleTask(assign, ref, signal, context, identity, containment, header) };
+}
+
+/** What every PTY run of an attempt is started with. */
+function ptyOptions(assign: AssignMessage, ref: TaskRef, signal: AbortSignal, context: ExecuteContext, identity: TaskIdentity,
+  env: Record<string, string>, header: string, containment: AttemptContainment): Omit<RunPtyOptions, 'argv'> {
+  return {
       cwd: context.worktree,
-      env: buildTaskEnv(process.env, exec.env, identity),
+      env: buildTaskEnv(process.env, env, identity),
       logFile: assign.logFile,
       maxLogBytes: assign.maxLogBytes,
-      header: `${header}argv ${JSON.stringify(exec.argv)}\n`,
+      header,
       timeoutMs: assign.timeoutMs,
       killGraceMs: context.killGraceMs,
       signal,
@@ -113,10 +135,13 @@ async function runExec(assign: AssignMessage, ref: TaskRef, signal: AbortSignal,
       onProgress: (outputBytes) => context.send({ type: 'coord:progress', ...ref, outputBytes }),
       quietAfterMs: assign.quietAfterMs,
       onQuiet: (quietMs, lastLine) => context.send({ type: 'coord:quiet', ...ref, quietMs, lastLine: lastLine?.slice(0, 500) ?? null }),
-    });
-    return outcomeOfPty(run, assign.timeoutMs);
-  }
+  };
+}
 
+async function runModuleTask(assign: AssignMessage, ref: TaskRef, signal: AbortSignal, context: ExecuteContext, identity: TaskIdentity,
+  containment: AttemptContainment, header: string): Promise<TaskOutcome> {
+  const exec = assign.exec;
+  if (exec.kind !== 'module') return failure('INTERNAL', `not a module task: ${exec.kind}`);
   // Relative module paths name a file in the task's checkout; absolute ones are used as is.
   const modulePath = path.resolve(context.worktree, exec.module);
   const log = await openTaskLog(assign.logFile, assign.maxLogBytes, context.logger);

@@ -68,6 +68,8 @@ export interface RunPtyOptions {
   /** The task printed nothing for `quietMs`; `lastLine` is the last thing it printed. */
   onQuiet?: (quietMs: number, lastLine: string | null) => void;
   progressIntervalMs?: number;
+  /** Every chunk of output as it comes (an agent's parser reads it). */
+  onOutput?: (data: string) => void;
 }
 
 /** The longest delay setTimeout honours. */
@@ -151,6 +153,7 @@ function watch(
       tail.push(data);
       log.write(data);
       progress.push(outputBytes);
+      options.onOutput?.(data);
     });
     pty.onExit(({ exitCode, signal }) => {
       quiet.stop();

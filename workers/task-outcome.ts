@@ -7,7 +7,7 @@
  * `retryable: false`, a load failure that the same commit will repeat).
  */
 import { policyOf, type CoordErrorCode } from '../src/errors.js';
-import type { WorkerMessageOf } from '../src/protocol/messages.js';
+import type { AgentReport, WorkerMessageOf } from '../src/protocol/messages.js';
 import type { ModuleRunResult } from './run-module.js';
 import type { PtyRunResult } from './run-pty.js';
 
@@ -21,6 +21,8 @@ export interface TaskFailure {
   retryable: boolean;
   /** The last lines the task printed, to say why at a glance (the log has everything). */
   outputTail?: string[];
+  /** A lower bound on the retry delay (a rate limit's reset). */
+  retryAfterMs?: number | null;
 }
 
 /** How an attempt ended, before git and timing are added. */
@@ -85,8 +87,11 @@ export function outcomeOfModule(run: ModuleRunResult, timeoutMs: number | null):
  * its own failure; the git problem is the caller's to log.
  */
 export function finalMessage(ref: TaskRef, outcome: TaskOutcome, commit: string | null,
-  gitError: string | null, durationMs: number): FinalMessage {
-  const base = { taskId: ref.taskId, attempt: ref.attempt, lease: ref.lease, commit, durationMs: Math.max(0, Math.round(durationMs)) };
+  gitError: string | null, durationMs: number, agent?: AgentReport): FinalMessage {
+  const base = {
+    taskId: ref.taskId, attempt: ref.attempt, lease: ref.lease, commit, durationMs: Math.max(0, Math.round(durationMs)),
+    ...(agent === undefined ? {} : { agent }),
+  };
   if (outcome.ok && gitError === null) {
     return { type: 'coord:complete', ...base, exitCode: outcome.exitCode, result: outcome.result ?? null };
   }
@@ -101,7 +106,7 @@ export function finalMessage(ref: TaskRef, outcome: TaskOutcome, commit: string 
     exitCode: failed.exitCode,
     signal: failed.signal,
     retryable: failed.retryable,
-    retryAfterMs: null,
+    retryAfterMs: failed.retryAfterMs ?? null,
     outputTail: failed.outputTail ?? [],
   };
 }

@@ -40,7 +40,7 @@ export function describeCounts(counts: Partial<Record<string, number>>): string 
 async function summarize(store: TaskStore, location: StateLocation, tasks: TaskRecord[]): Promise<TaskSummary[]> {
   const summary = await buildSummary({
     state: 'stopped', error: null, repo: location.repo ?? undefined, startedAt: new Date().toISOString(), workers: [], tasks,
-    counts: await store.counts(), usage: { of: () => undefined }, taskLogDir: path.join(location.stateDir, 'logs', 'tasks'),
+    counts: await store.counts(), usage: { of: () => undefined, sessionOf: () => undefined }, liveness: new Map(), taskLogDir: path.join(location.stateDir, 'logs', 'tasks'),
   });
   return summary.tasks;
 }

@@ -77,7 +77,8 @@ async function buildRunConfig(inputs: RunConfig['inputs'], file: string | null):
     envLayer(env, inputs.cwd),
     flagLayer(inputs.args, inputs.cwd),
   );
-  const runOptions = { ...options, repo: options.repo ?? inputs.cwd };
+  // Agent profiles are the supervisor's to use; the other sections wait for their capabilities.
+  const runOptions = { ...options, repo: options.repo ?? inputs.cwd, ...(fromFile?.agents === undefined ? {} : { agents: fromFile.agents }) };
   // Every layer's values were checked one by one; this checks what they make together.
   resolveOptions(runOptions);
   const sections: ConfigSections = {};
@@ -85,6 +86,7 @@ async function buildRunConfig(inputs: RunConfig['inputs'], file: string | null):
   for (const key of SECTION_KEYS) {
     if (fromFile?.[key] === undefined) continue;
     Object.assign(sections, { [key]: fromFile[key] });
+    if (key === 'agents') continue;
     warnings.push(`${shown}: ${key} is accepted but not enforced by this version`);
   }
   return { options: runOptions, file, http: http ?? null, sections, warnings, inputs };

@@ -71,6 +71,11 @@ export const FILE_OPTIONS_SHAPE = {
   breaker: undefaulted(option.breaker),
   fallback: undefaulted(option.fallback),
   restart: undefaultedObject(option.restart.unwrap()).optional(),
+  maxPromptBytes: undefaulted(option.maxPromptBytes),
+  agentResultGraceMs: undefaulted(option.agentResultGraceMs),
+  agentStallAfterMs: undefaulted(option.agentStallAfterMs),
+  maxRateLimitWaits: undefaulted(option.maxRateLimitWaits),
+  rateLimitDefaultWaitMs: undefaulted(option.rateLimitDefaultWaitMs),
 };
 
 /** Every key of the file. */

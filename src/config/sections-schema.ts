@@ -6,6 +6,7 @@
  * one says so (see `loadRunConfig`'s warnings).
  */
 import { z } from 'zod';
+import { AGENT_PARSERS } from '../agents/types.js';
 
 const Name = z.string().min(1);
 const PositiveInt = z.number().int().min(1);
@@ -31,6 +32,8 @@ export const AgentProfileSchema = z.strictObject({
   provider: Name.optional(),
   /** By model name. */
   prices: z.record(Name, PriceSchema).optional(),
+  /** For a profile that is not built in: how to read its output (default text). */
+  parser: z.enum(AGENT_PARSERS).optional(),
 });
 
 /** The limits of one rate-limit key (a provider, an API key). */

@@ -31,7 +31,8 @@ export interface DaemonStatus {
   startedAt: string;
   socket: string;
   http: string | null;
-  workers: Array<{ id: string; pid: number | null; state: string; task: string | null; restarts: number }>;
+  /** `liveness`: the running agent task's (`progressing`, `quiet`, `stalled`), else null. */
+  workers: Array<{ id: string; pid: number | null; state: string; task: string | null; restarts: number; liveness: string | null }>;
   counts: Partial<Record<string, number>>;
 }
 
@@ -53,7 +54,9 @@ export class ControlApi {
       startedAt: facts.startedAt,
       socket: facts.socket,
       http: facts.http,
-      workers: status.workers.map((w) => ({ id: w.id, pid: w.pid, state: w.state, task: w.task, restarts: w.restarts })),
+      workers: status.workers.map((w) => ({
+        id: w.id, pid: w.pid, state: w.state, task: w.task, restarts: w.restarts, liveness: (w.task !== null ? status.liveness[w.task] : undefined) ?? null,
+      })),
       counts: status.counts,
     };
   }

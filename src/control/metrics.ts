@@ -152,6 +152,18 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions = {
     registers,
   });
 
+  const agentTokens = new Counter({
+    name: 'coord_agent_tokens_total',
+    help: 'Tokens agents reported using, by kind (input, output, cache_read, cache_write).',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const agentCost = new Counter({
+    name: 'coord_agent_cost_usd_total',
+    help: 'USD agents reported spending (as the CLI reported it).',
+    registers,
+  });
+
   // prom-client 15 starts no interval here: each default metric reads the process when
   // scraped. It does enable an event-loop delay monitor and a GC PerformanceObserver, which
   // it gives no way to stop; neither keeps the process alive (both are unref'd by Node).
@@ -183,6 +195,13 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions = {
   listen('coord:dead', ({ taskId }) => open.forget(taskId));
   listen('coord:worker-restarting', () => restarts.inc());
   listen('coord:protocol-refused', () => refused.inc());
+  listen('coord:usage', (usage) => {
+    agentTokens.inc({ kind: 'input' }, usage.inputTokens);
+    agentTokens.inc({ kind: 'output' }, usage.outputTokens);
+    agentTokens.inc({ kind: 'cache_read' }, usage.cacheReadTokens);
+    agentTokens.inc({ kind: 'cache_write' }, usage.cacheWriteTokens);
+    agentCost.inc(usage.costUsd);
+  });
 
   let closed = false;
   return {

@@ -8,6 +8,8 @@
  * worker presumed dead can never complete a task twice.
  */
 import { z } from 'zod';
+import { LIVENESS_STATES } from '../agents/liveness.js';
+import { AGENT_PARSERS } from '../agents/types.js';
 import { COORD_ERROR_CODES } from '../errors.js';
 import { MIN_LOG_BYTES } from '../log/task-log-format.js';
 import { TaskIdSchema } from '../tasks/spec.js';
@@ -36,6 +38,18 @@ export const ExecSchema = z.discriminatedUnion('kind', [
     module: z.string().min(1),
     export: z.string().min(1),
     input: z.unknown(),
+  }),
+  /** A coding agent: its argv (built from its profile and the task, prompt included), and how to read its output. */
+  z.strictObject({
+    kind: z.literal('agent'),
+    agent: z.string().min(1),
+    argv: z.array(z.string()).min(1),
+    env: z.record(z.string(), z.string()),
+    parser: z.enum(AGENT_PARSERS),
+    /** After the agent's final result, how long it may take to exit before it is ended (the result counts). */
+    resultGraceMs: z.number().int().positive(),
+    /** Silent and idle this long, both, the agent is stalled and its attempt ended (null: never). */
+    stallAfterMs: z.number().int().positive().nullable(),
   }),
 ]);
 export type Exec = z.infer<typeof ExecSchema>;
@@ -125,6 +139,20 @@ export const Quiet = z.strictObject({
   /** The last line it printed (cleaned of terminal escapes), or null if it printed nothing. */
   lastLine: z.string().max(500).nullable(),
 });
+/** What an agent attempt reported about itself: its session, its model, its usage (totals of the attempt). */
+export const AgentReport = z.strictObject({
+  sessionId: z.string().min(1).max(200).nullable(),
+  model: z.string().min(1).max(200).nullable(),
+  usage: z.strictObject({
+    inputTokens: z.number().int().nonnegative(),
+    outputTokens: z.number().int().nonnegative(),
+    cacheReadTokens: z.number().int().nonnegative(),
+    cacheWriteTokens: z.number().int().nonnegative(),
+    costUsd: z.number().nonnegative().nullable(),
+  }),
+});
+export type AgentReport = z.infer<typeof AgentReport>;
+
 export const Complete = z.strictObject({
   type: z.literal('coord:complete'),
   ...taskRef,
@@ -134,7 +162,10 @@ export const Complete = z.strictObject({
   /** The tip of the task's branch after the attempt. */
   commit: z.string().regex(/^[0-9a-f]{40,64}$/).nullable(),
   durationMs: z.number().nonnegative(),
+  /** Agent tasks only. */
+  agent: AgentReport.optional(),
 });
+
 export const Failed = z.strictObject({
   type: z.literal('coord:failed'),
   ...taskRef,
@@ -148,6 +179,8 @@ export const Failed = z.strictObject({
   durationMs: z.number().nonnegative(),
   /** The last lines the task printed (at most 10, each at most 500 characters): why, at a glance. */
   outputTail: z.array(z.string().max(500)).max(10).default([]),
+  /** Agent tasks only. */
+  agent: AgentReport.optional(),
 });
 /** A worker rebuilt its broken worktree before a task (logged and counted by the supervisor). */
 export const WorkspaceRepaired = z.strictObject({
@@ -170,12 +203,24 @@ export const RateRequest = z.strictObject({
   key: z.string().min(1).max(128),
   cost: z.number().positive().default(1),
 });
+/** An agent's liveness changed (judged by evidence: see src/agents/liveness.ts). */
+export const Liveness = z.strictObject({
+  type: z.literal('coord:liveness'),
+  ...taskRef,
+  state: z.enum(LIVENESS_STATES),
+});
+
+/** Usage since the last report (deltas), with the agent's session and model once known. */
 export const Usage = z.strictObject({
   type: z.literal('coord:usage'),
   ...taskRef,
   inputTokens: z.number().int().nonnegative().default(0),
   outputTokens: z.number().int().nonnegative().default(0),
+  cacheReadTokens: z.number().int().nonnegative().optional(),
+  cacheWriteTokens: z.number().int().nonnegative().optional(),
   costUsd: z.number().nonnegative().default(0),
+  sessionId: z.string().min(1).max(200).nullable().optional(),
+  model: z.string().min(1).max(200).nullable().optional(),
 });
 export const ConflictCheck = z.strictObject({
   type: z.literal('coord:conflict-check'),
@@ -198,7 +243,7 @@ export const ParentMessageSchema = z.discriminatedUnion('type', [
   Hello, Assign, Cancel, Proceed, Wait, RateGrant, RateWait, Conflict, Drain, Shutdown, ProtocolError,
 ]);
 export const WorkerMessageSchema = z.discriminatedUnion('type', [
-  Ready, Heartbeat, Started, Progress, Quiet, Complete, Failed, WorkspaceRepaired, Request, RateRequest, Usage, ConflictCheck, ProtocolError,
+  Ready, Heartbeat, Started, Progress, Quiet, Liveness, Complete, Failed, WorkspaceRepaired, Request, RateRequest, Usage, ConflictCheck, ProtocolError,
 ]);
 
 /** A message the supervisor sends to a worker. */

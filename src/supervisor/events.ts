@@ -46,6 +46,12 @@ export interface SupervisorEvents {
   /** A ready task waits because the breaker of `scope` (its worker's or its command's) refuses it; said once per hold. */
   'coord:held': { taskId: string; scope: string };
   'coord:settled': { counts: Record<string, number> };
+  /** A running task reported usage (deltas since its last report), with its agent session once known. */
+  'coord:usage': { taskId: string; workerId: string; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; costUsd: number; sessionId: string | null };
+  /** An agent met its provider's rate limit: the task waits until `retryAt` (null: it waited too often and is dead). */
+  'coord:rate-limited': { taskId: string; workerId: string; attempt: number; retryAt: string | null; message: string };
+  /** A running agent's liveness changed (`progressing`, `quiet`, `stalled`), judged by evidence. */
+  'coord:liveness': { taskId: string; workerId: string; state: 'progressing' | 'quiet' | 'stalled' };
   /** A task was cancelled from outside; `changed`: it and the dependents blocked by it. */
   'coord:cancelled': { taskId: string; changed: string[] };
   /** The worker count changed while running (`removed` workers stop once their task is done). */

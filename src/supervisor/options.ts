@@ -10,6 +10,8 @@ import type { AssignStrategy } from '../pool/assign.js';
 import type { WorkerEntry } from '../pool/worker-entry.js';
 import type { TaskStore } from '../store/task-store.js';
 import os from 'node:os';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from '../agents/payload.js';
+import { AgentProfileSchema } from '../config/sections-schema.js';
 
 /** The host name, made safe as a node id. */
 function defaultNodeId(): string {
@@ -35,6 +37,14 @@ export const OptionsSchema = z.strictObject({
   spawnTimeoutMs: z.number().int().min(100).default(15_000),
   drainDeadlineMs: z.number().int().min(0).default(30_000),
   defaultTimeoutMs: z.number().int().positive().nullable().default(null),
+  /** Agent profiles by name, over the built-in ones (the config file's `agents:`). */
+  agents: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/), AgentProfileSchema).default({}),
+  /** The largest prompt an agent task may have, in UTF-8 bytes (default 64 KiB). */
+  maxPromptBytes: z.number().int().min(1).max(1024 * 1024).default(DEFAULT_MAX_PAYLOAD_BYTES),
+  /** An agent that sent its final result but has not exited after this long is ended, and the result counts. */
+  agentResultGraceMs: z.number().int().positive().default(30_000),
+  /** An agent silent and idle this long (no output, no CPU, no file change) is stalled and its attempt ended; null: never. */
+  agentStallAfterMs: z.number().int().positive().nullable().default(600_000),
   /** A running task silent this long is reported (`coord:waiting`) as perhaps waiting for input; null: never. */
   quietAfterMs: z.number().int().positive().nullable().default(30_000),
   maxAttempts: z.number().int().min(1).max(100).default(3),
@@ -44,6 +54,10 @@ export const OptionsSchema = z.strictObject({
    * workers that could not take a task do not count. Applies to stores opened from a URL.
    */
   maxReleases: z.number().int().min(1).max(100).default(3),
+  /** Rate limits a task may wait out (no attempt burnt each time) before it is dead with `RATE_LIMITED`. */
+  maxRateLimitWaits: z.number().int().min(0).max(1000).default(5),
+  /** How long a rate-limited task waits when the agent did not say when its limit resets. */
+  rateLimitDefaultWaitMs: z.number().int().positive().default(60_000),
   /** Task output kept per attempt log (first half as it comes, then the last half); default 50 MiB. */
   maxLogBytes: z.number().int().min(MIN_LOG_BYTES).max(MAX_LOG_BYTES).default(DEFAULT_MAX_LOG_BYTES),
   breaker: z

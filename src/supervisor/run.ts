@@ -87,8 +87,12 @@ export class Run {
     this.outcomes = new Outcomes({
       store, events, logger, breakers: this.breakers, fallbacks: this.fallbacks, workers, publisher: shared,
       nodeId: config.nodeId, taskLogDir, now, changed: () => this.changed(),
+      agents: config.agents, rateLimitDefaultWaitMs: config.rateLimitDefaultWaitMs,
     });
-    this.limits = { taskLogDir, defaultTimeoutMs: config.defaultTimeoutMs, maxLogBytes: config.maxLogBytes, quietAfterMs: config.quietAfterMs };
+    this.limits = {
+      taskLogDir, defaultTimeoutMs: config.defaultTimeoutMs, maxLogBytes: config.maxLogBytes, quietAfterMs: config.quietAfterMs,
+      agents: config.agents, agentResultGraceMs: config.agentResultGraceMs, agentStallAfterMs: config.agentStallAfterMs,
+    };
     this.dispatcher = new Dispatcher({
       store, nodeId: config.nodeId, leaseMs: config.leaseMs, strategy: parts.strategy, workers, breakers: this.breakers,
       fallbacks: this.fallbacks, outcomes: this.outcomes, events, logger, tracker: this.tracker, now,
@@ -169,6 +173,7 @@ export class Run {
       case 'coord:started':
       case 'coord:progress':
       case 'coord:quiet':
+      case 'coord:liveness':
       case 'coord:usage':
         this.tracker.run(`${message.type} from ${workerId}`, this.outcomes.report(workerId, message));
         return;

@@ -13,5 +13,5 @@ export async function openConfiguredStore(config: ResolvedOptions, stateDir: str
     await config.store.open();
     return config.store;
   }
-  return openStore(config.store ?? defaultStoreUrl(stateDir), { random, maxAttempts: config.maxAttempts, maxReleases: config.maxReleases });
+  return openStore(config.store ?? defaultStoreUrl(stateDir), { random, maxAttempts: config.maxAttempts, maxReleases: config.maxReleases, maxRateLimitWaits: config.maxRateLimitWaits });
 }

@@ -3,6 +3,8 @@
  * over a branch that already exists in the repository (unless the store already knows the
  * task: a resumed run reuses its branches), and some worker can run every task.
  */
+import { checkPayload } from '../agents/payload.js';
+import { resolveProfile, type AgentProfileConfig } from '../agents/profiles.js';
 import { CoordError } from '../errors.js';
 import { plural } from '../plural.js';
 import { canEverRun, type WorkerSlot } from '../pool/assign.js';
@@ -20,6 +22,24 @@ export function parseSpecs(tasks: readonly TaskSpecInput[]): TaskSpec[] {
     throw new CoordError(unsafe ? 'TASK_UNSAFE_ID' : 'TASK_INVALID', `tasks[${index}]${issue?.path.length ? '.' + issue.path.join('.') : ''}: ${issue?.message}`, {
       details: { index, issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
     });
+  });
+}
+
+/**
+ * Agent tasks, checked and made safe before anything is stored: the profile must exist, and
+ * the prompt is payload-checked (`PAYLOAD_INVALID`, `PAYLOAD_TOO_LARGE`) and stored cleaned of
+ * control characters. All or nothing: the first bad task refuses the whole submission.
+ */
+export function prepareAgentTasks(specs: readonly TaskSpec[], options: { agents: Readonly<Record<string, AgentProfileConfig>>; maxPromptBytes: number }): TaskSpec[] {
+  return specs.map((spec, index) => {
+    if (spec.agent === undefined) return spec;
+    try {
+      resolveProfile(spec.agent, options.agents);
+    } catch (error) {
+      if (error instanceof CoordError) throw new CoordError(error.code, `tasks[${index}] (${spec.id}): ${error.message}`, { details: { index, taskId: spec.id, ...error.details } });
+      throw error;
+    }
+    return { ...spec, prompt: checkPayload(spec.prompt, `tasks[${index}].prompt (${spec.id})`, options.maxPromptBytes) };
   });
 }
 

@@ -6,7 +6,9 @@ import type { CoordErrorCode } from '../errors.js';
 import type { CoordinatorState } from '../../machines/coordinator.js';
 import type { TaskRecord } from '../lifecycle/task-record.js';
 import type { Repository } from '../worktrees/repository.js';
-import type { TaskUsage, UsageLedger } from './outcomes/usage.js';
+import { addUsage, zeroUsage, type TaskUsage, type UsageLedger } from './outcomes/usage.js';
+import type { AgentSession } from '../agents/types.js';
+import type { Liveness } from '../agents/liveness.js';
 import type { WorkerDescription } from './worker-registry.js';
 import { taskLogFile } from './dispatch/assign-message.js';
 import { taskHistory, type HistoryEntry } from './history.js';
@@ -34,7 +36,17 @@ export interface TaskSummary {
   logFile: string | null;
   /** The latest attempt's log as the file says (size, cap, truncation); null before any attempt or when the file is gone. */
   log: TaskLogFacts | null;
+  /**
+   * Tokens and USD over every start (counted attempts and released ones, the running one so far);
+   * null when nothing reported any. `costUsd` sums what is known.
+   */
   usage: TaskUsage | null;
+  /** An agent task's latest session (`agent`: the profile, `id`: the CLI's session id), or null. */
+  session: AgentSession | null;
+  /** A running agent task's liveness (`progressing`, `quiet`, `stalled`), else null. */
+  liveness: Liveness | null;
+  /** Rate limits waited out (no attempt burnt each) since the last redrive. */
+  rateLimitWaits: number;
   /** Starts taken back without a verdict (drain, stop, supervisor crash, …): in `history`, not in `attempts`. */
   releases: number;
   /** Of those, the crash-releases since the last redrive: at `maxReleases` the task is dead (`TASK_KILLS_SUPERVISOR`). */
@@ -62,8 +74,27 @@ export interface SummaryInput {
   workers: WorkerDescription[];
   tasks: TaskRecord[];
   counts: Record<string, number>;
-  usage: Pick<UsageLedger, 'of'>;
+  usage: Pick<UsageLedger, 'of' | 'sessionOf'>;
+  liveness: ReadonlyMap<string, Liveness>;
   taskLogDir: string | null;
+}
+
+/** A task's usage over its history plus its running attempt's so far; null when none reported any. */
+function usageOf(task: TaskRecord, running: TaskUsage | undefined): TaskUsage | null {
+  const starts = [...task.attempts, ...task.released].filter((start) => start.usage !== null);
+  if (starts.length === 0 && running === undefined) return null;
+  const sum = zeroUsage();
+  for (const start of starts) addUsage(sum, start.usage ?? {});
+  if (running) addUsage(sum, running);
+  return sum;
+}
+
+/** The latest session a task's starts recorded (or its running attempt reported). */
+function sessionOf(task: TaskRecord, running: string | undefined): AgentSession | null {
+  if (task.spec.agent !== undefined && running !== undefined && task.lease !== null) return { agent: task.spec.agent, id: running };
+  const starts = [...task.attempts, ...task.released].filter((start) => start.session !== null);
+  starts.sort((a, b) => (a.startedAt ?? '').localeCompare(b.startedAt ?? ''));
+  return starts.at(-1)?.session ?? null;
 }
 
 /** Builds the summary from the supervisor's current state (and, for `log`, the log files). */
@@ -97,7 +128,10 @@ export async function buildSummary(input: SummaryInput): Promise<RunSummary> {
       commit: task.commit,
       logFile: logFileOf(task),
       log: logs.get(logFileOf(task) ?? '') ?? null,
-      usage: input.usage.of(task.spec.id) ?? null,
+      usage: usageOf(task, input.usage.of(task.spec.id)),
+      session: sessionOf(task, input.usage.sessionOf(task.spec.id)),
+      liveness: input.liveness.get(task.spec.id) ?? null,
+      rateLimitWaits: task.rateLimitWaits,
       releases: task.releases,
       crashReleases: task.crashReleases,
       history: taskHistory(task),

@@ -7,6 +7,7 @@ import type { coordinatorMachine, CoordinatorState } from '../../machines/coordi
 import type { TaskSpecInput } from '../tasks/spec.js';
 import type { SupervisorEventBus } from './events.js';
 import type { LiveSettings } from './live-settings.js';
+import type { Liveness } from '../agents/liveness.js';
 import type { ReconfigureResult } from './reconfigure.js';
 import type { ScaleResult } from './scaling.js';
 import type { RunSummary } from './summary.js';
@@ -23,6 +24,8 @@ export interface SupervisorStatus {
   counts: Partial<Record<string, number>>;
   breakers: Array<{ scope: string; state: string }>;
   protocolRefusals: number;
+  /** Running agent tasks' liveness by task id (`progressing`, `quiet`, `stalled`). */
+  liveness: Record<string, Liveness>;
   /** Where this run keeps things (null before the start opened them). */
   paths: RunPaths | null;
 }

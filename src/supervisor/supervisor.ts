@@ -19,7 +19,7 @@ import { openRuntime, stateDirOf } from './runtime.js';
 import { openConfiguredStore } from './store-choice.js';
 import { openRepository } from '../worktrees/repository.js';
 import type { ResolvedOptions } from './options.js';
-import { checkSubmission, parseSpecs } from './submission.js';
+import { checkSubmission, parseSpecs, prepareAgentTasks } from './submission.js';
 import { buildSummary } from './summary.js';
 import type { CoordinatorActor, Supervisor } from './supervisor-api.js';
 import type { TaskRecord, TaskStore } from '../store/task-store.js';
@@ -181,7 +181,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     },
     async submit(tasks) {
       const current = requireRunning();
-      const specs = parseSpecs(tasks);
+      const specs = prepareAgentTasks(parseSpecs(tasks), config);
       const { repo, store, logger: log } = current.runtime;
       await checkSubmission(specs, repo, store, registry.slots());
       const added = await current.outcomes.submit(specs);
@@ -195,6 +195,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         counts: run?.counts.current() ?? {},
         breakers: run?.breakers.describe() ?? [],
         protocolRefusals,
+        liveness: Object.fromEntries(run?.outcomes.liveness ?? []),
         paths: run?.runtime.paths ?? null,
       };
     },
@@ -263,7 +264,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         // What can still be read; if nothing can, the counts the supervisor last knew stand alone.
         tasks: run ? chosen(await run.tasks().catch(() => [])) : [],
         counts: run?.counts.current() ?? {},
-        usage: run?.outcomes.usage ?? { of: () => undefined },
+        usage: run?.outcomes.usage ?? { of: () => undefined, sessionOf: () => undefined },
+        liveness: run?.outcomes.liveness ?? new Map(),
         taskLogDir: run?.runtime.taskLogDir ?? null,
       });
     },

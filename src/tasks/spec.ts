@@ -24,14 +24,23 @@ export const BackoffSchema = z.strictObject({
 });
 
 /**
- * One task. It runs either `run` (an argv array, in a pseudo-terminal with cwd = the
- * worker's worktree) or `module` (a JavaScript handler, in the worker's piscina pool).
+ * One task. It runs exactly one of `run` (an argv array, in a pseudo-terminal with cwd = the
+ * worker's worktree), `module` (a JavaScript handler, in the worker's piscina pool) or
+ * `agent` (a coding-agent profile given `prompt`: see src/agents/profiles.ts).
  */
 export const TaskSpecSchema = z
   .strictObject({
     id: TaskIdSchema,
     run: z.array(z.string()).min(1, 'run needs at least the program name').optional(),
     module: z.string().min(1).optional(),
+    /** An agent profile: claude, codex, aider, gemini, or one the config's `agents:` defines. */
+    agent: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an agent profile name: letters, digits, . _ -').optional(),
+    /** What the agent is asked (text; at most 64 KiB by default; control characters are removed). */
+    prompt: z.string().optional(),
+    /** The model, as the agent's CLI names it (e.g. sonnet). */
+    model: z.string().min(1).max(200).optional(),
+    /** Extra argv for the agent, after its profile's. */
+    args: z.array(z.string()).optional(),
     export: z.string().min(1).optional(),
     input: z.unknown().optional(),
     deps: z.array(TaskIdSchema).default([]),
@@ -43,11 +52,18 @@ export const TaskSpecSchema = z
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'bad environment variable name'), z.string()).default({}),
   })
   .superRefine((spec, ctx) => {
-    if ((spec.run === undefined) === (spec.module === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'a task needs exactly one of "run" (argv array) or "module" (handler path)' });
+    const kinds = [spec.run, spec.module, spec.agent].filter((kind) => kind !== undefined).length;
+    if (kinds !== 1) {
+      ctx.addIssue({ code: 'custom', message: 'a task needs exactly one of "run" (argv array), "module" (handler path) or "agent" (a profile, with "prompt")' });
     }
-    if (spec.run !== undefined && (spec.export !== undefined || spec.input !== undefined)) {
-      ctx.addIssue({ code: 'custom', message: '"export" and "input" belong to module tasks, not run tasks' });
+    if (spec.module === undefined && (spec.export !== undefined || spec.input !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: '"export" and "input" belong to module tasks' });
+    }
+    if (spec.agent === undefined && (spec.prompt !== undefined || spec.model !== undefined || spec.args !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: '"prompt", "model" and "args" belong to agent tasks' });
+    }
+    if (spec.agent !== undefined && spec.prompt === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['prompt'], message: 'an agent task needs a "prompt"' });
     }
   });
 

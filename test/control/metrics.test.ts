@@ -37,7 +37,7 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string>
 }
 
 function fakeStatus(overrides: Partial<SupervisorStatus> = {}): SupervisorStatus {
-  return { state: 'running', workers: [], counts: {}, breakers: [], protocolRefusals: 0, paths: null, ...overrides };
+  return { state: 'running', workers: [], counts: {}, breakers: [], protocolRefusals: 0, liveness: {}, paths: null, ...overrides };
 }
 
 const worker = (id: string, state: string): SupervisorStatus['workers'][number] => ({

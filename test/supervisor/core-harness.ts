@@ -126,7 +126,7 @@ export async function makeCore(options: CoreOptions = {}) {
   let accepting = true;
   let dispatcher: Dispatcher | undefined;
   const outcomes = new Outcomes({
-    store, events, logger, breakers, fallbacks, workers, nodeId: 'n1', taskLogDir: '/tmp/coord-core-test', now,
+    store, events, logger, breakers, fallbacks, workers, nodeId: 'n1', taskLogDir: '/tmp/coord-core-test', now, agents: {}, rateLimitDefaultWaitMs: 60_000,
     publisher: options.publisher ?? { publishing: false, share: async () => {}, advertise: async () => {} },
     changed: async () => {
       dispatcher?.schedule();
@@ -135,7 +135,7 @@ export async function makeCore(options: CoreOptions = {}) {
   });
   dispatcher = new Dispatcher({
     store, nodeId: 'n1', leaseMs: 60_000, strategy: createRoundRobin(), workers, breakers, fallbacks, outcomes, events, logger, tracker, now,
-    limits: { taskLogDir: '/tmp/coord-core-test', defaultTimeoutMs: null, maxLogBytes: 1 << 20, quietAfterMs: null },
+    limits: { taskLogDir: '/tmp/coord-core-test', defaultTimeoutMs: null, maxLogBytes: 1 << 20, quietAfterMs: null, agents: {}, agentResultGraceMs: 30_000, agentStallAfterMs: null },
     startCommit: (taskId) => options.startCommit?.(taskId) ?? Promise.resolve({ ok: true, commit: SHA }),
     accepting: () => accepting,
   });

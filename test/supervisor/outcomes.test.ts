@@ -77,7 +77,8 @@ describe('outcomes: what workers report', () => {
     const a = core.assignOf('a');
     await core.outcomes.report('w1', { type: 'coord:usage', taskId: 'a', attempt: 1, lease: a.lease, inputTokens: 10, outputTokens: 5, costUsd: 0.5 });
     await core.outcomes.report('w1', { type: 'coord:usage', taskId: 'a', attempt: 1, lease: 'stale', inputTokens: 99, outputTokens: 99, costUsd: 9 });
-    expect(core.outcomes.usage.of('a')).toEqual({ inputTokens: 10, outputTokens: 5, costUsd: 0.5 });
+    expect(core.outcomes.usage.of('a')).toEqual({ inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0.5 });
+    expect(core.outcomes.usage.totals().byWorker['w1']?.costUsd).toBe(0.5);
   });
 });
 

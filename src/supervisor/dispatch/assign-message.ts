@@ -3,8 +3,10 @@
  * branch, from which commit, with which limits.
  */
 import path from 'node:path';
-import type { ParentMessageOf } from '../../protocol/messages.js';
+import { buildArgv, resolveProfile, type AgentProfileConfig } from '../../agents/profiles.js';
+import type { Exec, ParentMessageOf } from '../../protocol/messages.js';
 import type { TaskRecord } from '../../store/task-store.js';
+import type { TaskSpec } from '../../tasks/spec.js';
 
 /** The per-task, per-attempt output log. */
 export function taskLogFile(taskLogDir: string, taskId: string, attempt: number): string {
@@ -23,6 +25,30 @@ export interface AttemptFacts {
   quietAfterMs: number | null;
   /** Environment a fallback hop adds (COORD_RESUME_COUNT, COORD_SUMMARY_FILE, …). */
   extraEnv: Record<string, string>;
+  /** Agent profiles from the config, over the built-in ones. */
+  agents: Readonly<Record<string, AgentProfileConfig>>;
+  /** How long an agent may take to exit after its final result. */
+  agentResultGraceMs: number;
+  /** Silent and idle this long, an agent is stalled (null: never). */
+  agentStallAfterMs: number | null;
+}
+
+/** What the worker runs for `spec`. */
+function execOf(spec: TaskSpec, facts: AttemptFacts): Exec {
+  if (spec.run !== undefined) return { kind: 'run', argv: spec.run, env: { ...spec.env, ...facts.extraEnv } };
+  if (spec.agent !== undefined) {
+    const profile = resolveProfile(spec.agent, facts.agents);
+    return {
+      kind: 'agent',
+      agent: profile.name,
+      argv: buildArgv(profile, { prompt: spec.prompt ?? '', model: spec.model, args: spec.args }),
+      env: { ...profile.env, ...spec.env, ...facts.extraEnv },
+      parser: profile.parser,
+      resultGraceMs: facts.agentResultGraceMs,
+      stallAfterMs: facts.agentStallAfterMs,
+    };
+  }
+  return { kind: 'module', module: spec.module ?? '', export: spec.export ?? 'default', input: spec.input ?? null };
 }
 
 /** Builds the assign message for `task`. */
@@ -33,10 +59,7 @@ export function assignMessage(task: TaskRecord, facts: AttemptFacts): ParentMess
     taskId: spec.id,
     attempt: facts.attempt,
     lease: facts.lease,
-    exec:
-      spec.run !== undefined
-        ? { kind: 'run', argv: spec.run, env: { ...spec.env, ...facts.extraEnv } }
-        : { kind: 'module', module: spec.module ?? '', export: spec.export ?? 'default', input: spec.input ?? null },
+    exec: execOf(spec, facts),
     branch: task.branch,
     startCommit: facts.startCommit,
     timeoutMs: spec.timeoutMs ?? facts.timeoutMs,

@@ -6,6 +6,7 @@
  * path, which records it and emits the events.
  */
 import { randomBytes } from 'node:crypto';
+import type { AgentProfileConfig } from '../../agents/profiles.js';
 import { toCoordError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { AssignStrategy, WorkerSlot } from '../../pool/assign.js';
@@ -28,6 +29,12 @@ export interface AttemptLimits {
   maxLogBytes: number;
   /** A running task silent this long is reported as perhaps waiting for input (null: never). */
   quietAfterMs: number | null;
+  /** Agent profiles from the config, over the built-in ones. */
+  agents: Readonly<Record<string, AgentProfileConfig>>;
+  /** How long an agent may take to exit after its final result. */
+  agentResultGraceMs: number;
+  /** Silent and idle this long, an agent is stalled (null: never). */
+  agentStallAfterMs: number | null;
 }
 
 export interface DispatchDeps {
@@ -182,6 +189,9 @@ export class Dispatcher {
       maxLogBytes: limits.maxLogBytes,
       quietAfterMs: limits.quietAfterMs,
       extraEnv: this.deps.fallbacks.placement(id)?.env ?? {},
+      agents: limits.agents,
+      agentResultGraceMs: limits.agentResultGraceMs,
+      agentStallAfterMs: limits.agentStallAfterMs,
     });
     // The worker may have died while git was working: then the task goes back, unburnt.
     if (!this.deps.accepting() || !this.deps.workers.assign(workerId, message)) await outcomes.release(id, lease, 'worker unavailable');

@@ -4,7 +4,7 @@
  * push that failed). `retryable` starts from the code's policy; a report may only narrow it.
  */
 import { policyOf, type CoordErrorCode } from '../../errors.js';
-import type { WorkerMessageOf } from '../../protocol/messages.js';
+import type { AgentReport, WorkerMessageOf } from '../../protocol/messages.js';
 
 export interface FailureReport {
   taskId: string;
@@ -17,6 +17,8 @@ export interface FailureReport {
   retryAfterMs: number | null;
   /** The last lines the task printed (a worker's report; empty for the supervisor's own findings). */
   outputTail: string[];
+  /** An agent attempt's session, model and usage, as its worker reported them. */
+  agent?: AgentReport | undefined;
 }
 
 /** The attempt a report is about. */
@@ -41,6 +43,7 @@ export function workerFailure(message: WorkerMessageOf<'coord:failed'>): Failure
     exitCode: message.exitCode,
     retryAfterMs: message.retryAfterMs,
     outputTail: message.outputTail,
+    agent: message.agent,
   };
 }
 

@@ -22,12 +22,16 @@ import { taskLogFile } from '../dispatch/assign-message.js';
 import { supervisorFailure, workerFailure, type AttemptRef, type FailureReport } from './failure-report.js';
 import { recoverNode } from './recovery.js';
 import { UsageLedger } from './usage.js';
+import { storedAgentReport } from './agent-report.js';
+import type { AgentProfileConfig } from '../../agents/profiles.js';
+import type { Liveness } from '../../agents/liveness.js';
 
 /** What a worker says about a task it holds; all of it arrives here. */
 export type TaskReport =
   | WorkerMessageOf<'coord:started'>
   | WorkerMessageOf<'coord:progress'>
   | WorkerMessageOf<'coord:quiet'>
+  | WorkerMessageOf<'coord:liveness'>
   | WorkerMessageOf<'coord:usage'>
   | WorkerMessageOf<'coord:complete'>
   | WorkerMessageOf<'coord:failed'>;
@@ -51,6 +55,10 @@ export interface OutcomeDeps {
   publisher: Publisher;
   nodeId: string;
   taskLogDir: string;
+  /** Agent profiles from the config (for prices). */
+  agents: Readonly<Record<string, AgentProfileConfig>>;
+  /** How long a rate-limited task waits when its agent did not say. */
+  rateLimitDefaultWaitMs: number;
   /** After every change: there may be work to dispatch, or the run may be settled. */
   changed(): Promise<void>;
   now(): number;
@@ -59,6 +67,8 @@ export interface OutcomeDeps {
 export class Outcomes {
   /** When each running task last showed a sign of life (start, output), for staleness. */
   private readonly lastActivity = new Map<string, number>();
+  /** Each running agent task's liveness, as its worker judged it last. */
+  readonly liveness = new Map<string, Liveness>();
   readonly usage = new UsageLedger();
 
   constructor(private readonly deps: OutcomeDeps) {}
@@ -73,7 +83,18 @@ export class Outcomes {
         this.deps.logger.debug({ workerId, taskId: message.taskId, outputBytes: message.outputBytes }, 'task progress');
         return;
       case 'coord:usage':
-        if ((await this.deps.store.get(message.taskId))?.lease === message.lease) this.usage.add(message);
+        if ((await this.deps.store.get(message.taskId))?.lease !== message.lease) return;
+        this.usage.add(message, workerId);
+        this.deps.events.emit('coord:usage', {
+          taskId: message.taskId, workerId, inputTokens: message.inputTokens, outputTokens: message.outputTokens,
+          cacheReadTokens: message.cacheReadTokens ?? 0, cacheWriteTokens: message.cacheWriteTokens ?? 0, costUsd: message.costUsd, sessionId: message.sessionId ?? null,
+        });
+        return;
+      case 'coord:liveness':
+        if ((await this.deps.store.get(message.taskId))?.lease !== message.lease) return;
+        this.liveness.set(message.taskId, message.state);
+        this.deps.logger[message.state === 'stalled' ? 'warn' : 'info']({ workerId, taskId: message.taskId, liveness: message.state }, `agent ${message.state}`);
+        this.deps.events.emit('coord:liveness', { taskId: message.taskId, workerId, state: message.state });
         return;
       case 'coord:quiet':
         if ((await this.deps.store.get(message.taskId))?.lease !== message.lease) return;
@@ -109,7 +130,7 @@ export class Outcomes {
   async release(taskId: string, lease: string, reason: string): Promise<boolean> {
     const released = await this.deps.store.release(taskId, lease, this.deps.now(), reason);
     this.deps.breakers.release(lease);
-    this.lastActivity.delete(taskId);
+    this.attemptOver(taskId);
     if (released) this.deps.events.emit('coord:released', { taskId, reason });
     await this.deps.changed();
     return released;
@@ -169,7 +190,7 @@ export class Outcomes {
     const held = (await this.deps.store.inFlight(this.deps.nodeId)).find((h) => h.taskId === taskId);
     const changed = await this.deps.store.cancel(taskId, this.deps.now());
     if (changed.length > 0) {
-      this.lastActivity.delete(taskId);
+      this.attemptOver(taskId);
       if (held) {
         this.deps.breakers.release(held.lease);
         this.deps.workers.cancel(held.workerId, taskId, 'cancelled');
@@ -216,9 +237,12 @@ export class Outcomes {
         return this.failed(workerId, supervisorFailure(message, 'GIT_PUSH_FAILED', reason, message.exitCode));
       }
     }
+    const agent = message.agent === undefined ? { session: null, usage: null }
+      : storedAgentReport((await store.get(message.taskId))?.spec, message.agent, this.deps.agents);
     const ok = await store.complete(message.taskId, message.lease, {
-      exitCode: message.exitCode, result: message.result, commit: message.commit, now: this.deps.now(),
+      exitCode: message.exitCode, result: message.result, commit: message.commit, now: this.deps.now(), ...agent,
     });
+    this.usage.attemptEnded(message.taskId);
     if (!ok) return this.stale(workerId, message);
     if (shared && message.commit !== null) {
       const branch = `coord/${message.taskId}`;
@@ -229,7 +253,7 @@ export class Outcomes {
     }
     this.deps.breakers.settle(message.lease, { ok: true });
     this.deps.fallbacks.onSuccess(message.taskId);
-    this.lastActivity.delete(message.taskId);
+    this.attemptOver(message.taskId);
     this.deps.events.emit('coord:complete', {
       taskId: message.taskId, workerId, attempt: message.attempt, exitCode: message.exitCode, result: message.result, commit: message.commit,
     });
@@ -242,6 +266,8 @@ export class Outcomes {
     const record = await store.get(taskId);
     if (record?.lease !== lease) return this.stale(workerId, failure);
     const now = this.deps.now();
+    const agent = storedAgentReport(record.spec, failure.agent, this.deps.agents);
+    if (failure.code === 'RATE_LIMITED') return this.rateLimited(workerId, failure, agent, now);
     const stage = this.deps.fallbacks.onFailure({
       task: record,
       workerId,
@@ -259,16 +285,44 @@ export class Outcomes {
       retryable: failure.retryable && !exhausted,
       retryAfterMs: failure.retryAfterMs,
       now,
+      ...agent,
     });
     if (outcome === null) return this.stale(workerId, failure);
+    this.usage.attemptEnded(taskId);
     this.deps.breakers.settle(lease, { ok: false, code: failure.code, at: now });
-    this.lastActivity.delete(taskId);
+    this.attemptOver(taskId);
     const error = { code: failure.code, message: failure.message };
     // The attempt's log exists once it started (the worker opened it); a hand-over that failed has none.
     const started = record.attempts.at(-1)?.startedAt != null;
     const logFile = started ? taskLogFile(this.deps.taskLogDir, taskId, attempt) : null;
     events.emit('coord:failed', { taskId, workerId, attempt, error, willRetry: outcome.status !== 'dead', output: failure.outputTail, logFile });
     if (outcome.status === 'dead') events.emit('coord:dead', { taskId, error });
+    await this.emitBlocked(outcome.blocked);
+  }
+
+  /**
+   * The agent met its provider's rate limit: not the task's fault, so no attempt is burnt and
+   * no breaker counts it; the task waits until the limit resets (as the agent said, else
+   * `rateLimitDefaultWaitMs`), at most `maxRateLimitWaits` times, then it is dead.
+   */
+  private async rateLimited(workerId: string, failure: FailureReport, agent: ReturnType<typeof storedAgentReport>, now: number): Promise<void> {
+    const { taskId, lease, attempt } = failure;
+    const waitMs = failure.retryAfterMs ?? this.deps.rateLimitDefaultWaitMs;
+    const error = { code: failure.code, message: failure.message };
+    const outcome = await this.deps.store.defer(taskId, lease, { now, until: now + waitMs, reason: `rate limited: ${failure.message}`, error, ...agent });
+    if (outcome === null) return this.stale(workerId, failure);
+    this.deps.breakers.release(lease);
+    this.attemptOver(taskId);
+    this.usage.attemptEnded(taskId);
+    const willRetry = outcome.status !== 'dead';
+    this.deps.logger.warn({ taskId, workerId, attempt, waitMs, willRetry }, willRetry ? `rate limited: waiting ${Math.round(waitMs / 1000)} s` : 'rate limited too often: dead');
+    this.deps.events.emit('coord:rate-limited', { taskId, workerId, attempt, retryAt: willRetry ? new Date(now + waitMs).toISOString() : null, message: failure.message });
+    const started = taskLogFile(this.deps.taskLogDir, taskId, attempt);
+    this.deps.events.emit('coord:failed', { taskId, workerId, attempt, error, willRetry, output: failure.outputTail, logFile: started });
+    if (!willRetry) {
+      const dead = (await this.deps.store.get(taskId))?.error ?? error;
+      this.deps.events.emit('coord:dead', { taskId, error: dead });
+    }
     await this.emitBlocked(outcome.blocked);
   }
 
@@ -281,6 +335,12 @@ export class Outcomes {
     this.deps.logger.error({ workerId, taskId: message.taskId, code: message.code, reason: message.message }, 'worker out of service: its worktree cannot be prepared');
     await this.release(message.taskId, message.lease, `the worktree of ${workerId} could not be prepared`);
     this.deps.workers.retire(workerId, `${message.code}: ${message.message}`);
+  }
+
+  /** The running attempt of `taskId` is over: its live facts go (the store has what lasts). */
+  private attemptOver(taskId: string): void {
+    this.lastActivity.delete(taskId);
+    this.liveness.delete(taskId);
   }
 
   /** Normal after a stop, a drain deadline or a reaped lease: the attempt was taken back before its result came. */
