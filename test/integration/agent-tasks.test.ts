@@ -145,4 +145,32 @@ describe('agent: the shipped fake agent, for what the real CLI does not do on de
     expect(await taskOf(supervisor, 'ask')).toMatchObject({ status: 'dead', attempts: 1, error: { code: 'AGENT_NEEDS_INPUT' } });
     await supervisor.drain();
   });
+
+  it('judges liveness by evidence: a silent agent that works is quiet, one silent and idle is stalled and ended', async () => {
+    repo = makeRepo();
+    supervisor = createSupervisor({
+      repo: repo.repo, workers: 2, stateDir: repo.stateDir, worktreeRoot: repo.worktreeRoot, heartbeatMs: 200,
+      quietAfterMs: 500, agentStallAfterMs: 2_500, maxAttempts: 1,
+      agents: {
+        // Silent and idle: a sleep.
+        idle: { command: 'sleep', args: ['{prompt}'] },
+        // Silent but busy: a CPU loop that ends by itself with exit 0 and no result (text parser: none expected).
+        busy: { command: process.execPath, args: ['-e', 'const end = Date.now() + Number(process.argv[1]); while (Date.now() < end);', '{prompt}'] },
+      },
+    });
+    const seen: Array<[string, string]> = [];
+    supervisor.events.on('coord:liveness', (e) => seen.push([e.taskId, e.state]));
+    await supervisor.start();
+    await supervisor.submit([{ id: 'sleeper', agent: 'idle', prompt: '60' }, { id: 'worker', agent: 'busy', prompt: '4000' }]);
+    await supervisor.settled();
+    const sleeper = await taskOf(supervisor, 'sleeper');
+    expect(sleeper).toMatchObject({ status: 'dead', error: { code: 'TASK_TIMEOUT', message: expect.stringContaining('stalled') } });
+    expect(seen).toContainEqual(['sleeper', 'quiet']);
+    expect(seen).toContainEqual(['sleeper', 'stalled']);
+    // Silent for longer than the stall limit, but busy all along: quiet, never stalled.
+    expect(await taskOf(supervisor, 'worker')).toMatchObject({ status: 'complete' });
+    expect(seen).toContainEqual(['worker', 'quiet']);
+    expect(seen).not.toContainEqual(['worker', 'stalled']);
+    await supervisor.drain();
+  });
 });
