@@ -94,6 +94,13 @@ export async function tasksCommand(flags: StateFlags & { json?: boolean | undefi
   });
 }
 
+/** Tokens and cost for people: `1,200 in · 80 out · 300 cached · $0.0067`. */
+export function describeUsage(usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; costUsd: number }): string {
+  const n = (value: number): string => value.toLocaleString('en-US');
+  const cached = usage.cacheReadTokens + usage.cacheWriteTokens;
+  return [`${n(usage.inputTokens)} in`, `${n(usage.outputTokens)} out`, ...(cached > 0 ? [`${n(cached)} cached`] : []), `$${usage.costUsd.toFixed(4)}`].join(' · ');
+}
+
 /** `coord task ID [--json]`: one task whole — status, branch, dependencies, error, log, every start. */
 export async function taskCommand(flags: StateFlags & { json?: boolean | undefined; id: string }, io: Out = processOut): Promise<number> {
   return withStateStore(flags, 'read', async (store, location) => {
@@ -107,7 +114,10 @@ export async function taskCommand(flags: StateFlags & { json?: boolean | undefin
     const lines = [
       `${task.id}: ${task.status}${task.attempts > 0 ? ` after ${plural(task.attempts, 'attempt')}` : ''}`,
       `  branch   ${task.branch}${task.commit ? ` @ ${task.commit}` : ''}`,
-      `  runs     ${record.spec.run ? JSON.stringify(record.spec.run) : `module ${record.spec.module ?? ''}`}`,
+      `  runs     ${record.spec.run ? JSON.stringify(record.spec.run) : record.spec.agent ? `agent ${record.spec.agent}${record.spec.model ? ` (${record.spec.model})` : ''}` : `module ${record.spec.module ?? ''}`}`,
+      ...(task.session ? [`  session  ${task.session.agent} ${task.session.id}`] : []),
+      ...(task.usage ? [`  usage    ${describeUsage(task.usage)}`] : []),
+      ...(task.rateLimitWaits > 0 ? [`  waited   ${plural(task.rateLimitWaits, 'rate limit')} out`] : []),
       ...(record.spec.deps.length > 0 ? [`  deps     ${record.spec.deps.join(', ')}`] : []),
       ...(record.dependents.length > 0 ? [`  needed by ${record.dependents.join(', ')}`] : []),
       ...(task.error ? [`  error    ${task.error.code}: ${task.error.message}`] : []),
