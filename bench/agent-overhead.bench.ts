@@ -1,5 +1,5 @@
 /**
- * 11. Agent overhead: what coord adds to one run of a real coding-agent CLI.
+ * 12. Agent overhead: what coord adds to one run of a real coding-agent CLI.
  *
  * The real Claude Code binary (the dev dependency) talks to the local Messages API emulator
  * (test/fixtures/anthropic-emulator.ts), so the model answers in no time and what is left is
@@ -71,7 +71,7 @@ const SCRIPTS: Script[] = [
 const coord = await loadCoord();
 const { Workspace } = await loadDist<WorkspaceModule>('workers/workspace.js');
 const { createParser } = await loadDist<ParsersModule>('src/agents/parsers/index.js');
-const report = new Report('agent-overhead', '11. Agent overhead');
+const report = new Report('agent-overhead', '12. Agent overhead');
 const binary = claudeBinary();
 const scratch = makeRepo(1);
 const home = path.join(scratch.dir, 'home');

@@ -16,10 +16,10 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT } from './lib/coord.js';
-import { childPids, cpuMs, cpuMsPrecise, rssMiB } from './lib/proc.js';
+import { childPids, sampleWindow, type Watched, type WindowStats } from './lib/proc.js';
 import { makeRepo } from './lib/repo.js';
 import { Report } from './lib/report.js';
-import { fmt, range, ratio, summarize, type Summary } from './lib/stats.js';
+import { fmt, range, ratio } from './lib/stats.js';
 
 const WORKERS = 4;
 const WINDOW_S = 10;
@@ -50,48 +50,6 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-interface Watched {
-  name: string;
-  pid: number;
-}
-
-/** One process over one window. */
-interface WindowStats {
-  /** CPU % over the window (schedstat, all threads; 100 = one core). */
-  cpuPct: number;
-  /** The same from /proc/<pid>/stat ticks (10 ms resolution), as a cross-check. */
-  tickCpuPct: number;
-  /** CPU % of each second. */
-  perSecond: Summary;
-  rss: Summary;
-}
-
-async function sampleWindow(processes: readonly Watched[]): Promise<WindowStats[]> {
-  const firstTicks = processes.map((p) => cpuMs(p.pid));
-  const first = processes.map((p) => cpuMsPrecise(p.pid));
-  const perSecond: number[][] = processes.map(() => []);
-  const rss: number[][] = processes.map(() => []);
-  let last = first;
-  let lastAt = performance.now();
-  for (let second = 0; second < WINDOW_S; second += 1) {
-    await sleep(1_000);
-    const now = performance.now();
-    const cpu = processes.map((p) => cpuMsPrecise(p.pid));
-    processes.forEach((p, i) => {
-      perSecond[i]?.push((100 * ((cpu[i] as number) - (last[i] as number))) / (now - lastAt));
-      rss[i]?.push(rssMiB(p.pid));
-    });
-    last = cpu;
-    lastAt = now;
-  }
-  return processes.map((p, i) => ({
-    cpuPct: (100 * ((last[i] as number) - (first[i] as number))) / (WINDOW_S * 1000),
-    tickCpuPct: (100 * (cpuMs(p.pid) - (firstTicks[i] as number))) / (WINDOW_S * 1000),
-    perSecond: summarize(perSecond[i] as number[]),
-    rss: summarize(rss[i] as number[]),
-  }));
-}
-
 const supervisor = start([path.join(ROOT, 'supervisor.js'), '--workers', String(WORKERS), '--repo', scratch.repo,
   '--state-dir', scratch.stateDir, '--worktree-root', scratch.worktreeRoot]);
 const baseline = start(['-e', 'setInterval(()=>{},1e9)']);
@@ -114,9 +72,9 @@ try {
     { name: 'baseline: idle node', pid: baseline.pid as number },
   ];
   await sleep(EARLY_MS);
-  early = await sampleWindow(processes);
+  early = await sampleWindow(processes, WINDOW_S);
   await sleep(GAP_MS);
-  steady = await sampleWindow(processes);
+  steady = await sampleWindow(processes, WINDOW_S);
 } catch (error) {
   process.stderr.write(output.join(''));
   throw error;

@@ -1,12 +1,15 @@
 /**
  * Process-level baselines shared by several benchmarks: forking a trivial child until its
- * first IPC message, and reading a process's CPU time and memory from /proc.
+ * first IPC message, reading a process's CPU time and memory from /proc, and sampling a set
+ * of processes over a window.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fixture } from './coord.js';
+import { summarize, type Summary } from './stats.js';
 
 /** Forks `bench/fixtures/first-message.mjs`; resolves with the ms until it spoke, once it has exited again. */
 export async function forkToFirstMessage(): Promise<number> {
@@ -74,4 +77,52 @@ export function childPids(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/** A process to sample, by the name its table row gets. */
+export interface Watched {
+  name: string;
+  pid: number;
+}
+
+/** One process over one sampling window. */
+export interface WindowStats {
+  /** CPU % over the window (schedstat, all threads; 100 = one core). */
+  cpuPct: number;
+  /** The same from /proc/<pid>/stat ticks (10 ms resolution), as a cross-check. */
+  tickCpuPct: number;
+  /** CPU % of each second. */
+  perSecond: Summary;
+  /** VmRSS in MiB, read every second. */
+  rss: Summary;
+}
+
+/**
+ * Samples every process once a second for `seconds` s: CPU from schedstat (and stat ticks,
+ * to cross-check) and RSS. The processes are read together, so they share the window.
+ */
+export async function sampleWindow(processes: readonly Watched[], seconds: number): Promise<WindowStats[]> {
+  const firstTicks = processes.map((p) => cpuMs(p.pid));
+  const first = processes.map((p) => cpuMsPrecise(p.pid));
+  const perSecond: number[][] = processes.map(() => []);
+  const rss: number[][] = processes.map(() => []);
+  let last = first;
+  let lastAt = performance.now();
+  for (let second = 0; second < seconds; second += 1) {
+    await sleep(1_000);
+    const now = performance.now();
+    const cpu = processes.map((p) => cpuMsPrecise(p.pid));
+    processes.forEach((p, i) => {
+      perSecond[i]?.push((100 * ((cpu[i] as number) - (last[i] as number))) / (now - lastAt));
+      rss[i]?.push(rssMiB(p.pid));
+    });
+    last = cpu;
+    lastAt = now;
+  }
+  return processes.map((p, i) => ({
+    cpuPct: (100 * ((last[i] as number) - (first[i] as number))) / (seconds * 1000),
+    tickCpuPct: (100 * (cpuMs(p.pid) - (firstTicks[i] as number))) / (seconds * 1000),
+    perSecond: summarize(perSecond[i] as number[]),
+    rss: summarize(rss[i] as number[]),
+  }));
 }
