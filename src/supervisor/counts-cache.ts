@@ -6,7 +6,7 @@ import type { TaskStatus, TaskStore } from '../store/task-store.js';
 import type { SupervisorEventBus } from './events.js';
 
 const TASK_EVENTS = [
-  'coord:submitted', 'coord:assigned', 'coord:started', 'coord:complete', 'coord:failed', 'coord:dead', 'coord:blocked', 'coord:released', 'coord:redriven',
+  'coord:submitted', 'coord:assigned', 'coord:started', 'coord:complete', 'coord:failed', 'coord:dead', 'coord:blocked', 'coord:released', 'coord:redriven', 'coord:cancelled',
 ] as const;
 
 export class CountsCache {

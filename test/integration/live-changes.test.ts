@@ -91,6 +91,18 @@ describe('live changes', () => {
     await s.drain();
   });
 
+  it('counts a cancelled task at once in status, with nothing else happening after it', async () => {
+    repo = makeRepo();
+    const s = create(1);
+    await s.start();
+    await s.submit([{ id: 'long', run: ['sleep', '60'] }]);
+    await vi.waitFor(() => expect(s.status().counts).toMatchObject({ running: 1 }), { timeout: 20_000 });
+    await s.cancel('long');
+    // No task event follows a cancel (the stopped attempt's late result is stale): the counts must follow the cancel itself.
+    await vi.waitFor(() => expect(s.status().counts).toMatchObject({ running: 0, assigned: 0, cancelled: 1 }), { timeout: 5_000 });
+    await s.drain();
+  });
+
   it('applies live settings: the log level at once, the attempt limit at the next failure', async () => {
     repo = makeRepo();
     const s = create(1);
