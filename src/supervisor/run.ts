@@ -164,7 +164,21 @@ export class Run {
     };
     await this.counts.refresh().catch(faulted);
     this.finalTasks = await this.runtime.store.list().catch(faulted);
+    await this.repairSharedBranches(this.finalTasks ?? []);
     await this.runtime.holds.releaseAll().catch(faulted);
+  }
+
+  /** With several hosts: the remote's task branches made to match the recorded completions (best effort). */
+  private async repairSharedBranches(tasks: readonly TaskRecord[]): Promise<void> {
+    const { shared, logger } = this.runtime;
+    if (!shared.publishing) return;
+    const tips = tasks.flatMap((task) => (task.status === 'complete' && task.commit !== null ? [{ branch: task.branch, commit: task.commit }] : []));
+    try {
+      const moved = await shared.advertiseAll(tips);
+      if (moved.length > 0) logger.info({ branches: moved }, `moved ${moved.length} task branch(es) on the shared remote to their recorded completions`);
+    } catch (error) {
+      logger.warn({ err: error }, 'could not check the task branches on the shared remote');
+    }
   }
 
   /** A worker's message that is not for its machine: a report about a task, or a service request. */

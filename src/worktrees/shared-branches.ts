@@ -71,6 +71,30 @@ export class SharedBranches {
     await this.push(`+${commit}:refs/heads/${branch}`);
   }
 
+  /**
+   * Brings the remote's task branches up to what the store recorded, for every completed task
+   * given: a host killed between recording a completion and moving its branch leaves that
+   * branch behind, and whichever host finishes the run repairs it. Each branch is pushed only
+   * if it is still what the remote had when listed (`--force-with-lease`), so a branch another
+   * host moved meanwhile (a redriven task's newer work) is never put back. Resolves with the
+   * branches it moved.
+   */
+  async advertiseAll(tips: ReadonlyArray<{ branch: string; commit: string }>): Promise<string[]> {
+    if (this.remote === null || tips.length === 0) return [];
+    const listed = await runGit([...QUIET, 'ls-remote', '--heads', this.remote, 'refs/heads/coord/*'], { cwd: this.repoRoot, errorCode: 'GIT_PUSH_FAILED' });
+    const remoteTips = new Map(listed.stdout.split('\n').filter(Boolean).map((line) => {
+      const [sha = '', ref = ''] = line.split('\t');
+      return [ref, sha] as const;
+    }));
+    const behind = tips.filter(({ branch, commit }) => remoteTips.get(`refs/heads/${branch}`) !== commit);
+    if (behind.length === 0) return [];
+    const leases = behind.map(({ branch }) => `--force-with-lease=refs/heads/${branch}:${remoteTips.get(`refs/heads/${branch}`) ?? ''}`);
+    const refspecs = behind.map(({ branch, commit }) => `${commit}:refs/heads/${branch}`);
+    // A branch that moved meanwhile is refused, the others go through: git exits 1 then.
+    await runGit([...QUIET, 'push', '--quiet', '--no-verify', ...leases, this.remote, ...refspecs], { cwd: this.repoRoot, errorCode: 'GIT_PUSH_FAILED', okExitCodes: [0, 1] });
+    return behind.map(({ branch }) => branch);
+  }
+
   private async push(refspec: string): Promise<void> {
     const args = [...QUIET, 'push', '--quiet', '--no-verify', this.remote ?? '', refspec];
     for (let attempt = 1; ; attempt += 1) {

@@ -186,11 +186,14 @@ describe('the daemon from the command line', () => {
 
     const watch = startCli(['watch', '--json', ...where()], { cwd: repo.dir });
     const events = () => watch.stdout().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { event: string; data: Record<string, unknown> });
-    // The subscription is live once a status round trip after it is answered; submit after it.
+    // `coord watch` is live once it has seen an event: submit a new task until one of them reaches it
+    // (a task completed before the subscription is never heard, so each try needs a task of its own).
+    let pings = 0;
     await vi.waitFor(async () => {
-      await coord('submit', writeTasks('ping.json', [{ id: `ping`, run: ['true'] }]), ...where());
-      expect(events().some((e) => e.event === 'coord:complete' && e.data['taskId'] === 'ping')).toBe(true);
-    }, { timeout: 20_000, interval: 500 });
+      pings += 1;
+      await coord('submit', writeTasks(`ping-${pings}.json`, [{ id: `ping-${pings}`, run: ['true'] }]), ...where());
+      expect(events().some((e) => e.event === 'coord:complete' && String(e.data['taskId']).startsWith('ping-'))).toBe(true);
+    }, { timeout: 30_000, interval: 500 });
 
     const gate = path.join(repo.dir, 'never');
     await coord('submit', writeTasks('slow.json', [{ id: 'slow', run: ['sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done`] }]), ...where());

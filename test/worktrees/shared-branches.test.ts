@@ -39,6 +39,26 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('SharedBranches', () => {
+  it('repairs task branches a killed host left behind on the remote, leaving the ones already right alone', async () => {
+    shared = makeSharedOrigin(2);
+    const [a = '', b = ''] = shared.clones;
+    const onA = new SharedBranches(a, 'origin', 'host-a');
+    // host a recorded two completions; it was killed after sharing the commits but before moving either branch
+    const left = commitOnBranch(a, 'coord/left', 'left.txt');
+    const right = commitOnBranch(a, 'coord/right', 'right.txt');
+    await onA.share(left);
+    await onA.share(right);
+    await onA.advertise('coord/right', right);
+    const onB = new SharedBranches(b, 'origin', 'host-b');
+    await onB.ensureLocal([{ taskId: 'left', commit: left, branch: 'coord/left', node: 'host-a' }, { taskId: 'right', commit: right, branch: 'coord/right', node: 'host-a' }]);
+    // the host that finishes the run repairs what the store says is complete
+    const moved = await onB.advertiseAll([{ branch: 'coord/left', commit: left }, { branch: 'coord/right', commit: right }]);
+    expect(moved).toEqual(['coord/left']);
+    expect(shared.git(shared.origin, 'rev-parse', 'refs/heads/coord/left')).toBe(left);
+    expect(shared.git(shared.origin, 'rev-parse', 'refs/heads/coord/right')).toBe(right);
+    expect(await onB.advertiseAll([{ branch: 'coord/left', commit: left }])).toEqual([]);
+  });
+
   it('shares a commit from one host under its own name and fetches it on another for a dependent', async () => {
     shared = makeSharedOrigin(2);
     const [a = '', b = ''] = shared.clones;
