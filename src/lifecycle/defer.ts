@@ -5,7 +5,7 @@
  * have spent money), burning no attempt — and the task is `ready` again but not handed out
  * before the limit resets (`readyAt`: claims, peeks and the due time all honour it). The waits
  * are counted against the rate-limit budget (rate-limit-budget.ts); the one past it ends the
- * task dead with `RATE_LIMITED`, blocking its dependents as any death does.
+ * task dead with `RATE_LIMITED`, blocking its dependents as every death does.
  */
 import { blockDependents, logBlocked } from './block.js';
 import { Draft, type Plan } from './draft.js';

@@ -21,8 +21,8 @@
  * - with `--include-partial-messages`, `stream_event` lines wrap the raw API events; their
  *   `message_delta` carries the final output count of the message being streamed.
  */
-import { NO_USAGE, type AgentFacts, type AgentOutputParser, type AgentUsage } from '../types.js';
-import { addUsage, brief, cleanLine, emptyFacts, field, isRecord, num, parseJsonObject, readChanges, snapshot, str } from './lines.js';
+import { NO_USAGE, type AgentOutputParser, type AgentUsage } from '../types.js';
+import { addUsage, brief, field, isRecord, LineParser, num, parseJsonObject, str } from './lines.js';
 import { mentionsAuthFailure, mentionsRateLimit } from './phrases.js';
 import { parseResetTime } from './reset-time.js';
 
@@ -59,9 +59,8 @@ function needsApproval(what: string[]): string {
   return `Claude Code needed approval for ${what.join(', ')}, which a -p run cannot give: allow it (--allowedTools, a permission mode) or change the prompt`;
 }
 
-class ClaudeStreamJsonParser implements AgentOutputParser {
+class ClaudeStreamJsonParser extends LineParser {
   readonly kind = 'claude-stream-json' as const;
-  #facts: AgentFacts = emptyFacts();
   /** Totals as of the last `result` (tokens of earlier runs in this process; cost as reported). */
   #settled: AgentUsage = { ...NO_USAGE };
   /** In-flight messages since the last result, by API message id (latest snapshot wins). */
@@ -71,35 +70,28 @@ class ClaudeStreamJsonParser implements AgentOutputParser {
   /** Which login the CLI said it uses (`apiKeySource` of `system/init`). */
   #login: string | null = null;
 
-  push(line: string, now: number): boolean {
-    return readChanges(() => this.#facts, () => this.#read(cleanLine(line), now));
-  }
 
-  facts(): AgentFacts {
-    return snapshot(this.#facts);
-  }
-
-  #read(line: string, now: number): void {
+  protected read(line: string, now: number): void {
     if (line === '') return;
     const event = parseJsonObject(line);
     if (event === null || typeof event.type !== 'string') {
       this.#readText(line, now);
       return;
     }
-    this.#facts.events += 1;
-    this.#facts.lastEventAt = now;
+    this.state.events += 1;
+    this.state.lastEventAt = now;
     const sessionId = str(event.session_id);
-    if (sessionId !== null && sessionId !== '') this.#facts.sessionId = sessionId;
+    if (sessionId !== null && sessionId !== '') this.state.sessionId = sessionId;
     switch (event.type) {
       case 'system':
         if (event.subtype === 'init') {
-          this.#facts.model = str(event.model) ?? this.#facts.model;
+          this.state.model = str(event.model) ?? this.state.model;
           this.#login = str(event.apiKeySource) ?? this.#login;
         } else if (event.subtype === 'api_retry') {
           this.#readRetry(event);
         } else if (event.subtype === 'permission_denied') {
           // Said as it happens; the result lists every denial again.
-          this.#facts.needsInput = { message: needsApproval([`${str(event.tool_name) ?? 'a tool'}: ${brief(str(event.message) ?? 'needs approval', 200)}`]) };
+          this.state.needsInput = { message: needsApproval([`${str(event.tool_name) ?? 'a tool'}: ${brief(str(event.message) ?? 'needs approval', 200)}`]) };
         }
         return;
       case 'assistant':
@@ -125,7 +117,7 @@ class ClaudeStreamJsonParser implements AgentOutputParser {
       return;
     }
     const model = str(message.model);
-    if (model !== null) this.#facts.model = model;
+    if (model !== null) this.state.model = model;
     if (id !== null && isRecord(message.usage)) {
       // A later line of the same message repeats the start's snapshot: it never lowers an
       // output count a stream event's message_delta already raised.
@@ -163,11 +155,11 @@ class ClaudeStreamJsonParser implements AgentOutputParser {
     const what = str(event.error) ?? 'error';
     const retrying = `retry ${attempt ?? '?'}/${max ?? '?'} in ${delay === null ? '?' : `${Math.round(delay)} ms`}`;
     if (status === 429 || what === 'rate_limit') {
-      this.#facts.rateLimit = { retryAfterMs: delay, resetAt: null, message: `Claude Code: rate limited (429); ${retrying}` };
+      this.state.rateLimit = { retryAfterMs: delay, resetAt: null, message: `Claude Code: rate limited (429); ${retrying}` };
     } else if (status === 401 || status === 403 || what === 'authentication_failed') {
-      this.#facts.auth = { message: this.#authMessage(status, `the API answered ${status ?? what}; Claude Code is retrying (${retrying})`) };
+      this.state.auth = { message: this.#authMessage(status, `the API answered ${status ?? what}; Claude Code is retrying (${retrying})`) };
     } else {
-      this.#facts.apiError = { status, message: `Claude Code: API error ${status ?? what}; ${retrying}` };
+      this.state.apiError = { status, message: `Claude Code: API error ${status ?? what}; ${retrying}` };
     }
   }
 
@@ -175,7 +167,7 @@ class ClaudeStreamJsonParser implements AgentOutputParser {
     const isError = event.is_error === true;
     const errors = Array.isArray(event.errors) ? event.errors.filter((e): e is string => typeof e === 'string') : [];
     const text = str(event.result) ?? (errors.length > 0 ? errors.join('; ') : null);
-    this.#facts.result = { isError, subtype: str(event.subtype), text, at: now };
+    this.state.result = { isError, subtype: str(event.subtype), text, at: now };
     // This run's tokens; the cost of this run when the CLI breaks it down, else the session's.
     const tokens = isRecord(event.usage) ? tokensOf(event.usage) : this.#inFlight();
     const runCost = costOf(event.model_usage_since_last_result);
@@ -195,7 +187,7 @@ class ClaudeStreamJsonParser implements AgentOutputParser {
         const detail = str(input.command) ?? str(input.file_path) ?? null;
         return `${str(d.tool_name) ?? 'a tool'}${detail === null ? '' : ` (${brief(detail, 80)})`}`;
       });
-      this.#facts.needsInput = { message: needsApproval(named) };
+      this.state.needsInput = { message: needsApproval(named) };
     }
   }
 
@@ -205,16 +197,16 @@ class ClaudeStreamJsonParser implements AgentOutputParser {
     // resets Aug 8"), else an account problem no wait fixes (a credit balance too low).
     if (status === 429 || kind === 'rate_limit' || mentionsRateLimit(text)) {
       const reset = parseResetTime(text, now);
-      const previous = this.#facts.rateLimit;
-      this.#facts.rateLimit = {
+      const previous = this.state.rateLimit;
+      this.state.rateLimit = {
         retryAfterMs: reset.retryAfterMs ?? previous?.retryAfterMs ?? null,
         resetAt: reset.resetAt ?? previous?.resetAt ?? null,
         message: `Claude Code: ${brief(text || 'rate limited (429)')}`,
       };
     } else if (status === 401 || status === 403 || kind === 'authentication_failed' || mentionsAuthFailure(text)) {
-      this.#facts.auth = { message: this.#authMessage(status, text) };
+      this.state.auth = { message: this.#authMessage(status, text) };
     } else if (status !== null || kind !== null) {
-      this.#facts.apiError = { status, message: `Claude Code: ${brief(text || `API error ${status ?? kind}`)}` };
+      this.state.apiError = { status, message: `Claude Code: ${brief(text || `API error ${status ?? kind}`)}` };
     }
   }
 
@@ -233,10 +225,10 @@ class ClaudeStreamJsonParser implements AgentOutputParser {
 
   /** Plain lines (stderr on a PTY, banners): only a refused login or a limit is worth reading there. */
   #readText(line: string, now: number): void {
-    if (mentionsAuthFailure(line)) this.#facts.auth ??= { message: this.#authMessage(null, line) };
+    if (mentionsAuthFailure(line)) this.state.auth ??= { message: this.#authMessage(null, line) };
     else if (mentionsRateLimit(line)) {
       const reset = parseResetTime(line, now);
-      this.#facts.rateLimit ??= { ...reset, message: `Claude Code: ${brief(line)}` };
+      this.state.rateLimit ??= { ...reset, message: `Claude Code: ${brief(line)}` };
     }
   }
 
@@ -249,7 +241,7 @@ class ClaudeStreamJsonParser implements AgentOutputParser {
   #recount(): void {
     const total = addUsage(this.#settled, this.#inFlight());
     total.costUsd = this.#settled.costUsd;
-    this.#facts.usage = total;
+    this.state.usage = total;
   }
 }
 

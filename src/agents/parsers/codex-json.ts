@@ -15,38 +15,30 @@
  *   notices while Codex retries a 429, a 401 or a 5xx);
  * - `request_user_input`: the model asked questions (`questions[].question`).
  */
-import type { AgentFacts, AgentOutputParser } from '../types.js';
-import { brief, cleanLine, emptyFacts, field, isRecord, num, parseJsonObject, readChanges, snapshot, str } from './lines.js';
+import type { AgentOutputParser } from '../types.js';
+import { brief, field, isRecord, LineParser, num, parseJsonObject, str } from './lines.js';
 import { mentionsAuthFailure, mentionsRateLimit } from './phrases.js';
 import { parseResetTime } from './reset-time.js';
 
-class CodexJsonParser implements AgentOutputParser {
+class CodexJsonParser extends LineParser {
   readonly kind = 'codex-json' as const;
-  #facts: AgentFacts = emptyFacts();
   #lastMessage: string | null = null;
 
-  push(line: string, now: number): boolean {
-    return readChanges(() => this.#facts, () => this.#read(cleanLine(line), now));
-  }
 
-  facts(): AgentFacts {
-    return snapshot(this.#facts);
-  }
-
-  #read(line: string, now: number): void {
+  protected read(line: string, now: number): void {
     if (line === '') return;
     const event = parseJsonObject(line);
     if (event === null || typeof event.type !== 'string') {
       // Plain lines are Codex's stderr on a PTY (a sandbox warning, "Reading additional input
       // from stdin..."); a refused key can show there before any event.
-      if (mentionsAuthFailure(line)) this.#facts.auth ??= { message: authMessage(line) };
+      if (mentionsAuthFailure(line)) this.state.auth ??= { message: authMessage(line) };
       return;
     }
-    this.#facts.events += 1;
-    this.#facts.lastEventAt = now;
+    this.state.events += 1;
+    this.state.lastEventAt = now;
     switch (event.type) {
       case 'thread.started':
-        this.#facts.sessionId = str(event.thread_id) ?? this.#facts.sessionId;
+        this.state.sessionId = str(event.thread_id) ?? this.state.sessionId;
         return;
       case 'item.started':
       case 'item.updated':
@@ -55,12 +47,12 @@ class CodexJsonParser implements AgentOutputParser {
         return;
       case 'turn.completed':
         this.#readUsage(field(event, 'usage'));
-        this.#facts.result = { isError: false, subtype: 'turn.completed', text: this.#lastMessage, at: now };
+        this.state.result = { isError: false, subtype: 'turn.completed', text: this.#lastMessage, at: now };
         return;
       case 'turn.failed': {
         const message = str(field(event, 'error').message) ?? 'turn failed';
         this.#readError(message, now);
-        this.#facts.result = { isError: true, subtype: 'turn.failed', text: message, at: now };
+        this.state.result = { isError: true, subtype: 'turn.failed', text: message, at: now };
         return;
       }
       case 'error':
@@ -68,7 +60,7 @@ class CodexJsonParser implements AgentOutputParser {
         return;
       case 'request_user_input': {
         const questions = Array.isArray(event.questions) ? event.questions.filter(isRecord).map((q) => str(q.question)).filter((q) => q !== null) : [];
-        this.#facts.needsInput = { message: `Codex asked: ${brief(questions.join(' / ') || 'a question')}; an exec run cannot answer it` };
+        this.state.needsInput = { message: `Codex asked: ${brief(questions.join(' / ') || 'a question')}; an exec run cannot answer it` };
         return;
       }
       default:
@@ -79,14 +71,14 @@ class CodexJsonParser implements AgentOutputParser {
   #readItem(item: Record<string, unknown>, completed: boolean): void {
     if (item.type === 'agent_message' && completed) this.#lastMessage = str(item.text) ?? this.#lastMessage;
     if (item.type === 'command_execution' && item.status === 'declined') {
-      this.#facts.needsInput = { message: `Codex needed approval to run ${brief(str(item.command) ?? 'a command', 120)}, which an exec run cannot give: change the sandbox or approval settings, or the prompt` };
+      this.state.needsInput = { message: `Codex needed approval to run ${brief(str(item.command) ?? 'a command', 120)}, which an exec run cannot give: change the sandbox or approval settings, or the prompt` };
     }
   }
 
   #readUsage(usage: Record<string, unknown>): void {
     const input = num(usage.input_tokens) ?? 0;
     const cached = num(usage.cached_input_tokens) ?? 0;
-    this.#facts.usage = {
+    this.state.usage = {
       inputTokens: Math.max(0, input - cached),
       outputTokens: num(usage.output_tokens) ?? 0,
       cacheReadTokens: cached,
@@ -98,12 +90,12 @@ class CodexJsonParser implements AgentOutputParser {
   #readError(message: string, now: number): void {
     if (mentionsRateLimit(message)) {
       const reset = parseResetTime(message, now);
-      this.#facts.rateLimit = { ...reset, message: `Codex: ${brief(message)}` };
+      this.state.rateLimit = { ...reset, message: `Codex: ${brief(message)}` };
     } else if (mentionsAuthFailure(message)) {
-      this.#facts.auth = { message: authMessage(message) };
+      this.state.auth = { message: authMessage(message) };
     } else if (message !== '') {
       const status = /\bstatus (\d{3})\b/.exec(message);
-      this.#facts.apiError = { status: status === null ? null : Number(status[1]), message: `Codex: ${brief(message)}` };
+      this.state.apiError = { status: status === null ? null : Number(status[1]), message: `Codex: ${brief(message)}` };
     }
   }
 }

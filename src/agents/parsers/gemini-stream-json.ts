@@ -17,25 +17,17 @@
  * quotas ("You have exhausted your capacity on this model. Your quota will reset after
  * 1h49m8s.", "Please retry in 12.5s").
  */
-import type { AgentFacts, AgentOutputParser } from '../types.js';
-import { brief, cleanLine, emptyFacts, field, isRecord, num, parseJsonObject, readChanges, snapshot, str } from './lines.js';
+import type { AgentOutputParser } from '../types.js';
+import { brief, field, isRecord, LineParser, num, parseJsonObject, str } from './lines.js';
 import { mentionsAuthFailure, mentionsRateLimit } from './phrases.js';
 import { parseResetTime } from './reset-time.js';
 
-class GeminiStreamJsonParser implements AgentOutputParser {
+class GeminiStreamJsonParser extends LineParser {
   readonly kind = 'gemini-stream-json' as const;
-  #facts: AgentFacts = emptyFacts();
   #text = '';
 
-  push(line: string, now: number): boolean {
-    return readChanges(() => this.#facts, () => this.#read(cleanLine(line), now));
-  }
 
-  facts(): AgentFacts {
-    return snapshot(this.#facts);
-  }
-
-  #read(line: string, now: number): void {
+  protected read(line: string, now: number): void {
     if (line === '') return;
     const event = parseJsonObject(line);
     if (event === null || typeof event.type !== 'string') {
@@ -43,12 +35,12 @@ class GeminiStreamJsonParser implements AgentOutputParser {
       this.#readError(line, now, false);
       return;
     }
-    this.#facts.events += 1;
-    this.#facts.lastEventAt = now;
+    this.state.events += 1;
+    this.state.lastEventAt = now;
     switch (event.type) {
       case 'init':
-        this.#facts.sessionId = str(event.session_id) ?? this.#facts.sessionId;
-        this.#facts.model = str(event.model) ?? this.#facts.model;
+        this.state.sessionId = str(event.session_id) ?? this.state.sessionId;
+        this.state.model = str(event.model) ?? this.state.model;
         return;
       case 'message':
         if (event.role === 'assistant') {
@@ -71,12 +63,12 @@ class GeminiStreamJsonParser implements AgentOutputParser {
     const isError = event.status === 'error';
     const error = field(event, 'error');
     const message = str(error.message);
-    this.#facts.result = { isError, subtype: isError ? str(error.type) ?? 'error' : 'success', text: isError ? message : this.#text || null, at: now };
+    this.state.result = { isError, subtype: isError ? str(error.type) ?? 'error' : 'success', text: isError ? message : this.#text || null, at: now };
     if (isError && message !== null) this.#readError(message, now, true);
     if (isRecord(event.stats)) {
       const stats = event.stats;
       const cached = num(stats.cached) ?? 0;
-      this.#facts.usage = {
+      this.state.usage = {
         inputTokens: num(stats.input) ?? Math.max(0, (num(stats.input_tokens) ?? 0) - cached),
         outputTokens: num(stats.output_tokens) ?? 0,
         cacheReadTokens: cached,
@@ -88,14 +80,14 @@ class GeminiStreamJsonParser implements AgentOutputParser {
 
   #readError(message: string, now: number, fatal: boolean): void {
     if (mentionsRateLimit(message)) {
-      this.#facts.rateLimit = { ...parseResetTime(message, now), message: `Gemini CLI: ${brief(message)}` };
+      this.state.rateLimit = { ...parseResetTime(message, now), message: `Gemini CLI: ${brief(message)}` };
     } else if (mentionsAuthFailure(message)) {
-      this.#facts.auth = {
+      this.state.auth = {
         message: `Gemini CLI's login is missing or was refused: ${brief(message, 240)}. Log in with \`gemini\` (Login with Google) or set GEMINI_API_KEY`,
       };
     } else if (fatal && message !== '') {
       const status = /\b([45]\d\d)\b/.exec(message);
-      this.#facts.apiError = { status: status === null ? null : Number(status[1]), message: `Gemini CLI: ${brief(message)}` };
+      this.state.apiError = { status: status === null ? null : Number(status[1]), message: `Gemini CLI: ${brief(message)}` };
     }
   }
 }

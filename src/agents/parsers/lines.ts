@@ -4,7 +4,7 @@
  * cursor again, `ESC[?25h`, as it exits), banners and warnings between the JSON lines, and
  * now and then a line cut short. None of that may throw.
  */
-import { NO_USAGE, type AgentFacts, type AgentUsage } from '../types.js';
+import { NO_USAGE, type AgentFacts, type AgentOutputParser, type AgentParserKind, type AgentUsage } from '../types.js';
 
 /** CSI sequences (`ESC [ … final`), OSC sequences (`ESC ] … BEL|ST`) and lone two-byte escapes. */
 const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-Z\\-_]/g;
@@ -108,4 +108,25 @@ export function readChanges(facts: () => AgentFacts, read: () => void): boolean 
     // Whatever the line did before it failed still counts.
   }
   return comparable(facts()) !== before;
+}
+
+/**
+ * What every parser does the same: lines cleaned of PTY residue, facts kept in `state` and
+ * handed out as snapshots, and `push` saying whether a line changed them. A parser reads one
+ * clean line in {@link read}.
+ */
+export abstract class LineParser implements AgentOutputParser {
+  abstract readonly kind: AgentParserKind;
+  protected readonly state: AgentFacts = emptyFacts();
+
+  push(line: string, now: number): boolean {
+    return readChanges(() => this.state, () => this.read(cleanLine(line), now));
+  }
+
+  facts(): AgentFacts {
+    return snapshot(this.state);
+  }
+
+  /** Reads one line, cleaned (possibly empty). */
+  protected abstract read(line: string, now: number): void;
 }

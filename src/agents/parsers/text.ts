@@ -7,8 +7,8 @@
  * token report ("Tokens: 4.6k sent, 2.1k cache hit, 286 received. Cost: $0.02 message,
  * $0.05 session.") gives usage, rounded as Aider rounds it.
  */
-import type { AgentFacts, AgentOutputParser } from '../types.js';
-import { brief, cleanLine, emptyFacts, readChanges, snapshot } from './lines.js';
+import type { AgentOutputParser } from '../types.js';
+import { brief, LineParser } from './lines.js';
 import { isInputPrompt, mentionsAuthFailure, mentionsRateLimit } from './phrases.js';
 import { parseResetTime } from './reset-time.js';
 
@@ -20,30 +20,22 @@ function count(text: string): number {
   return Math.round(Number(match[1]) * scale);
 }
 
-class TextParser implements AgentOutputParser {
+class TextParser extends LineParser {
   readonly kind = 'text' as const;
-  #facts: AgentFacts = emptyFacts();
 
-  push(line: string, now: number): boolean {
-    return readChanges(() => this.#facts, () => this.#read(cleanLine(line), now));
-  }
 
-  facts(): AgentFacts {
-    return snapshot(this.#facts);
-  }
-
-  #read(line: string, now: number): void {
+  protected read(line: string, now: number): void {
     if (line === '') return;
     // Every line is a sign of life; there are no events to count otherwise.
-    this.#facts.events += 1;
-    this.#facts.lastEventAt = now;
+    this.state.events += 1;
+    this.state.lastEventAt = now;
     if (this.#readTokens(line)) return;
     if (mentionsRateLimit(line)) {
-      this.#facts.rateLimit = { ...parseResetTime(line, now), message: brief(line) };
+      this.state.rateLimit = { ...parseResetTime(line, now), message: brief(line) };
     } else if (mentionsAuthFailure(line)) {
-      this.#facts.auth = { message: `${brief(line, 240)}: the agent's login (its provider's API key or its own login) is missing or was refused` };
+      this.state.auth = { message: `${brief(line, 240)}: the agent's login (its provider's API key or its own login) is missing or was refused` };
     } else if (isInputPrompt(line)) {
-      this.#facts.needsInput = { message: `the agent is waiting for an answer: ${brief(line, 240)}` };
+      this.state.needsInput = { message: `the agent is waiting for an answer: ${brief(line, 240)}` };
     }
   }
 
@@ -51,7 +43,7 @@ class TextParser implements AgentOutputParser {
   #readTokens(line: string): boolean {
     const match = /^Tokens:\s*(.+?)\.\s*Cost:\s*\$(\d+(?:\.\d+)?)\s*message/i.exec(line);
     if (match === null) return false;
-    const usage = { ...this.#facts.usage };
+    const usage = { ...this.state.usage };
     for (const part of match[1]!.split(',')) {
       const item = /^\s*(\S+)\s+(.+?)\s*$/.exec(part);
       if (item === null) continue;
@@ -63,7 +55,7 @@ class TextParser implements AgentOutputParser {
       else if (what === 'cache write') usage.cacheWriteTokens += n;
     }
     usage.costUsd = (usage.costUsd ?? 0) + Number(match[2]);
-    this.#facts.usage = usage;
+    this.state.usage = usage;
     return true;
   }
 }
