@@ -11,7 +11,7 @@ export interface LiveSettings {
   /** Worker processes: more are forked at once, extra ones stop once their task is done. */
   workers?: number;
   logLevel?: LogLevel;
-  /** Attempts for tasks submitted from now on whose spec names none. */
+  /** Attempts for every task whose spec names none, from its next failure on. */
   maxAttempts?: number;
   /** Circuit-breaker limits, for breakers from now on and the ones that exist. */
   breaker?: ResolvedOptions['breaker'];

@@ -262,7 +262,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         startedAt,
         workers: registry.describe(),
         // What can still be read; if nothing can, the counts the supervisor last knew stand alone.
-        tasks: run ? chosen(await run.tasks().catch(() => [])) : [],
+        tasks: run ? chosen(await tasksFor(run, filter?.ids).catch(() => [])) : [],
         counts: run?.counts.current() ?? {},
         usage: run?.outcomes.usage ?? { of: () => undefined, sessionOf: () => undefined },
         liveness: run?.outcomes.liveness ?? new Map(),
@@ -270,6 +270,13 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       });
     },
   };
+}
+
+/** The tasks a summary lists: those named read one by one from a live store (a task lookup must not list the whole store), else all. */
+async function tasksFor(run: Run, ids: readonly string[] | undefined): Promise<TaskRecord[]> {
+  if (ids === undefined || run.closed) return run.tasks();
+  const found = await Promise.all(ids.map((id) => run.runtime.store.get(id)));
+  return found.filter((task): task is TaskRecord => task !== undefined);
 }
 
 /** A redrive applied straight to the configured store, with no run around it. */
