@@ -15,14 +15,17 @@ import type { CoordErrorCode } from '../src/errors.js';
 export type FallbackStage = 'original' | 'live' | 'resume' | 'respawn' | 'exhausted' | 'recovered';
 
 /** Why a hop was taken. */
-export type FallbackHopReason = 'retry' | 'resume' | 'stale-session' | 'crash-loop' | 'respawn' | 'exhausted';
+export type FallbackHopReason = 'retry' | 'live-trigger' | 'resume' | 'stale-session' | 'crash-loop' | 'respawn' | 'exhausted';
 
 /** One hop of the chain: the failure that caused it and where it led. */
 export interface FallbackHop {
   from: FallbackStage;
   to: FallbackStage;
-  /** The failed attempt's error code, e.g. `TASK_TIMEOUT` or `WORKER_HUNG`. */
-  code: CoordErrorCode;
+  /**
+   * The failed attempt's error code, e.g. `TASK_TIMEOUT` or `WORKER_HUNG`; for a delivery's
+   * first hop, why it went that way (`SESSION_ENDED`, `SESSION_STALE`), or `OK` into a live session.
+   */
+  code: CoordErrorCode | 'OK';
   /** Epoch ms of the failure. */
   at: number;
   reason: FallbackHopReason;
@@ -63,8 +66,24 @@ export interface AttemptFailure {
   classification?: string;
 }
 
+/**
+ * A message delivery starting (src/supervisor/mailbox/): where the task's session stands. The
+ * chain's first hop is then the delivery's first route.
+ */
+export interface DeliveryStart {
+  /** The session runs interactively in its PTY: the message can be typed in. */
+  live: boolean;
+  at: number;
+  /** How long the session has been idle (since its last turn ended; 0 while it runs). */
+  sessionIdleMs: number;
+  /** The task's runs keep crashing: its session is not worth resuming. */
+  workerCrashLooping: boolean;
+  /** The session can be resumed at all (its agent can, and it reported a session id); default true. */
+  resumable?: boolean;
+}
+
 /** Events the fallback chain accepts. */
-export type FallbackChainEvent = ({ type: 'attempt.failed' } & AttemptFailure) | { type: 'attempt.succeeded' };
+export type FallbackChainEvent = ({ type: 'attempt.failed' } & AttemptFailure) | ({ type: 'delivery.start' } & DeliveryStart) | { type: 'attempt.succeeded' };
 
 /** The params each named action receives as its second argument. */
 export interface FallbackChainActionParams {
@@ -91,18 +110,28 @@ const chainSetup = setup({
     deadLetter: (_args: unknown, _params: FallbackChainActionParams['deadLetter']): void => {},
   },
   guards: {
-    isCrashLooping: ({ event }) => event.type === 'attempt.failed' && event.workerCrashLooping,
+    isCrashLooping: ({ event }) => (event.type === 'attempt.failed' || event.type === 'delivery.start') && event.workerCrashLooping,
     /** Idle for longer than `staleAfterMs`: resuming would bring back a stale context. */
-    isSessionStale: ({ context, event }) => event.type === 'attempt.failed' && event.sessionIdleMs > context.staleAfterMs,
+    isSessionStale: ({ context, event }) => (event.type === 'attempt.failed' || event.type === 'delivery.start') && event.sessionIdleMs > context.staleAfterMs,
+    isSessionLive: ({ event }) => event.type === 'delivery.start' && event.live,
     hasResumeBudget: ({ context }) => context.resumeCount < context.maxResumes,
+    canResumeSession: ({ context, event }) => context.resumeCount < context.maxResumes && !(event.type === 'delivery.start' && event.resumable === false),
   },
 });
 
-/** Appends the hop this failure causes (and counts a resume when it leads to one). */
+/** The code a delivery's first hop records: why it took that route. */
+const START_CODES: Record<FallbackHopReason, CoordErrorCode | 'OK'> = {
+  'live-trigger': 'OK', resume: 'SESSION_ENDED', 'stale-session': 'SESSION_STALE', 'crash-loop': 'WORKER_CRASHED',
+  retry: 'OK', respawn: 'SESSION_ENDED', exhausted: 'DELIVERY_EXHAUSTED',
+};
+
+/** Appends the hop this failure (or delivery start) causes, and counts a resume when it leads to one. */
 const hop = (from: FallbackStage, to: FallbackStage, reason: FallbackHopReason) =>
   chainSetup.assign(({ context, event }) => {
-    assertEvent(event, 'attempt.failed');
-    const record: FallbackHop = { from, to, code: event.code, at: event.at, reason, classification: event.classification ?? null };
+    assertEvent(event, ['attempt.failed', 'delivery.start']);
+    const code = event.type === 'attempt.failed' ? event.code : START_CODES[reason];
+    const classification = event.type === 'attempt.failed' ? event.classification ?? null : 'delivery';
+    const record: FallbackHop = { from, to, code, at: event.at, reason, classification };
     return { hops: [...context.hops, record], resumeCount: to === 'resume' ? context.resumeCount + 1 : context.resumeCount };
   });
 
@@ -129,6 +158,12 @@ const toRecovered = { 'attempt.succeeded': 'recovered' as const };
  * | live, resume | resumeCount < maxResumes       | resume (n + 1)  | `resume`        |
  * | live, resume | otherwise                      | respawn         | `respawn`       |
  * | respawn      | always                         | exhausted       | `exhausted`     |
+ *
+ * A message delivery starts with `delivery.start` instead (from `original` only): crash loop →
+ * respawn (`crash-loop`); a live session → live (`live-trigger`: type it in); a session idle
+ * over `staleAfterMs` → respawn (`stale-session`); one that cannot be resumed → respawn
+ * (`respawn`); otherwise → resume (`resume`). Its
+ * failures then hop as above: live → resume(1) → resume(2) → respawn → exhausted.
  *
  * So by default: original → live → resume(1) → resume(2) → respawn → exhausted. The original
  * attempt's staleness is not checked: a live retry does not restore the session's context.
@@ -160,6 +195,13 @@ export const fallbackChainMachine = chainSetup.createMachine({
         'attempt.failed': [
           { guard: 'isCrashLooping', target: 'respawn', actions: hop('original', 'respawn', 'crash-loop') },
           { target: 'live', actions: hop('original', 'live', 'retry') },
+        ],
+        'delivery.start': [
+          { guard: 'isCrashLooping', target: 'respawn', actions: hop('original', 'respawn', 'crash-loop') },
+          { guard: 'isSessionLive', target: 'live', actions: hop('original', 'live', 'live-trigger') },
+          { guard: 'isSessionStale', target: 'respawn', actions: hop('original', 'respawn', 'stale-session') },
+          { guard: 'canResumeSession', target: 'resume', actions: hop('original', 'resume', 'resume') },
+          { target: 'respawn', actions: hop('original', 'respawn', 'respawn') },
         ],
       },
     },

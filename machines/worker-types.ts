@@ -76,6 +76,8 @@ export type WorkerEvent =
   | { type: 'task.completed'; message: WorkerMessageOf<'coord:complete'> }
   | { type: 'task.failed'; message: WorkerMessageOf<'coord:failed'> }
   | { type: 'task.cancel'; reason: string }
+  /** Type a message into the held attempt's live session (forwarded only under the current lease). */
+  | { type: 'task.input'; message: ParentMessageOf<'coord:input'> }
   | { type: 'worker.stop' };
 
 /** What the machine sends to the `process` child: write an IPC message, or signal it. */

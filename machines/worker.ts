@@ -43,6 +43,13 @@ const cancelTask = workerSetup.enqueueActions(({ context, event, enqueue }) => {
   enqueue.sendTo('process', { type: 'process.send', message } satisfies ProcessCommand);
 });
 
+/** Forwards a message for the held attempt's session to the process, if the lease is the one held. */
+const forwardInput = workerSetup.enqueueActions(({ context, event, enqueue }) => {
+  assertEvent(event, 'task.input');
+  if (context.task === null || context.task.lease !== event.message.lease) return;
+  enqueue.sendTo('process', { type: 'process.send', message: event.message } satisfies ProcessCommand);
+});
+
 const signalProcess = (signal: 'SIGTERM' | 'SIGKILL') =>
   workerSetup.sendTo('process', (): ProcessCommand => ({ type: 'process.signal', signal }));
 
@@ -146,6 +153,7 @@ export const workerMachine = workerSetup.createMachine({
         'task.completed': [{ guard: 'isLeaseCurrent', target: 'idle', actions: finishTask }, { actions: reportStale }],
         'task.failed': [{ guard: 'isLeaseCurrent', target: 'idle', actions: finishTask }, { actions: reportStale }],
         'task.cancel': { actions: cancelTask },
+        'task.input': { actions: forwardInput },
         'process.heartbeat': { target: 'busy', reenter: true, actions: assign({ lastHeartbeatAt: ({ event }) => event.at }) },
         'process.exited': onCrash,
         'worker.stop': 'stopping',

@@ -31,6 +31,9 @@ export const COORD_ERROR_CODES = [
   // agents: a provider's rate limit, a missing login, a prompt nobody answers, a result that says it failed,
   // and prompts or messages refused before they reach an agent
   'RATE_LIMITED', 'AGENT_AUTH', 'AGENT_NEEDS_INPUT', 'AGENT_FAILED', 'PAYLOAD_INVALID', 'PAYLOAD_TOO_LARGE',
+  // the mailbox: why a delivery hopped (a session that ended, stayed busy, went stale, refused the
+  // typed text), why one gave up, and the loop safeguards that block a task going round in circles
+  'SESSION_ENDED', 'SESSION_BUSY', 'SESSION_STALE', 'DELIVERY_FAILED', 'DELIVERY_EXHAUSTED', 'LOOP_NO_PROGRESS', 'LOOP_REPEATED_FINDING',
   // protocol and lifecycle
   'PROTOCOL_INVALID', 'NOT_RUNNING', 'WORKER_SPAWN_FAILED', 'ALL_WORKERS_FAILED', 'INTERNAL',
 ] as const;
@@ -148,6 +151,16 @@ export const ERROR_POLICY: Readonly<Record<CoordErrorCode, ErrorPolicy>> = Objec
   AGENT_FAILED: policy(true, 'task', true, false, 1),
   PAYLOAD_INVALID: invalidInput,
   PAYLOAD_TOO_LARGE: invalidInput,
+  // delivery hops: the message goes on by the next route (resume, respawn), nothing is charged
+  SESSION_ENDED: policy(true, 'supervisor', false, false, 1),
+  SESSION_BUSY: policy(true, 'supervisor', false, false, 1),
+  SESSION_STALE: policy(true, 'supervisor', false, false, 1),
+  DELIVERY_FAILED: policy(true, 'supervisor', false, false, 1),
+  // every route of a delivery failed: the task is dead with the hops that led there
+  DELIVERY_EXHAUSTED: policy(false, 'task', false, false, 1),
+  // the agent goes round in circles: blocked until `coord unblock ID --reason …`
+  LOOP_NO_PROGRESS: policy(false, 'task', false, false, 1),
+  LOOP_REPEATED_FINDING: policy(false, 'task', false, false, 1),
   PROTOCOL_INVALID: policy(true, 'worker', false, false, 1),
   NOT_RUNNING: policy(false, 'supervisor', false, false, 1),
   WORKER_SPAWN_FAILED: policy(false, 'supervisor', false, false, 1),

@@ -13,7 +13,7 @@ import { errorFields, type Logger } from './log.js';
 import type { ProcessGroups } from './process-group.js';
 import { runModule, type ModulePool } from './run-module.js';
 import { runPty, type RunPtyOptions } from './run-pty.js';
-import { agentReportOf, outcomeOfAgent, runAgent } from './run-agent.js';
+import { agentReportOf, outcomeOfAgent, runAgent, type LiveSession } from './run-agent.js';
 import type { AgentReport } from '../src/protocol/messages.js';
 import { attemptMarker } from '../src/procs/attempt-marker.js';
 import { containAttempt, type AttemptContainment } from './task-containment.js';
@@ -41,6 +41,8 @@ export interface ExecuteContext {
   groups: ProcessGroups;
   modules: ModulePool;
   logger: Logger;
+  /** An interactive agent attempt's live session, by lease, while it runs. */
+  sessions?: Map<string, LiveSession>;
 }
 
 /**
@@ -103,6 +105,7 @@ async function runExec(assign: AssignMessage, ref: TaskRef, signal: AbortSignal,
       ...ptyOptions(assign, ref, signal, context, identity, exec.env, `${header}agent ${exec.agent} argv ${JSON.stringify(exec.argv)}\n`, containment),
       onUsage: (delta) => context.send({ type: 'coord:usage', ...ref, ...delta }),
       onLiveness: (state) => context.send({ type: 'coord:liveness', ...ref, state }),
+      onSession: (session) => (session === null ? context.sessions?.delete(ref.lease) : context.sessions?.set(ref.lease, session)),
     });
     return { outcome: outcomeOfAgent(result, assign.timeoutMs), agent: agentReportOf(result.facts) };
   }

@@ -40,6 +40,16 @@ export interface RunAgentOptions extends Omit<RunPtyOptions, 'argv' | 'onOutput'
   /** How often usage is reported at most (default 1 s); the last report comes before the end. */
   usageIntervalMs?: number;
   now?: () => number;
+  /** An interactive session's terminal, once it runs (see {@link LiveSession}); null again once it ended. */
+  onSession?: (session: LiveSession | null) => void;
+}
+
+/** An interactive agent's live session: what typing a message into it needs. */
+export interface LiveSession {
+  /** Epoch ms of its last output (null: none yet). */
+  lastOutputAt(): number | null;
+  /** Types `text` and Enter. */
+  type(text: string): void;
 }
 
 export interface AgentRunResult {
@@ -114,7 +124,8 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
   let partial = '';
   const feed = (line: string): void => {
     if (parser.push(line, now())) report.push(0);
-    if (parser.facts().result !== null && graceTimer === undefined) {
+    // An interactive session answers turn after turn: a result does not end it.
+    if (parser.facts().result !== null && graceTimer === undefined && !exec.interactive) {
       graceTimer = setTimeout(() => {
         endedAfterResult = true;
         watchdog.abort();
@@ -136,7 +147,16 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
     pid = spawned;
     options.onSpawn(spawned);
   };
-  const run = await runPty({ ...options, argv: exec.argv, signal: AbortSignal.any([options.signal, watchdog.signal]), onOutput, onSpawn });
+  const onTerminal = (write: (data: string) => void): void => {
+    if (!exec.interactive) return;
+    options.onSession?.({
+      lastOutputAt: () => evidence.lastOutputAt,
+      // Each line as typed, then Enter (a carriage return, as a keyboard sends it).
+      type: (text) => write(`${text.replace(/\n/g, '\r')}\r`),
+    });
+  };
+  const run = await runPty({ ...options, argv: exec.argv, signal: AbortSignal.any([options.signal, watchdog.signal]), onOutput, onSpawn, onTerminal });
+  options.onSession?.(null);
   clearTimeout(graceTimer);
   clearInterval(sampler);
   stopWatchingFiles();

@@ -70,6 +70,8 @@ export interface RunPtyOptions {
   progressIntervalMs?: number;
   /** Every chunk of output as it comes (an agent's parser reads it). */
   onOutput?: (data: string) => void;
+  /** Called once the process runs, with a way to type into its terminal (an interactive agent's session). */
+  onTerminal?: (write: (data: string) => void) => void;
 }
 
 /** The longest delay setTimeout honours. */
@@ -113,6 +115,7 @@ export async function runPty(options: RunPtyOptions): Promise<PtyRunResult> {
   const pid = pty.pid;
   options.groups.track(pid);
   options.onSpawn(pid);
+  options.onTerminal?.((data) => pty.write(data));
   return watch(pty, pid, options, startedAt, log);
 }
 

@@ -19,6 +19,7 @@ import { createModulePool, type ModulePool } from './run-module.js';
 import { RunningTasks } from './running-tasks.js';
 import { failure, finalMessage, type FinalMessage } from './task-outcome.js';
 import { Workspace } from './workspace.js';
+import type { LiveSession } from './run-agent.js';
 
 /** The lifecycle phase of a worker process. */
 export type WorkerPhase = 'AWAITING_HELLO' | 'RUNNING' | 'DRAINING' | 'STOPPING';
@@ -48,6 +49,8 @@ export class WorkerSession {
   #cgroupBase: string | null = null;
   #stopHeartbeat: () => void = () => undefined;
   readonly #running = new RunningTasks();
+  /** Live interactive agent sessions, by the lease of their attempt. */
+  readonly #sessions = new Map<string, LiveSession>();
   readonly #deps: SessionDeps;
 
   constructor(deps: SessionDeps) {
@@ -99,6 +102,7 @@ export class WorkerSession {
       case 'coord:hello': return this.#onHello(message);
       case 'coord:assign': return this.#onAssign(message);
       case 'coord:cancel': return this.#onCancel(message);
+      case 'coord:input': return this.#onInput(message);
       case 'coord:drain':
         if (this.#phase === 'RUNNING') this.#phase = 'DRAINING';
         // The deadline is the supervisor's to enforce (it cancels or shuts down); the
@@ -185,7 +189,7 @@ export class WorkerSession {
     if (this.#running.size > 0) return refuse(`worker busy with ${this.#running.ids().join(', ')}`);
     const { workerId, worktree, killGraceMs, runId } = hello;
     const { channel, groups } = this.#deps;
-    const context = { runId, cgroupBase: this.#cgroupBase, workerId, worktree, workspace, killGraceMs, groups, modules: this.#modules, logger: this.#logger,
+    const context = { runId, cgroupBase: this.#cgroupBase, workerId, worktree, workspace, killGraceMs, groups, modules: this.#modules, logger: this.#logger, sessions: this.#sessions,
       send: (message: WorkerMessageInput) => channel.send(message) };
     this.#running.start(assign, async (signal) => {
       let final: FinalMessage;
@@ -197,6 +201,20 @@ export class WorkerSession {
       }
       this.#deps.channel.send(final);
     });
+  }
+
+  /** Types a message into a live interactive session, only if it has been quiet long enough (the supervisor decides what then). */
+  #onInput(input: ParentMessageOf<'coord:input'>): void {
+    const session = this.#running.leaseOf(input.taskId) === input.lease ? this.#sessions.get(input.lease) : undefined;
+    const answer = (status: 'typed' | 'busy' | 'gone', quietForMs: number | null): void =>
+      this.#deps.channel.send({ type: 'coord:input-result', taskId: input.taskId, attempt: input.attempt, lease: input.lease, inputId: input.inputId, status, quietForMs });
+    if (session === undefined) return answer('gone', null);
+    const last = session.lastOutputAt();
+    const quietForMs = last === null ? null : Math.max(0, Math.round(Date.now() - last));
+    if (quietForMs !== null && quietForMs < input.quietWindowMs) return answer('busy', quietForMs);
+    session.type(input.text);
+    this.#logger.log('info', 'typed a message into the live session', { taskId: input.taskId, inputId: input.inputId, bytes: Buffer.byteLength(input.text) });
+    answer('typed', quietForMs);
   }
 
   #onCancel(cancel: ParentMessageOf<'coord:cancel'>): void {

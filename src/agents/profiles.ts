@@ -25,6 +25,8 @@ export interface AgentProfileConfig {
   prices?: Record<string, ModelPrice> | undefined;
   /** Only for a profile that is not built in: how to read its output (default `text`). */
   parser?: AgentParserKind | undefined;
+  /** Only for a profile that is not built in: the argv that resumes a session, with `{session}`. */
+  resumeArgs?: string[] | undefined;
 }
 
 /** A profile, resolved: everything a task's attempt needs. */
@@ -40,11 +42,18 @@ export interface AgentProfile {
   parser: AgentParserKind;
   /** How the built-in CLI is driven; `template` for a profile defined in the config. */
   style: BuiltInStyle | 'template';
+  /** A template profile's resume argv (`{session}`); null when it cannot resume. */
+  resumeArgs: string[] | null;
+}
+
+/** True when coord can resume a session of this profile (every built-in but aider; a template with `resumeArgs`). */
+export function supportsResume(profile: Pick<AgentProfile, 'style' | 'resumeArgs'>): boolean {
+  return profile.style === 'template' ? profile.resumeArgs !== null : profile.style !== 'aider';
 }
 
 type BuiltInStyle = 'claude' | 'codex' | 'gemini' | 'aider';
 
-const BUILT_IN: Record<BuiltInStyle, Omit<AgentProfile, 'name' | 'style' | 'args' | 'env' | 'prices'>> = {
+const BUILT_IN: Record<BuiltInStyle, Omit<AgentProfile, 'name' | 'style' | 'args' | 'env' | 'prices' | 'resumeArgs'>> = {
   claude: { command: 'claude', provider: 'anthropic', parser: 'claude-stream-json' },
   codex: { command: 'codex', provider: 'openai', parser: 'codex-json' },
   gemini: { command: 'gemini', provider: 'google', parser: 'gemini-stream-json' },
@@ -63,7 +72,7 @@ export function resolveProfile(name: string, configured: Readonly<Record<string,
     return {
       ...base, name, style: name,
       command: own?.command ?? base.command, args: own?.args ?? [], env: own?.env ?? {},
-      provider: own?.provider ?? base.provider, prices: own?.prices ?? {},
+      provider: own?.provider ?? base.provider, prices: own?.prices ?? {}, resumeArgs: null,
     };
   }
   if (!own) {
@@ -73,7 +82,10 @@ export function resolveProfile(name: string, configured: Readonly<Record<string,
   if (!args.some((arg) => arg.includes('{prompt}'))) {
     throw new CoordError('CONFIG_INVALID', `agents.${name}.args must hold {prompt} where the prompt goes (e.g. [run, --message, "{prompt}"])`, { details: { agent: name } });
   }
-  return { name, style: 'template', command: own.command, args, env: own.env ?? {}, provider: own.provider ?? name, prices: own.prices ?? {}, parser: own.parser ?? 'text' };
+  return {
+    name, style: 'template', command: own.command, args, env: own.env ?? {}, provider: own.provider ?? name, prices: own.prices ?? {},
+    parser: own.parser ?? 'text', resumeArgs: own.resumeArgs ?? null,
+  };
 }
 
 /** What a task gives its agent. */
@@ -82,6 +94,15 @@ export interface AgentRequest {
   model?: string | undefined;
   /** The task's extra argv, after the profile's. */
   args?: readonly string[] | undefined;
+  /** Resume this session with `prompt` as its next turn (the mailbox). */
+  resume?: string | null | undefined;
+  /** Run the agent's interactive mode in the PTY (messages can be typed in), not its one-shot mode. */
+  interactive?: boolean | undefined;
+}
+
+/** Profiles whose CLI coord can drive interactively (a prompt to start, messages typed in after). */
+export function supportsInteractive(profile: Pick<AgentProfile, 'style'>): boolean {
+  return profile.style !== 'aider';
 }
 
 /**
@@ -91,17 +112,45 @@ export interface AgentRequest {
 export function buildArgv(profile: AgentProfile, request: AgentRequest): string[] {
   const { prompt, model } = request;
   const extra = [...profile.args, ...(request.args ?? [])];
+  const resume = request.resume ?? null;
+  const modelArgs = model ? ['--model', model] : [];
+  if (request.interactive === true) return interactiveArgv(profile, { ...request, extra, modelArgs });
   switch (profile.style) {
     case 'claude':
-      return [profile.command, '-p', '--output-format', 'stream-json', '--verbose', ...(model ? ['--model', model] : []), ...extra, '--', prompt];
+      return [profile.command, '-p', '--output-format', 'stream-json', '--verbose', ...modelArgs, ...(resume ? ['--resume', resume] : []), ...extra, '--', prompt];
     case 'codex':
-      return [profile.command, 'exec', '--json', ...(model ? ['--model', model] : []), ...extra, '--', prompt];
+      if (resume) return [profile.command, 'exec', '--json', ...modelArgs, ...extra, 'resume', '--', resume, prompt];
+      return [profile.command, 'exec', '--json', ...modelArgs, ...extra, '--', prompt];
     case 'gemini':
-      return [profile.command, '--output-format', 'stream-json', ...(model ? ['--model', model] : []), ...extra, `--prompt=${prompt}`];
+      return [profile.command, '--output-format', 'stream-json', ...modelArgs, ...(resume ? ['--resume', resume] : []), ...extra, `--prompt=${prompt}`];
     case 'aider':
       return [profile.command, '--yes-always', '--no-pretty', '--no-stream', ...(model ? ['--model', model] : []), ...extra, `--message=${prompt}`];
     case 'template':
-      return [profile.command, ...profile.args.map((arg) => arg.replaceAll('{prompt}', prompt)), ...(request.args ?? [])];
+      return templateArgv(profile, request);
+  }
+}
+
+/** A template profile's argv: its args with the prompt, the resume argv with the session when resuming, the task's args. */
+function templateArgv(profile: AgentProfile, request: AgentRequest): string[] {
+  const resume = request.resume && profile.resumeArgs ? profile.resumeArgs.map((arg) => arg.replaceAll('{session}', request.resume ?? '')) : [];
+  return [profile.command, ...profile.args.map((arg) => arg.replaceAll('{prompt}', request.prompt)), ...resume, ...(request.args ?? [])];
+}
+
+/** The argv of an interactive session: the CLI's own interface in the PTY, started with `prompt`. */
+function interactiveArgv(profile: AgentProfile, request: AgentRequest & { extra: string[]; modelArgs: string[] }): string[] {
+  const { prompt, extra, modelArgs } = request;
+  const resume = request.resume ?? null;
+  switch (profile.style) {
+    case 'claude':
+      return [profile.command, ...modelArgs, ...(resume ? ['--resume', resume] : []), ...extra, '--', prompt];
+    case 'codex':
+      return resume ? [profile.command, 'resume', ...modelArgs, ...extra, '--', resume, prompt] : [profile.command, ...modelArgs, ...extra, '--', prompt];
+    case 'gemini':
+      return [profile.command, ...modelArgs, ...(resume ? ['--resume', resume] : []), ...extra, `--prompt-interactive=${prompt}`];
+    case 'aider':
+      throw new CoordError('TASK_INVALID', 'aider has no interactive mode coord can drive: leave "interactive" out', { details: { agent: profile.name } });
+    case 'template':
+      return templateArgv(profile, request);
   }
 }
 

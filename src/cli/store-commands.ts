@@ -14,6 +14,7 @@ import type { StoredEvent, TaskRecord, TaskStatus, TaskStore } from '../store/ta
 import { taskLogFile } from '../supervisor/dispatch/assign-message.js';
 import { taskHistory } from '../supervisor/history.js';
 import { buildSummary, type TaskSummary } from '../supervisor/summary.js';
+import { mailboxOf, type MailboxSummary } from '../supervisor/mailbox/operator.js';
 import { supervisorOn, withStateStore, type StateFlags, type StateLocation } from './state.js';
 
 /** Where output goes (stdout and stderr by default; tests pass their own). */
@@ -37,10 +38,18 @@ export function describeCounts(counts: Partial<Record<string, number>>): string 
 }
 
 /** The tasks as the run summary shows them (the same fields as `--summary`). */
-async function summarize(store: TaskStore, location: StateLocation, tasks: TaskRecord[]): Promise<TaskSummary[]> {
+async function summarize(store: TaskStore, location: StateLocation, tasks: TaskRecord[], withMailboxes = false): Promise<TaskSummary[]> {
+  const mailboxes = new Map<string, MailboxSummary>();
+  if (withMailboxes) {
+    for (const task of tasks) {
+      const mailbox = await mailboxOf(store, task);
+      if (mailbox) mailboxes.set(task.spec.id, mailbox);
+    }
+  }
   const summary = await buildSummary({
     state: 'stopped', error: null, repo: location.repo ?? undefined, startedAt: new Date().toISOString(), workers: [], tasks,
     counts: await store.counts(), usage: { of: () => undefined, sessionOf: () => undefined }, liveness: new Map(), taskLogDir: path.join(location.stateDir, 'logs', 'tasks'),
+    mailboxes,
   });
   return summary.tasks;
 }
@@ -105,7 +114,7 @@ export function describeUsage(usage: { inputTokens: number; outputTokens: number
 export async function taskCommand(flags: StateFlags & { json?: boolean | undefined; id: string }, io: Out = processOut): Promise<number> {
   return withStateStore(flags, 'read', async (store, location) => {
     const record = await requireTask(store, flags.id);
-    const [task] = await summarize(store, location, [record]);
+    const [task] = await summarize(store, location, [record], true);
     if (!task) throw new CoordError('INTERNAL', `task "${flags.id}" could not be summarized`);
     if (flags.json) {
       io.out(`${JSON.stringify({ ...task, deps: record.spec.deps, dependents: record.dependents, spec: record.spec }, null, 2)}\n`);
@@ -122,11 +131,25 @@ export async function taskCommand(flags: StateFlags & { json?: boolean | undefin
       ...(record.dependents.length > 0 ? [`  needed by ${record.dependents.join(', ')}`] : []),
       ...(task.error ? [`  error    ${task.error.code}: ${task.error.message}`] : []),
       ...(task.logFile ? [`  log      ${task.logFile}`] : []),
+      ...mailboxLines(task.mailbox),
       ...(task.history.length > 0 ? ['  history', ...task.history.map((start) => `    ${start.released ? 'released' : `attempt ${start.attempt}`} on ${start.node ?? '?'}/${start.worker}: ${start.released ? start.releaseReason : start.code ?? (start.finishedAt ? 'ok' : 'in flight')}${start.message ? ` — ${start.message}` : ''} (${start.startedAt ?? start.assignedAt} → ${start.finishedAt ?? start.releasedAt ?? '…'})`)] : []),
     ];
     io.out(`${lines.join('\n')}\n`);
     return 0;
   });
+}
+
+/** The mailbox part of `coord task ID`: the thread, each delivery with its tries, the overrides. */
+function mailboxLines(mailbox: MailboxSummary | null): string[] {
+  if (mailbox === null) return [];
+  const lines = [`  mailbox  ${plural(mailbox.messages.length, 'message')}, ${mailbox.unread} unread${mailbox.session ? ` (session ${mailbox.session})` : ''}`];
+  for (const m of mailbox.messages.slice(-5)) lines.push(`    #${m.seq} ${m.at} from ${m.source}: ${m.text.split('\n')[0]?.slice(0, 100) ?? ''}`);
+  for (const d of mailbox.deliveries) {
+    lines.push(`    delivery ${d.id} (up to #${d.uptoSeq}): ${d.status}, ${d.stage}${d.route ? ` via ${d.route}` : ''}`);
+    for (const a of d.attempts) lines.push(`      ${a.at} ${a.outcome} ${a.code}${a.detail ? ` — ${a.detail}` : ''}`);
+  }
+  for (const o of mailbox.overrides) lines.push(`    override ${o.at} of ${o.code}: ${o.reason}`);
+  return lines;
 }
 
 /** `coord logs ID [--attempt N] [--follow]`: an attempt's output log (the latest that started by default). */

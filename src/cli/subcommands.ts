@@ -8,6 +8,7 @@ import { CoordError } from '../errors.js';
 import { cleanCommand } from './clean.js';
 import { cancelCommand, submitCommand, watchCommand } from './client-commands.js';
 import { daemonCommand } from './daemon-commands.js';
+import { messageCommand, unblockCommand } from './mailbox-commands.js';
 import { logsCommand, redriveCommand, statusCommand, taskCommand, tasksCommand } from './store-commands.js';
 
 const STATE_OPTIONS = {
@@ -75,6 +76,21 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     options: {},
     positionals: 'many',
     run: (v, ids) => cancelCommand({ ...state(v), ids }),
+  },
+  message: {
+    usage: 'coord message ID TEXT [--json]        a message for an agent task (resumes or types into its session; - reads stdin)',
+    options: { json: { type: 'boolean' } },
+    positionals: 'many',
+    run: (v, [id = '', ...rest]) => {
+      if (id === '' || rest.length !== 1) throw new CoordError('USAGE', 'coord message takes a task id and the text (quote it; - reads it from stdin)');
+      return messageCommand({ ...state(v), id, text: rest[0] ?? '', json: v['json'] === true });
+    },
+  },
+  unblock: {
+    usage: 'coord unblock ID --reason TEXT         lift a loop safeguard\'s block (the reason is kept in the history)',
+    options: { reason: { type: 'string' } },
+    positionals: 'one',
+    run: (v, [id = '']) => unblockCommand({ ...state(v), id, reason: v['reason'] as string | undefined }),
   },
   watch: {
     usage: 'coord watch [--json]                  the running daemon\'s events, live, until Ctrl-C',

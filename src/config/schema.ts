@@ -71,6 +71,7 @@ export const FILE_OPTIONS_SHAPE = {
   breaker: undefaulted(option.breaker),
   fallback: undefaulted(option.fallback),
   restart: undefaultedObject(option.restart.unwrap()).optional(),
+  mailbox: undefaultedObject(option.mailbox.unwrap()).optional(),
   maxPromptBytes: undefaulted(option.maxPromptBytes),
   agentResultGraceMs: undefaulted(option.agentResultGraceMs),
   agentStallAfterMs: undefaulted(option.agentStallAfterMs),

@@ -34,6 +34,8 @@ export const AgentProfileSchema = z.strictObject({
   prices: z.record(Name, PriceSchema).optional(),
   /** For a profile that is not built in: how to read its output (default text). */
   parser: z.enum(AGENT_PARSERS).optional(),
+  /** For a profile that is not built in: the argv that resumes a session, with `{session}` (e.g. ["--resume", "{session}"]). */
+  resumeArgs: z.array(z.string()).min(1).refine((args) => args.some((a) => a.includes('{session}')), 'must hold {session} where the session id goes').optional(),
 });
 
 /** The limits of one rate-limit key (a provider, an API key). */

@@ -12,7 +12,7 @@ import type { TaskSummary } from '../supervisor/summary.js';
 import type { TaskSpecInput } from '../tasks/spec.js';
 
 /** What the control plane drives of a supervisor. */
-export type ControlTarget = Pick<Supervisor, 'status' | 'submit' | 'summary' | 'redrive' | 'cancel' | 'drain' | 'stop' | 'events'>;
+export type ControlTarget = Pick<Supervisor, 'status' | 'submit' | 'summary' | 'redrive' | 'cancel' | 'drain' | 'stop' | 'events' | 'message' | 'unblock'>;
 
 /** Where the daemon can be reached and since when: part of every status answer. */
 export interface DaemonFacts {
@@ -92,6 +92,28 @@ export class ControlApi {
       throw new CoordError('TASK_STATE_CONFLICT', `task "${taskId}" is ${task.status}, not dead: only a dead task can be redriven`, { details: { taskId, status: task.status } });
     }
     return { taskId, changed: await this.supervisor.redrive(taskId) };
+  }
+
+  /** Adds a message to an agent task's mailbox; resolves with it (its `seq`). */
+  async message(taskId: string, text: unknown): Promise<{ taskId: string; seq: number; at: string; source: string }> {
+    if (typeof text !== 'string') throw new CoordError('PAYLOAD_INVALID', `the message must be text, not ${text === null ? 'null' : typeof text}`, { details: { taskId } });
+    const message = await this.supervisor.message(taskId, text);
+    return { taskId, seq: message.seq, at: new Date(message.at).toISOString(), source: message.source };
+  }
+
+  /** The task's mailbox: its messages, deliveries (with every try) and overrides. */
+  async messages(taskId: string): Promise<NonNullable<TaskSummary['mailbox']> | { messages: []; deliveries: []; overrides: [] }> {
+    const task = await this.task(taskId);
+    return task.mailbox ?? { messages: [], deliveries: [], overrides: [] };
+  }
+
+  /** Lifts a loop safeguard's block, with the operator's reason (required). */
+  async unblock(taskId: string, reason: unknown): Promise<{ taskId: string; code: string; reason: string; at: string }> {
+    if (typeof reason !== 'string' || reason.trim() === '') {
+      throw new CoordError('USAGE', 'an override needs a reason: coord unblock ID --reason "why it may go on"', { details: { taskId } });
+    }
+    const override = await this.supervisor.unblock(taskId, reason);
+    return { taskId, code: override.code, reason: override.reason, at: new Date(override.at).toISOString() };
   }
 
   /** The attempt's output log (the latest that started by default), as text. */

@@ -131,6 +131,10 @@ async function answer(api: ControlApi, request: ControlRequest): Promise<unknown
       return api.cancel(targetTask(request));
     case 'redrive':
       return api.redrive(targetTask(request));
+    case 'message':
+      return api.message(targetTask(request), request.text);
+    case 'unblock':
+      return api.unblock(targetTask(request), request.reason);
     case 'drain':
       return api.drain(request.deadlineMs);
     case 'stop':

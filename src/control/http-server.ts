@@ -61,6 +61,8 @@ const TasksQuery = z.strictObject({ status: z.string().optional(), token: z.stri
 const LogQuery = z.strictObject({ attempt: z.coerce.number().int().min(1).optional(), token: z.string().optional() });
 const DrainBody = z.strictObject({ deadlineMs: z.number().int().min(0).optional() }).optional();
 const TaskParams = z.strictObject({ id: z.string().min(1).max(200) });
+const MessageBody = z.strictObject({ text: z.unknown() });
+const UnblockBody = z.strictObject({ reason: z.string({ error: 'an override needs a reason' }) });
 
 function validated<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
@@ -117,6 +119,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   });
   app.post('/tasks/:id/cancel', async (request) => api.cancel(validated(TaskParams, request.params, 'path').id));
   app.post('/tasks/:id/redrive', async (request) => api.redrive(validated(TaskParams, request.params, 'path').id));
+  app.get('/tasks/:id/messages', async (request) => api.messages(validated(TaskParams, request.params, 'path').id));
+  app.post('/tasks/:id/messages', async (request, reply) => {
+    const { id } = validated(TaskParams, request.params, 'path');
+    const { text } = validated(MessageBody, request.body, 'body');
+    return reply.code(201).send(await api.message(id, text));
+  });
+  app.post('/tasks/:id/unblock', async (request) => {
+    const { id } = validated(TaskParams, request.params, 'path');
+    return api.unblock(id, validated(UnblockBody, request.body, 'body').reason);
+  });
   app.post('/drain', async (request) => api.drain(validated(DrainBody, request.body ?? undefined, 'body')?.deadlineMs));
   app.get('/tasks/:id/log', async (request, reply) => {
     const { id } = validated(TaskParams, request.params, 'path');

@@ -26,6 +26,10 @@ const Requests = [
   z.strictObject({ id: RequestId.optional(), cmd: z.literal('task'), ...TaskTarget }),
   z.strictObject({ id: RequestId.optional(), cmd: z.literal('cancel'), ...TaskTarget }),
   z.strictObject({ id: RequestId.optional(), cmd: z.literal('redrive'), ...TaskTarget }),
+  /** A message for an agent task's mailbox (`text`: at most the mailbox's maxMessageBytes). */
+  z.strictObject({ id: RequestId.optional(), cmd: z.literal('message'), ...TaskTarget, text: z.unknown() }),
+  /** An override of a loop safeguard's block; `reason` is required. */
+  z.strictObject({ id: RequestId.optional(), cmd: z.literal('unblock'), ...TaskTarget, reason: z.unknown() }),
   z.strictObject({ id: RequestId.optional(), cmd: z.literal('drain'), deadlineMs: z.number().int().min(0).optional() }),
   z.strictObject({ id: RequestId.optional(), cmd: z.literal('stop') }),
   z.strictObject({ id: RequestId.optional(), cmd: z.literal('subscribe') }),

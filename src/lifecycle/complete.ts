@@ -1,6 +1,8 @@
 /**
  * An attempt succeeded: the task is complete, with its exit code, result and commit, and
- * each dependent has one unmet dependency fewer; those left with none become ready.
+ * each dependent has one unmet dependency fewer; those left with none become ready. A
+ * completion with a `hold` (a loop safeguard) leaves the task `blocked` with that error
+ * instead, its work kept all the same.
  */
 import { openAttempt } from './attempts.js';
 import { Draft, type Plan } from './draft.js';
@@ -20,8 +22,8 @@ export function planComplete(rows: TaskRows, dependents: readonly TaskRow[], com
   const draft = new Draft();
   draft.putAttempt({ ...openAttempt(rows), finishedAt: at, exitCode, session: completion.session ?? null, usage: completion.usage ?? null });
   draft.update(task, {
-    status: 'complete', lease: null, leaseExpiresAt: null, finishedAt: at, exitCode,
-    result: completion.result, commit: completion.commit, error: null,
+    status: completion.hold ? 'blocked' : 'complete', lease: null, leaseExpiresAt: null, finishedAt: at, exitCode,
+    result: completion.result, commit: completion.commit, error: completion.hold ?? null,
   });
   for (const dependent of dependents) {
     const unmetDeps = Math.max(0, dependent.unmetDeps - 1);
@@ -29,5 +31,6 @@ export function planComplete(rows: TaskRows, dependents: readonly TaskRow[], com
     draft.update(dependent, { unmetDeps, status });
   }
   draft.event(storeEvents.completed(task.id, task.node, task.attemptCount, exitCode, now));
+  if (completion.hold) draft.event(storeEvents.blocked(task.id, completion.hold, now));
   return draft.plan(true);
 }

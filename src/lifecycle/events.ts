@@ -20,6 +20,8 @@ export const STORE_EVENT_TYPES = [
   'task.cancelled',
   'task.redriven',
   'task.unblocked',
+  'task.reopened',
+  'task.overridden',
 ] as const;
 
 /** A store-written event type. */
@@ -107,4 +109,12 @@ export const storeEvents = {
     event('task.redriven', now, taskId, null, { attemptBase }),
 
   unblocked: (taskId: string, now: number): NewEvent => event('task.unblocked', now, taskId, null, {}),
+
+  /** A finished task runs again to take a message (the mailbox): `from` its status then, `reason` why. */
+  reopened: (taskId: string, from: string, reason: string, attemptBase: number, now: number): NewEvent =>
+    event('task.reopened', now, taskId, null, { from, reason, attemptBase }),
+
+  /** A safeguard's block lifted by an operator, with the reason they gave (an audited override). */
+  overridden: (taskId: string, code: string, reason: string, now: number): NewEvent =>
+    event('task.overridden', now, taskId, null, { code, reason }),
 };

@@ -26,6 +26,12 @@ export interface Completion extends AgentReport {
   commit: string | null;
   /** Epoch ms. */
   now: number;
+  /**
+   * A safeguard stops the task here (e.g. `LOOP_REPEATED_FINDING`): its run counts as done
+   * (commit, result and dependents as for a completion) but it is `blocked` with this error
+   * until an operator's override (`unblock`).
+   */
+  hold?: TaskError | undefined;
 }
 
 /** A failed attempt, as a worker reported it (or the supervisor, for a crash or a timeout). */

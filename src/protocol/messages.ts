@@ -50,6 +50,8 @@ export const ExecSchema = z.discriminatedUnion('kind', [
     resultGraceMs: z.number().int().positive(),
     /** Silent and idle this long, both, the agent is stalled and its attempt ended (null: never). */
     stallAfterMs: z.number().int().positive().nullable(),
+    /** An interactive session: it stays up after a result, and `coord:input` types into it. */
+    interactive: z.boolean().default(false),
   }),
 ]);
 export type Exec = z.infer<typeof ExecSchema>;
@@ -106,6 +108,18 @@ export const Conflict = z.strictObject({
   requestId: RequestId,
   taskId: TaskIdSchema,
   conflicts: z.array(z.strictObject({ taskId: TaskIdSchema, files: z.array(z.string()) })),
+});
+/**
+ * Type a message into the attempt's live session (the mailbox), if it has been quiet for
+ * `quietWindowMs`; the worker answers `coord:input-result`. `text` is already cleaned
+ * (src/agents/payload.ts); the worker ends it with Enter.
+ */
+export const Input = z.strictObject({
+  type: z.literal('coord:input'),
+  ...taskRef,
+  inputId: RequestId,
+  text: z.string().min(1).max(1024 * 1024),
+  quietWindowMs: z.number().int().nonnegative(),
 });
 export const Drain = z.strictObject({ type: z.literal('coord:drain'), deadlineMs: z.number().int().nonnegative() });
 export const Shutdown = z.strictObject({ type: z.literal('coord:shutdown'), graceMs: z.number().int().nonnegative() });
@@ -222,6 +236,18 @@ export const Usage = z.strictObject({
   sessionId: z.string().min(1).max(200).nullable().optional(),
   model: z.string().min(1).max(200).nullable().optional(),
 });
+/**
+ * The answer to `coord:input`: `typed` (written to the session, then Enter), `busy` (it printed
+ * within the quiet window: `quietForMs` says how long it has been quiet), `gone` (no live
+ * interactive session for that attempt).
+ */
+export const InputResult = z.strictObject({
+  type: z.literal('coord:input-result'),
+  ...taskRef,
+  inputId: RequestId,
+  status: z.enum(['typed', 'busy', 'gone']),
+  quietForMs: z.number().int().nonnegative().nullable(),
+});
 export const ConflictCheck = z.strictObject({
   type: z.literal('coord:conflict-check'),
   requestId: RequestId,
@@ -240,10 +266,10 @@ export const ProtocolError = z.strictObject({
 });
 
 export const ParentMessageSchema = z.discriminatedUnion('type', [
-  Hello, Assign, Cancel, Proceed, Wait, RateGrant, RateWait, Conflict, Drain, Shutdown, ProtocolError,
+  Hello, Assign, Cancel, Input, Proceed, Wait, RateGrant, RateWait, Conflict, Drain, Shutdown, ProtocolError,
 ]);
 export const WorkerMessageSchema = z.discriminatedUnion('type', [
-  Ready, Heartbeat, Started, Progress, Quiet, Liveness, Complete, Failed, WorkspaceRepaired, Request, RateRequest, Usage, ConflictCheck, ProtocolError,
+  Ready, Heartbeat, Started, Progress, Quiet, Liveness, Complete, Failed, WorkspaceRepaired, Request, RateRequest, Usage, InputResult, ConflictCheck, ProtocolError,
 ]);
 
 /** A message the supervisor sends to a worker. */
@@ -257,6 +283,6 @@ export type WorkerMessageInput = z.input<typeof WorkerMessageSchema>;
 
 /** Messages that expect an answer; a malformed one of these gets a `coord:protocol-error`. */
 export const REPLY_EXPECTED: ReadonlySet<string> = new Set([
-  'coord:hello', 'coord:assign', 'coord:cancel',
+  'coord:hello', 'coord:assign', 'coord:cancel', 'coord:input',
   'coord:request', 'coord:rate-request', 'coord:conflict-check',
 ]);

@@ -15,6 +15,7 @@ import { planFail } from '../lifecycle/fail.js';
 import { leaseExpiredFailure, planExtendLeases } from '../lifecycle/leases.js';
 import { planReap } from '../lifecycle/reap.js';
 import { isRedrivable, planRedrive } from '../lifecycle/redrive.js';
+import { isOverridable, isReopenable, planOverride, planReopen } from '../lifecycle/reopen.js';
 import { dyingOnCrashRelease, planRelease, planReleaseNode } from '../lifecycle/release.js';
 import { retryDecision } from '../lifecycle/retry-decision.js';
 import { NO_SUBGRAPH, type TaskRows } from '../lifecycle/rows.js';
@@ -30,7 +31,7 @@ import type { Claim, ClaimRequest, Completion, Deferral, FailOutcome, Failure, R
 
 /** The mutations every store runs the same way. */
 type Mutations = 'setDefaults' | 'submit' | 'claim' | 'peekReady' | 'markRunning' | 'extendLeases' | 'complete' | 'fail' | 'release'
-  | 'defer' | 'releaseNode' | 'reapExpired' | 'block' | 'cancel' | 'redrive' | 'appendEvent';
+  | 'defer' | 'releaseNode' | 'reapExpired' | 'block' | 'cancel' | 'redrive' | 'reopen' | 'override' | 'appendEvent';
 
 /** Retries whose backoff has passed become ready first, so that a claim or a peek sees them. */
 function* promoteDue(now: number): Operation<void> {
@@ -203,6 +204,22 @@ export abstract class LifecycleStore implements Pick<TaskStore, Mutations> {
       const { task } = yield* existing(taskId);
       const graph = isRedrivable(task) ? yield* read('unblockReach', taskId) : NO_SUBGRAPH;
       return yield* write(planRedrive(task, graph, now));
+    });
+  }
+
+  reopen(taskId: string, reason: string, now: number): Promise<string[]> {
+    return this.mutate(function* () {
+      const { task } = yield* existing(taskId);
+      if (isRedrivable(task)) return yield* write(planRedrive(task, yield* read('unblockReach', taskId), now));
+      const dependents = isReopenable(task) ? yield* read('dependents', taskId) : [];
+      return yield* write(planReopen(task, dependents, reason, now));
+    });
+  }
+
+  override(taskId: string, reason: string, now: number): Promise<boolean> {
+    return this.mutate(function* () {
+      const { task } = yield* existing(taskId);
+      return isOverridable(task) ? yield* write(planOverride(task, reason, now)) : false;
     });
   }
 

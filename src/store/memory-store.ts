@@ -8,6 +8,11 @@
  * graph-scale and store-throughput benchmarks), and the in-memory store is the one
  * embedders pick for speed.
  */
+import Database from 'better-sqlite3';
+import { mailboxMigration } from './mailbox-schema.js';
+import { SqlMailbox } from './sql-mailbox.js';
+import { sqliteHost } from './sql-steps.js';
+import type { Mailbox } from '../mailbox/types.js';
 import { CoordError } from '../errors.js';
 import { describeHolder, type LockHolder } from '../locks/file-lock.js';
 import { MemoryTables } from './memory-tables.js';
@@ -27,10 +32,24 @@ type InFlightEntry = Awaited<ReturnType<TaskStore['inFlight']>>[number];
  * await store.submit(specs, Date.now());
  * const claim = await store.claim({ nodeId: 'n1', workerId: 'w1', capabilities: [], leaseMs: 15_000, now: Date.now() });
  */
+/** A private in-memory SQLite database with the mailbox's tables, opened on first use. */
+function memoryMailboxDb(): () => Database.Database {
+  let db: Database.Database | undefined;
+  return () => {
+    if (db === undefined) {
+      db = new Database(':memory:');
+      for (const statement of mailboxMigration('', 'id INTEGER PRIMARY KEY')) db.exec(statement);
+    }
+    return db;
+  };
+}
+
 export class MemoryStore extends LifecycleStore implements TaskStore {
   readonly kind = 'memory';
   private readonly tables = new MemoryTables();
   private readonly nodeHolders = new Map<string, LockHolder>();
+  /** The mailbox, over a private in-memory SQLite database (gone with the store, like the rest). */
+  readonly mailbox: Mailbox = new SqlMailbox(sqliteHost(memoryMailboxDb()));
 
   constructor(options: StoreOptions = {}) {
     super(resolveStoreOptions(options));

@@ -5,6 +5,7 @@
  * an advisory lock, so supervisors starting together cannot both migrate.
  */
 import type { PoolClient } from 'pg';
+import { mailboxMigration } from './mailbox-schema.js';
 import {
   SCHEMA_VERSION_KEY,
   STORE_SCHEMA_VERSION,
@@ -118,6 +119,8 @@ export function postgresMigrations(schema: string): Migration[] {
         `CREATE INDEX tasks_waiting ON ${s}.tasks (ready_at) WHERE status = 'ready' AND ready_at > 0`,
       ],
     },
+    // As SQLite's version 4: the mailbox.
+    { version: 4, statements: mailboxMigration(`${s}.`, 'id bigserial PRIMARY KEY') },
   ];
 }
 

@@ -23,7 +23,10 @@ import { ChangeListener } from './postgres-listen.js';
 import { holdPostgresNode } from './postgres-node-lock.js';
 import { readAllRecords, readRecords } from './postgres-reads.js';
 import { decodePgEvent, toNumber, type PgEventRow, type PgInFlightRow } from './postgres-rows.js';
-import { migratePostgres, readPostgresSchemaVersion } from './postgres-schema.js';
+import { migratePostgres, quoteIdent, readPostgresSchemaVersion } from './postgres-schema.js';
+import { SqlMailbox } from './sql-mailbox.js';
+import { postgresHost } from './sql-steps.js';
+import type { Mailbox } from '../mailbox/types.js';
 import { assertSchemaReadable } from './schema-version.js';
 import { postgresSql, type NotifyTarget, type PostgresSql } from './postgres-sql.js';
 import { PostgresTables } from './postgres-tables.js';
@@ -60,6 +63,8 @@ export class PostgresStore extends LifecycleStore implements TaskStore {
   private readonly listener: ChangeListener;
   private readonly leader: ReaperLeader;
   private pool: pg.Pool | undefined;
+  /** The mailbox's tables, in the same schema. */
+  readonly mailbox: Mailbox;
   private readonly clientConfig: pg.ClientConfig;
   private readonly nodeHolds = new Set<() => Promise<void>>();
 
@@ -69,6 +74,7 @@ export class PostgresStore extends LifecycleStore implements TaskStore {
   ) {
     super(resolveStoreOptions(options));
     this.sql = postgresSql(location.schema);
+    this.mailbox = new SqlMailbox(postgresHost(`${quoteIdent(location.schema)}.`, (body) => this.tx(body), (body) => this.snapshot(body)));
     const channel = `${location.schema}_changes`;
     const instanceId = randomUUID();
     this.target = { channel, instanceId };

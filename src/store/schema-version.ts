@@ -12,9 +12,10 @@ import { CoordError } from '../errors.js';
  * crash-release count (`tasks.crash_releases`). 3: each run's agent session and usage
  * (`agent_session`, `agent_usage` on `attempts` and `releases`), the rate-limit-wait count
  * (`tasks.rate_limit_waits`) and the index of ready tasks waiting out a rate limit
- * (`tasks_waiting`).
+ * (`tasks_waiting`). 4: the mailbox (`threads`, `messages`, `cursors`, `triggers`,
+ * `trigger_attempts`).
  */
-export const STORE_SCHEMA_VERSION = 3;
+export const STORE_SCHEMA_VERSION = 4;
 
 /** The `meta` key holding the version. */
 export const SCHEMA_VERSION_KEY = 'schema_version';

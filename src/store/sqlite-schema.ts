@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CoordError, isCoordError } from '../errors.js';
+import { mailboxMigration } from './mailbox-schema.js';
 import { rawCodeOf, storageFault } from './storage-fault.js';
 import {
   SCHEMA_VERSION_KEY,
@@ -24,7 +25,7 @@ import {
 export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 
 /**
- * Version 1 (then 2 and 3, below). `tasks.needs` is a JSON array (distinct, sorted); a task is in flight exactly
+ * Version 1 (then 2, 3 and 4, below). `tasks.needs` is a JSON array (distinct, sorted); a task is in flight exactly
  * when `lease IS NOT NULL`, which the partial indexes rely on. Times shown in records are
  * ISO text (as the records hold them); times the store computes with are epoch ms integers.
  */
@@ -134,6 +135,8 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX tasks_waiting ON tasks (ready_at) WHERE status = 'ready' AND ready_at > 0`,
     ],
   },
+  // 4: the mailbox (src/store/mailbox-schema.ts).
+  { version: 4, statements: mailboxMigration('', 'id INTEGER PRIMARY KEY') },
 ];
 
 /** The stored schema version, or 0 for a file without coord's tables. */

@@ -22,6 +22,9 @@ import { SqliteTables } from './sqlite-tables.js';
 import { resolveStoreOptions, type StoreOptions } from './store-options.js';
 import { storageFault } from './storage-fault.js';
 import { storeNotOpen } from './store-state.js';
+import { SqlMailbox } from './sql-mailbox.js';
+import { sqliteHost } from './sql-steps.js';
+import type { Mailbox } from '../mailbox/types.js';
 import type { NodeHold, StoredEvent, TaskRecord, TaskStatus, TaskStore } from './task-store.js';
 
 interface Connection {
@@ -41,6 +44,8 @@ interface Connection {
 export class SqliteStore extends LifecycleStore implements TaskStore {
   readonly kind = 'sqlite';
   private connection: Connection | undefined;
+  /** The mailbox's tables, in the same file. */
+  readonly mailbox: Mailbox = new SqlMailbox(sqliteHost(() => this.require().db, (run) => this.faulting(run)));
   private readonly listeners = new Set<() => void>();
   private poll: NodeJS.Timeout | undefined;
   private dataVersion = 0;

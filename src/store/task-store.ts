@@ -18,6 +18,7 @@ import type { Completion, Deferral, FailOutcome, Failure, Reaped } from '../life
 import type { TaskError, TaskRecord, TaskStatus } from '../lifecycle/task-record.js';
 import type { TaskSpec } from '../tasks/spec.js';
 import type { LockHolder } from '../locks/file-lock.js';
+import type { Mailbox } from '../mailbox/types.js';
 
 export type { Completion, Deferral, FailOutcome, Failure, Reaped, TaskError, TaskRecord, TaskStatus };
 
@@ -56,6 +57,8 @@ export interface StoredEvent extends NewEvent {
 /** The queue's durable state. All methods are safe to call concurrently from one process. */
 export interface TaskStore {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
+  /** Every agent task's thread, cursors and trigger jobs (src/mailbox/types.ts), in the same store. */
+  readonly mailbox: Mailbox;
   /** Applies migrations; refuses (`STORE_TOO_NEW`) a store written by a newer coord. */
   open(): Promise<void>;
   close(): Promise<void>;
@@ -149,6 +152,19 @@ export interface TaskStore {
    * no longer count; the dead-letter entry (`error`, `exitCode`, `finishedAt`) is cleared.
    */
   redrive(taskId: string, now: number): Promise<string[]>;
+
+  /**
+   * A finished agent task runs again to take a message (the mailbox): a complete task goes
+   * back to `ready` with a fresh attempt budget and its commit kept (dependents not yet
+   * started wait for the new run); a dead task is redriven. Resolves with the ids changed
+   * (empty in any other status).
+   */
+  reopen(taskId: string, reason: string, now: number): Promise<string[]>;
+  /**
+   * Lifts a loop safeguard's block (`LOOP_NO_PROGRESS`, `LOOP_REPEATED_FINDING`): the task is
+   * complete again, and `task.overridden` logs the operator's `reason`. False in any other status.
+   */
+  override(taskId: string, reason: string, now: number): Promise<boolean>;
 
   get(taskId: string): Promise<TaskRecord | undefined>;
   /** Every task in submission order. */

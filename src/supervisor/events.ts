@@ -62,6 +62,18 @@ export interface SupervisorEvents {
   'coord:config-reloaded': { file: string; applied: string[]; restart: string[] };
   /** An edit of the config file was invalid: nothing of it applies, the running configuration stays. */
   'coord:config-rejected': { file: string; error: TaskErrorInfo };
+  /** A message was added to an agent task's thread (the mailbox). */
+  'coord:message': { taskId: string; seq: number; source: string };
+  /**
+   * A delivery (trigger job) tried: `outcome` what that try did (`typed`, `deferred`,
+   * `waiting`, `handed-over`, `hopped`, `delivered`, `dead`…), `code` why (a coord code or `OK`),
+   * `stage` the fallback chain's stage (`live`, `resume`, `respawn`, …).
+   */
+  'coord:trigger': { taskId: string; triggerId: number; uptoSeq: number; stage: string; outcome: string; code: string; detail: string | null };
+  /** The task's messages up to `uptoSeq` reached its agent, by `route`. */
+  'coord:delivered': { taskId: string; triggerId: number; uptoSeq: number; route: string };
+  /** A safeguard's block was lifted by an operator, with the reason they gave. */
+  'coord:overridden': { taskId: string; code: string; reason: string };
 }
 
 export type SupervisorEventName = keyof SupervisorEvents;

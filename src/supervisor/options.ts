@@ -79,6 +79,31 @@ export const OptionsSchema = z.strictObject({
       codes: z.array(z.enum(COORD_ERROR_CODES)).optional(),
     })
     .default({}),
+  /** The mailbox: how messages reach agents (see docs/agents.md#the-mailbox). */
+  mailbox: z
+    .strictObject({
+      /** How often unread threads and due deliveries are looked for besides events (default 5 s). */
+      pollMs: z.number().int().min(10).default(5_000),
+      /** A live session must have been quiet this long before a message is typed in (default 20 s). */
+      quietWindowMs: z.number().int().min(0).default(20_000),
+      /** A busy live session is looked at again this often (default 5 s). */
+      recheckMs: z.number().int().min(10).default(5_000),
+      /** How long a delivery may wait for a busy live session before it falls back (default 60 s). */
+      maxDeferMs: z.number().int().min(0).default(60_000),
+      /** The largest message, in UTF-8 bytes (default 64 KiB). */
+      maxMessageBytes: z.number().int().min(1).max(1024 * 1024).default(DEFAULT_MAX_PAYLOAD_BYTES),
+      /** Resumes of a session per delivery before a fresh session (default 2). */
+      maxResumes: z.number().int().min(0).max(20).default(2),
+      /** A session idle longer than this is not resumed: a fresh one gets the thread summary (default 12 h). */
+      staleAfterMs: z.number().int().positive().default(12 * 3_600_000),
+      /** Tries of one delivery that failed for coord's own reasons (a worker gone mid-typing, a store error) before it is dead (default 8). */
+      maxTries: z.number().int().min(1).max(100).default(8),
+      /** Turns in a row without a new commit before the task is blocked with LOOP_NO_PROGRESS (default 20). */
+      maxNoProgressTurns: z.number().int().min(1).default(20),
+      /** Turns in a row with the same finding and no new commit before LOOP_REPEATED_FINDING (default 3). */
+      maxRepeatedFindings: z.number().int().min(1).default(3),
+    })
+    .prefault({}),
   /** Store URL (`sqlite:PATH`, `postgres://…`, `memory:`) or a store instance; default `sqlite:<state-dir>/coord.db`. */
   store: z.union([z.string().min(1), z.custom<TaskStore>((value) => typeof value === 'object' && value !== null && 'claim' in value)]).optional(),
   /** This supervisor's name in a shared store; the same across restarts of one host. */

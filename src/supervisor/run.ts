@@ -24,6 +24,8 @@ import { FallbackBoard } from './fallbacks.js';
 import type { ResolvedOptions } from './options.js';
 import type { AttemptRef } from './outcomes/failure-report.js';
 import { Outcomes } from './outcomes/outcomes.js';
+import { Deliveries } from './mailbox/deliveries.js';
+import { Turns } from './mailbox/turns.js';
 import type { Runtime } from './runtime.js';
 import { handleServiceRequest } from './services.js';
 import { createTaskReaper, type TaskReaper } from './task-reaper.js';
@@ -57,6 +59,9 @@ export class Run {
   readonly outcomes: Outcomes;
   readonly dispatcher: Dispatcher;
   readonly counts: CountsCache;
+  /** The mailbox: messages to agents, and their delivery. */
+  readonly deliveries: Deliveries;
+  readonly turns: Turns;
   /** How worker processes are forked for this run. */
   readonly processOptions: RunProcessOptions;
   /** What every attempt is handed with; dispatch reads it at each hand-over, so a live change applies to the next attempt. */
@@ -84,10 +89,22 @@ export class Run {
     const { child, spawnBreaker, spawnFallback } = parts.children;
     this.breakers = new BreakerBoard({ child, spawn: spawnBreaker });
     this.fallbacks = new FallbackBoard({ child, spawn: spawnFallback, taskDir: (taskId) => path.join(taskLogDir, taskId) }, config.fallback.codes);
+    this.deliveries = new Deliveries({
+      store, events, logger, nodeId: config.nodeId, config: config.mailbox, agents: () => this.limits.agents, now,
+      input: (workerId, message) => workers.input(workerId, message),
+      interrupt: async (taskId, lease, workerId, reason) => {
+        if (await this.outcomes.release(taskId, lease, reason)) workers.cancel(workerId, taskId, reason);
+      },
+      changed: () => this.changed(),
+    });
+    this.turns = new Turns({
+      store, deliveries: this.deliveries, events, logger, now, agents: () => this.limits.agents,
+      limits: () => ({ maxNoProgressTurns: config.mailbox.maxNoProgressTurns, maxRepeatedFindings: config.mailbox.maxRepeatedFindings }),
+    });
     this.outcomes = new Outcomes({
       store, events, logger, breakers: this.breakers, fallbacks: this.fallbacks, workers, publisher: shared,
       nodeId: config.nodeId, taskLogDir, now, changed: () => this.changed(),
-      agents: config.agents, rateLimitDefaultWaitMs: config.rateLimitDefaultWaitMs,
+      agents: config.agents, rateLimitDefaultWaitMs: config.rateLimitDefaultWaitMs, turns: this.turns,
     });
     this.limits = {
       taskLogDir, defaultTimeoutMs: config.defaultTimeoutMs, maxLogBytes: config.maxLogBytes, quietAfterMs: config.quietAfterMs,
@@ -96,7 +113,7 @@ export class Run {
     this.dispatcher = new Dispatcher({
       store, nodeId: config.nodeId, leaseMs: config.leaseMs, strategy: parts.strategy, workers, breakers: this.breakers,
       fallbacks: this.fallbacks, outcomes: this.outcomes, events, logger, tracker: this.tracker, now,
-      limits: this.limits,
+      limits: this.limits, turns: this.turns,
       startCommit: async (taskId, deps) => {
         await shared.ensureLocal(deps);
         return startCommitFor(repo.root, repo.baseCommit, taskId, deps);
@@ -124,6 +141,8 @@ export class Run {
       onReaped: (reaped) => this.outcomes.reaped(reaped),
     }));
     this.closers.push(store.onChange(() => this.changedElsewhere()));
+    this.deliveries.start();
+    this.closers.push(() => this.deliveries.stop());
     const { repo, stateDir, shared } = this.runtime;
     logger.info({ repo: repo.root, baseCommit: repo.baseCommit, stateDir, store: store.kind, nodeId: this.parts.config.nodeId, remote: shared.remote, workers: this.runtime.workers.length }, 'initialized');
   }
@@ -191,6 +210,9 @@ export class Run {
       case 'coord:usage':
         this.tracker.run(`${message.type} from ${workerId}`, this.outcomes.report(workerId, message));
         return;
+      case 'coord:input-result':
+        this.deliveries.inputResult(message);
+        return;
       default:
         handleServiceRequest({
           store: this.runtime.store, logger: this.logger, repoRoot: this.runtime.repo.root,
@@ -212,6 +234,7 @@ export class Run {
    */
   private changedElsewhere(): void {
     this.dispatcher.schedule();
+    this.deliveries.poke();
     if (this.settledCheckQueued) return;
     this.settledCheckQueued = true;
     setTimeout(() => {

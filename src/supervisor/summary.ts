@@ -12,6 +12,7 @@ import type { Liveness } from '../agents/liveness.js';
 import type { WorkerDescription } from './worker-registry.js';
 import { taskLogFile } from './dispatch/assign-message.js';
 import { taskHistory, type HistoryEntry } from './history.js';
+import type { MailboxSummary } from './mailbox/operator.js';
 
 export type { HistoryEntry } from './history.js';
 import { readAllLogFacts, type TaskLogFacts } from './log-facts.js';
@@ -53,6 +54,8 @@ export interface TaskSummary {
   crashReleases: number;
   /** Every start, oldest first: the counted attempts and the released starts (`released: true`, with `releaseReason`). */
   history: readonly HistoryEntry[];
+  /** An agent task's mailbox: its messages, read cursor, deliveries with every try, loop safeguard and overrides; null otherwise. */
+  mailbox: MailboxSummary | null;
 }
 
 export interface RunSummary {
@@ -77,6 +80,8 @@ export interface SummaryInput {
   usage: Pick<UsageLedger, 'of' | 'sessionOf'>;
   liveness: ReadonlyMap<string, Liveness>;
   taskLogDir: string | null;
+  /** Agent tasks' mailboxes, by task id. */
+  mailboxes?: ReadonlyMap<string, MailboxSummary>;
 }
 
 /** A task's usage over its history plus its running attempt's so far; null when none reported any. */
@@ -135,6 +140,7 @@ export async function buildSummary(input: SummaryInput): Promise<RunSummary> {
       releases: task.releases,
       crashReleases: task.crashReleases,
       history: taskHistory(task),
+      mailbox: input.mailboxes?.get(task.spec.id) ?? null,
     })),
   };
 }

@@ -2,6 +2,7 @@
  * The public shape of a running supervisor: what `createSupervisor()` returns and what
  * `status()` reports. The wiring that implements it is in supervisor.ts.
  */
+import type { MailMessage, Override } from '../mailbox/types.js';
 import type { Actor } from 'xstate';
 import type { coordinatorMachine, CoordinatorState } from '../../machines/coordinator.js';
 import type { TaskSpecInput } from '../tasks/spec.js';
@@ -73,4 +74,17 @@ export interface Supervisor {
   setWorkers(count: number): Promise<ScaleResult>;
   /** Applies live settings (see {@link LiveSettings}); each change is logged and announced as `coord:reconfigured`. */
   reconfigure(settings: LiveSettings): Promise<ReconfigureResult>;
+  /**
+   * Adds a message to an agent task's thread; the mailbox delivers it (typed into a live
+   * session, or the session resumed with it). With no run going, it waits in the store for
+   * the next supervisor. `BAD_REQUEST` for a task that is not an agent task,
+   * `TASK_STATE_CONFLICT` for one that takes no more messages, `PAYLOAD_*` for a refused text.
+   */
+  message(taskId: string, text: string): Promise<MailMessage>;
+  /**
+   * Lifts a loop safeguard's block (`LOOP_NO_PROGRESS`, `LOOP_REPEATED_FINDING`): `reason` is
+   * required (`USAGE` without) and kept with the override in the task's mailbox, the log and
+   * the event `coord:overridden`.
+   */
+  unblock(taskId: string, reason: string): Promise<Override>;
 }

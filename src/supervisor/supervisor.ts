@@ -4,6 +4,7 @@
  * coordinator's `initialize` opens the {@link Runtime} and builds the {@link Run} on it (the
  * outcome path, dispatch, breakers, upkeep); `closeResources` closes it.
  */
+import { mailboxOf, postMessage, unblockTask, type MailboxSummary } from './mailbox/operator.js';
 import { createActor, fromPromise, waitFor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import { coordinatorMachine, coordinatorStateOf, type CoordinatorState, type InitializeOutput, type StopWorkersInput } from '../../machines/coordinator.js';
 import { CoordError } from '../errors.js';
@@ -239,6 +240,21 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     setWorkers(count) {
       return scaler.scale(count);
     },
+    async message(taskId, text) {
+      if (run && !run.closed) return run.deliveries.post(taskId, text);
+      return onStore(config, run?.runtime.stateDir, random, (store) => postMessage(store, taskId, text, { maxBytes: config.mailbox.maxMessageBytes, now: Date.now() }));
+    },
+    async unblock(taskId, reason) {
+      const running = run && !run.closed ? run : undefined;
+      const override = running
+        ? await unblockTask(running.runtime.store, taskId, reason, Date.now())
+        : await onStore(config, run?.runtime.stateDir, random, (store) => unblockTask(store, taskId, reason, Date.now()));
+      logger().warn({ taskId, code: override.code, reason: override.reason }, 'a loop safeguard was overridden');
+      events.emit('coord:overridden', { taskId, code: override.code, reason: override.reason });
+      running?.deliveries.poke();
+      await running?.counts.refresh().catch(() => undefined);
+      return override;
+    },
     reconfigure(settings) {
       const current = live();
       return applyLiveSettings({
@@ -255,6 +271,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         const ids = filter?.ids === undefined ? null : new Set(filter.ids);
         return tasks.filter((task) => (ids === null || ids.has(task.spec.id)) && (filter?.status === undefined || task.status === filter.status));
       };
+      const tasks = run ? chosen(await tasksFor(run, filter?.ids).catch(() => [])) : [];
       return buildSummary({
         state: coordinatorStateOf(snapshot),
         error: snapshot.context.error,
@@ -262,11 +279,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         startedAt,
         workers: registry.describe(),
         // What can still be read; if nothing can, the counts the supervisor last knew stand alone.
-        tasks: run ? chosen(await tasksFor(run, filter?.ids).catch(() => [])) : [],
+        tasks,
         counts: run?.counts.current() ?? {},
         usage: run?.outcomes.usage ?? { of: () => undefined, sessionOf: () => undefined },
         liveness: run?.outcomes.liveness ?? new Map(),
         taskLogDir: run?.runtime.taskLogDir ?? null,
+        mailboxes: run ? await mailboxesOf(run, tasks) : new Map(),
       });
     },
   };
@@ -277,6 +295,17 @@ async function tasksFor(run: Run, ids: readonly string[] | undefined): Promise<T
   if (ids === undefined || run.closed) return run.tasks();
   const found = await Promise.all(ids.map((id) => run.runtime.store.get(id)));
   return found.filter((task): task is TaskRecord => task !== undefined);
+}
+
+/** The mailboxes of the agent tasks among `tasks` (none when the store cannot be read any more). */
+async function mailboxesOf(run: Run, tasks: readonly TaskRecord[]): Promise<Map<string, MailboxSummary>> {
+  const found = new Map<string, MailboxSummary>();
+  if (run.closed) return found;
+  for (const task of tasks) {
+    const mailbox = await mailboxOf(run.runtime.store, task).catch(() => null);
+    if (mailbox) found.set(task.spec.id, mailbox);
+  }
+  return found;
 }
 
 /** A redrive applied straight to the configured store, with no run around it. */

@@ -140,6 +140,15 @@ export class WorkerRegistry implements WorkerPool {
     if (ref?.getSnapshot().context.task?.taskId === taskId) ref.send({ type: 'task.cancel', reason });
   }
 
+  /** Sends a message for the worker's live session; false when it does not hold that attempt. */
+  input(workerId: string, message: ParentMessageOf<'coord:input'>): boolean {
+    const ref = this.entries.get(workerId)?.ref;
+    const held = ref?.getSnapshot().context.task;
+    if (!ref || held?.taskId !== message.taskId || held.lease !== message.lease) return false;
+    ref.send({ type: 'task.input', message });
+    return true;
+  }
+
   /** Counts a rebuild of the worker's worktree. */
   countRepair(workerId: string): void {
     this.repairs.set(workerId, (this.repairs.get(workerId) ?? 0) + 1);

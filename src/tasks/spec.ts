@@ -41,6 +41,8 @@ export const TaskSpecSchema = z
     model: z.string().min(1).max(200).optional(),
     /** Extra argv for the agent, after its profile's. */
     args: z.array(z.string()).optional(),
+    /** Run the agent's interactive mode: its session stays live in the PTY, and messages are typed into it. */
+    interactive: z.boolean().optional(),
     export: z.string().min(1).optional(),
     input: z.unknown().optional(),
     deps: z.array(TaskIdSchema).default([]),
@@ -59,8 +61,8 @@ export const TaskSpecSchema = z
     if (spec.module === undefined && (spec.export !== undefined || spec.input !== undefined)) {
       ctx.addIssue({ code: 'custom', message: '"export" and "input" belong to module tasks' });
     }
-    if (spec.agent === undefined && (spec.prompt !== undefined || spec.model !== undefined || spec.args !== undefined)) {
-      ctx.addIssue({ code: 'custom', message: '"prompt", "model" and "args" belong to agent tasks' });
+    if (spec.agent === undefined && (spec.prompt !== undefined || spec.model !== undefined || spec.args !== undefined || spec.interactive !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: '"prompt", "model", "args" and "interactive" belong to agent tasks' });
     }
     if (spec.agent !== undefined && spec.prompt === undefined) {
       ctx.addIssue({ code: 'custom', path: ['prompt'], message: 'an agent task needs a "prompt"' });

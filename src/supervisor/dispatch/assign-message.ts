@@ -31,6 +31,15 @@ export interface AttemptFacts {
   agentResultGraceMs: number;
   /** Silent and idle this long, an agent is stalled (null: never). */
   agentStallAfterMs: number | null;
+  /** A run that delivers messages (the mailbox): its prompt, and the session it resumes. */
+  turn?: TurnDirective | null;
+}
+
+/** What a delivering run asks of the agent instead of the task's own prompt. */
+export interface TurnDirective {
+  prompt: string;
+  /** The session to resume; null for a fresh session. */
+  resume: string | null;
 }
 
 /** What the worker runs for `spec`. */
@@ -41,11 +50,15 @@ function execOf(spec: TaskSpec, facts: AttemptFacts): Exec {
     return {
       kind: 'agent',
       agent: profile.name,
-      argv: buildArgv(profile, { prompt: spec.prompt ?? '', model: spec.model, args: spec.args }),
+      argv: buildArgv(profile, {
+        prompt: facts.turn?.prompt ?? spec.prompt ?? '', model: spec.model, args: spec.args, resume: facts.turn?.resume ?? null, interactive: spec.interactive,
+      }),
       env: { ...profile.env, ...spec.env, ...facts.extraEnv },
-      parser: profile.parser,
+      // An interactive session prints its own interface, not a structured stream.
+      parser: spec.interactive === true && profile.style !== 'template' ? 'text' : profile.parser,
       resultGraceMs: facts.agentResultGraceMs,
       stallAfterMs: facts.agentStallAfterMs,
+      interactive: spec.interactive === true,
     };
   }
   return { kind: 'module', module: spec.module ?? '', export: spec.export ?? 'default', input: spec.input ?? null };

@@ -19,7 +19,7 @@ import type { FallbackBoard } from '../fallbacks.js';
 import type { Outcomes } from '../outcomes/outcomes.js';
 import type { Tracker } from '../tracker.js';
 import type { WorkerPool } from '../worker-pool.js';
-import { assignMessage, taskLogFile } from './assign-message.js';
+import { assignMessage, taskLogFile, type TurnDirective } from './assign-message.js';
 
 /** The limits every attempt is handed with. */
 export interface AttemptLimits {
@@ -52,6 +52,8 @@ export interface DispatchDeps {
   limits: AttemptLimits;
   /** The start commit of a task whose dependencies finished at `deps` (fetching their work when it is elsewhere). */
   startCommit(taskId: string, deps: DependencyHead[]): Promise<StartCommit>;
+  /** A run that delivers messages (the mailbox): its prompt and session; null for an ordinary run. */
+  turns?: { directive(task: TaskRecord): Promise<TurnDirective | null> };
   /** Whether new assignments are allowed (the coordinator is `running`). */
   accepting(): boolean;
   now(): number;
@@ -168,9 +170,15 @@ export class Dispatcher {
     const id = task.spec.id;
     const ref = { taskId: id, lease, attempt };
     let start: StartCommit;
+    let turn: TurnDirective | null = null;
     try {
-      const tips = await Promise.all(task.spec.deps.map(async (dep) => dependencyHead(dep, await store.get(dep))));
-      start = await this.deps.startCommit(id, tips);
+      turn = (await this.deps.turns?.directive(task)) ?? null;
+      // A run that carries on a finished task's session starts from its own branch's work.
+      if (turn !== null && task.commit !== null) start = { ok: true, commit: task.commit };
+      else {
+        const tips = await Promise.all(task.spec.deps.map(async (dep) => dependencyHead(dep, await store.get(dep))));
+        start = await this.deps.startCommit(id, tips);
+      }
     } catch (error) {
       const err = toCoordError(error, 'GIT_FAILED');
       logger.error({ taskId: id, err }, 'could not prepare the start commit');
@@ -192,6 +200,7 @@ export class Dispatcher {
       agents: limits.agents,
       agentResultGraceMs: limits.agentResultGraceMs,
       agentStallAfterMs: limits.agentStallAfterMs,
+      turn,
     });
     // The worker may have died while git was working: then the task goes back, unburnt.
     if (!this.deps.accepting() || !this.deps.workers.assign(workerId, message)) await outcomes.release(id, lease, 'worker unavailable');

@@ -25,6 +25,7 @@ import { UsageLedger } from './usage.js';
 import { storedAgentReport } from './agent-report.js';
 import type { AgentProfileConfig } from '../../agents/profiles.js';
 import type { Liveness } from '../../agents/liveness.js';
+import type { Turns } from '../mailbox/turns.js';
 
 /** What a worker says about a task it holds; all of it arrives here. */
 export type TaskReport =
@@ -62,6 +63,8 @@ export interface OutcomeDeps {
   /** After every change: there may be work to dispatch, or the run may be settled. */
   changed(): Promise<void>;
   now(): number;
+  /** The mailbox's side of agent runs: loop safeguards, and runs that deliver messages (src/supervisor/mailbox/turns.ts). */
+  turns?: Pick<Turns, 'judge' | 'completed' | 'route' | 'failed'>;
 }
 
 export class Outcomes {
@@ -237,13 +240,16 @@ export class Outcomes {
         return this.failed(workerId, supervisorFailure(message, 'GIT_PUSH_FAILED', reason, message.exitCode));
       }
     }
-    const agent = message.agent === undefined ? { session: null, usage: null }
-      : storedAgentReport((await store.get(message.taskId))?.spec, message.agent, this.deps.agents);
+    const record = message.agent === undefined ? undefined : await store.get(message.taskId);
+    const agent = message.agent === undefined ? { session: null, usage: null } : storedAgentReport(record?.spec, message.agent, this.deps.agents);
+    // A turn of an agent: the loop safeguards may stop the task here (its work is kept).
+    const turn = record?.lease === message.lease && this.deps.turns ? await this.deps.turns.judge(record, { commit: message.commit, result: message.result }) : null;
     const ok = await store.complete(message.taskId, message.lease, {
-      exitCode: message.exitCode, result: message.result, commit: message.commit, now: this.deps.now(), ...agent,
+      exitCode: message.exitCode, result: message.result, commit: message.commit, now: this.deps.now(), ...agent, hold: turn?.hold ?? undefined,
     });
     this.usage.attemptEnded(message.taskId);
     if (!ok) return this.stale(workerId, message);
+    if (turn && this.deps.turns) await this.deps.turns.completed(message.taskId, message.agent?.sessionId ?? null, turn);
     if (shared && message.commit !== null) {
       const branch = `coord/${message.taskId}`;
       // Best effort: dependents fetch the shared commit, not the branch.
@@ -268,21 +274,24 @@ export class Outcomes {
     const now = this.deps.now();
     const agent = storedAgentReport(record.spec, failure.agent, this.deps.agents);
     if (failure.code === 'RATE_LIMITED') return this.rateLimited(workerId, failure, agent, now);
-    const stage = this.deps.fallbacks.onFailure({
+    // A run that delivers messages: its delivery chain decides what runs next, not the retry policy.
+    const workerCrashLooping = this.deps.workers.crashLooping(workerId);
+    const routed = this.deps.turns ? await this.deps.turns.route(record, { code: failure.code, message: failure.message, at: now, workerCrashLooping }) : null;
+    const stage = routed !== null ? null : this.deps.fallbacks.onFailure({
       task: record,
       workerId,
       code: failure.code,
       at: now,
       sessionIdleMs: now - (this.lastActivity.get(taskId) ?? now),
-      workerCrashLooping: this.deps.workers.crashLooping(workerId),
+      workerCrashLooping,
       previousLog: taskLogFile(this.deps.taskLogDir, taskId, attempt),
     });
     const exhausted = stage === 'exhausted';
     const outcome = await store.fail(taskId, lease, {
-      code: failure.code,
-      message: exhausted ? `${failure.message} (fallback chain exhausted)` : failure.message,
+      code: routed?.code ?? failure.code,
+      message: routed?.message ?? (exhausted ? `${failure.message} (fallback chain exhausted)` : failure.message),
       exitCode: failure.exitCode,
-      retryable: failure.retryable && !exhausted,
+      retryable: routed === null && failure.retryable && !exhausted,
       retryAfterMs: failure.retryAfterMs,
       now,
       ...agent,
@@ -291,13 +300,15 @@ export class Outcomes {
     this.usage.attemptEnded(taskId);
     this.deps.breakers.settle(lease, { ok: false, code: failure.code, at: now });
     this.attemptOver(taskId);
-    const error = { code: failure.code, message: failure.message };
+    const error = { code: routed?.code ?? failure.code, message: routed?.message ?? failure.message };
     // The attempt's log exists once it started (the worker opened it); a hand-over that failed has none.
     const started = record.attempts.at(-1)?.startedAt != null;
     const logFile = started ? taskLogFile(this.deps.taskLogDir, taskId, attempt) : null;
-    events.emit('coord:failed', { taskId, workerId, attempt, error, willRetry: outcome.status !== 'dead', output: failure.outputTail, logFile });
-    if (outcome.status === 'dead') events.emit('coord:dead', { taskId, error });
-    await this.emitBlocked(outcome.blocked);
+    const hops = routed !== null && routed.code !== 'DELIVERY_EXHAUSTED';
+    events.emit('coord:failed', { taskId, workerId, attempt, error, willRetry: outcome.status !== 'dead' || hops, output: failure.outputTail, logFile });
+    if (outcome.status === 'dead' && !hops) events.emit('coord:dead', { taskId, error });
+    if (routed !== null && this.deps.turns) await this.deps.turns.failed(record);
+    else await this.emitBlocked(outcome.blocked);
   }
 
   /**
