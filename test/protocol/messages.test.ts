@@ -17,9 +17,10 @@ const parentMessages: ParentMessage[] = [
   { type: 'coord:assign', ...ref, exec: { kind: 'module', module: 'h.mjs', export: 'default', input: { n: 1 } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: 5000, logFile: '/s/a.log', maxLogBytes: 4096, quietAfterMs: null },
   {
     type: 'coord:assign', ...ref, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: null, logFile: '/s/a.log', maxLogBytes: 4096, quietAfterMs: 30_000,
-    exec: { kind: 'agent', agent: 'claude', argv: ['claude', '-p', '--', 'fix it'], env: {}, parser: 'claude-stream-json', resultGraceMs: 30_000, stallAfterMs: null },
+    exec: { kind: 'agent', agent: 'claude', argv: ['claude', '-p', '--', 'fix it'], env: {}, parser: 'claude-stream-json', resultGraceMs: 30_000, stallAfterMs: null, interactive: false },
   },
   { type: 'coord:cancel', ...ref, reason: 'drain' },
+  { type: 'coord:input', ...ref, inputId: 'i-1', text: 'please also add a test', quietWindowMs: 20_000 },
   { type: 'coord:proceed', requestId: 'r1' },
   { type: 'coord:wait', requestId: 'r1', retryAfterMs: 100 },
   { type: 'coord:rate-grant', requestId: 'r2', key: 'claude' },
@@ -50,6 +51,7 @@ const workerMessages: WorkerMessageInput[] = [
   { type: 'coord:usage', ...ref, inputTokens: 10, outputTokens: 20, costUsd: 0.01 },
   { type: 'coord:usage', ...ref, inputTokens: 10, outputTokens: 20, cacheReadTokens: 5, cacheWriteTokens: 1, costUsd: 0.01, sessionId: 's-1', model: 'sonnet' },
   { type: 'coord:conflict-check', requestId: 'r', ...ref },
+  { type: 'coord:input-result', ...ref, inputId: 'i-1', status: 'busy', quietForMs: 1_200 },
   { type: 'coord:protocol-error', code: 'PROTOCOL_INVALID', message: 'bad', refusedType: null },
 ];
 

@@ -13,6 +13,7 @@ import { describe } from 'vitest';
 import { claimContract } from './contract/claim.js';
 import { concurrencyContract } from './contract/concurrency.js';
 import { deferContract } from './contract/defer.js';
+import { mailboxContract } from './contract/mailbox.js';
 import { durabilityContract } from './contract/durability.js';
 import type { ContractOptions, MakeStore } from './contract/helpers.js';
 import { migrationContract } from './contract/migration.js';
@@ -34,6 +35,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore, opts: 
     recoveryContract(makeStore);
     releasesContract(makeStore);
     deferContract(makeStore, opts);
+    mailboxContract(makeStore, opts);
     readsContract(makeStore);
     referenceContract(makeStore);
     concurrencyContract(makeStore, opts);

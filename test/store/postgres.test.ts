@@ -60,6 +60,7 @@ function undo(schema: string): Record<number, string[]> {
       `ALTER TABLE ${s}.releases DROP COLUMN agent_session, DROP COLUMN agent_usage`,
       `ALTER TABLE ${s}.tasks DROP COLUMN rate_limit_waits`,
     ],
+    4: ['threads', 'messages', 'cursors', 'triggers', 'trigger_attempts'].map((table) => `DROP TABLE ${s}.${table}`),
   };
 }
 
