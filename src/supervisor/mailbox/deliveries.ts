@@ -235,7 +235,7 @@ export class Deliveries {
       this.deps.logger[level]({ taskId: job.taskId, triggerId: job.id, uptoSeq: job.uptoSeq, stage, outcome: step.outcome, code: step.code, detail: step.detail }, `delivery ${step.outcome}`);
       this.deps.events.emit('coord:trigger', { taskId: job.taskId, triggerId: job.id, uptoSeq: job.uptoSeq, stage, outcome: step.outcome, code: step.code, detail: step.detail });
     }
-    if (updated.status === 'delivered') this.deps.events.emit('coord:delivered', { taskId: job.taskId, triggerId: job.id, uptoSeq: job.uptoSeq, route: stage });
+    if (updated.status === 'delivered') this.deps.events.emit('coord:delivered', { taskId: job.taskId, triggerId: job.id, uptoSeq: job.uptoSeq, route: updated.route ?? 'live' });
     if (updated.status === 'delivered' || updated.status === 'dead') this.again = true;
     return updated;
   }

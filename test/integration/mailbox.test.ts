@@ -1,0 +1,132 @@
+/**
+ * The mailbox end to end, with real forked workers, PTYs and a real repository, and the
+ * shipped fake agent as a template profile that can resume sessions: a message to a finished
+ * task resumes its session and the new commit lands on its branch; the same finding three
+ * turns running blocks the task until an override with a reason; a resume that keeps failing
+ * respawns the agent with a thread summary, and every hop is in the task's mailbox history.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSupervisor, type Supervisor, type SupervisorEvents } from '../../src/index.js';
+import { FAKE_AGENT } from '../helpers/cli.js';
+import { makeRepo, type TempRepo } from '../helpers/git-repo.js';
+
+let repo: TempRepo;
+let supervisor: Supervisor | undefined;
+afterEach(async () => {
+  if (supervisor && !['stopped', 'failed'].includes(supervisor.status().state)) await supervisor.stop();
+  supervisor = undefined;
+  repo?.cleanup();
+});
+
+const taskOf = async (s: Supervisor, id: string) => (await s.summary({ ids: [id] })).tasks[0];
+
+/** Resolves with the first `name` event `match` accepts. */
+function next<K extends keyof SupervisorEvents>(s: Supervisor, name: K, match: (e: SupervisorEvents[K]) => boolean = () => true): Promise<SupervisorEvents[K]> {
+  return new Promise((resolve) => {
+    const on = (e: SupervisorEvents[K]): void => {
+      if (!match(e)) return;
+      s.events.off(name, on as never);
+      resolve(e);
+    };
+    s.events.on(name, on as never);
+  });
+}
+
+/** A supervisor with fake-agent profiles: `args` before the prompt, `resumeArgs` for a resume. */
+async function withProfiles(profiles: Record<string, { args: string[]; resumeArgs: string[] }>): Promise<Supervisor> {
+  repo = makeRepo();
+  const agents = Object.fromEntries(Object.entries(profiles).map(([name, p]) => [name, {
+    command: process.execPath, args: [FAKE_AGENT, '--stream-json', ...p.args, '-p', '{prompt}'], parser: 'claude-stream-json' as const, resumeArgs: p.resumeArgs,
+  }]));
+  supervisor = createSupervisor({
+    repo: repo.repo, workers: 1, stateDir: repo.stateDir, worktreeRoot: repo.worktreeRoot, heartbeatMs: 200, agents,
+    mailbox: { pollMs: 200, recheckMs: 100 },
+  });
+  await supervisor.start();
+  return supervisor;
+}
+
+const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
+
+describe('mailbox: messages to agents that finished', () => {
+  it('resumes the same session with the message as its prompt; the new commit lands on the task branch', async () => {
+    const s = await withProfiles({
+      notes: { args: ['--session-id', '11111111-2222-4333-8444-555555555555', '--append', 'notes.txt', '--text', '{prompt}', '--commit', 'a turn'], resumeArgs: ['--resume', '{session}'] },
+    });
+    await s.submit([{ id: 'work', agent: 'notes', prompt: 'first' }]);
+    await s.settled();
+    const first = await taskOf(s, 'work');
+    expect(first).toMatchObject({ status: 'complete', session: { id: '11111111-2222-4333-8444-555555555555' } });
+
+    const delivered = next(s, 'coord:delivered', (e) => e.taskId === 'work');
+    const message = await s.message('work', 'second \u001b[31mturn\u001b[0m');
+    expect(message.seq).toBe(1);
+    expect(await delivered).toMatchObject({ uptoSeq: 1, route: 'resume' });
+    await s.settled();
+
+    const after = await taskOf(s, 'work');
+    expect(after).toMatchObject({ status: 'complete', attempts: 2, session: { id: '11111111-2222-4333-8444-555555555555' } });
+    expect(after?.commit).not.toBe(first?.commit);
+    expect(git(repo.repo, 'rev-parse', `${after?.commit}^`)).toBe(first?.commit);
+    // The resumed run started from the task's own commit: both turns' text is in the file.
+    expect(git(repo.repo, 'show', 'coord/work:notes.txt')).toBe('firstsecond turn');
+    const argvLine = readFileSync(after?.logFile ?? '', 'utf8').split('\n')[0] ?? '';
+    expect(argvLine).toContain('"--resume","11111111-2222-4333-8444-555555555555"');
+    const mailbox = after?.mailbox;
+    expect(mailbox).toMatchObject({ readSeq: 1, unread: 0, messages: [{ seq: 1, source: 'operator', text: 'second turn' }] });
+    expect(mailbox?.deliveries).toHaveLength(1);
+    expect(mailbox?.deliveries[0]?.attempts.map((a) => `${a.outcome}:${a.code}`)).toEqual(['handed-over:SESSION_ENDED', 'delivered:OK']);
+    expect(mailbox?.deliveries[0]).toMatchObject({ status: 'delivered', stage: 'recovered', route: 'resume' });
+    expect(mailbox?.deliveries[0]?.hops.map((h) => `${h.to}:${h.reason}`)).toEqual(['resume:resume']);
+  });
+
+  it('blocks a task whose agent gives the same finding three turns running, until an override with a reason', async () => {
+    const s = await withProfiles({ echo: { args: ['--result', '{prompt}'], resumeArgs: ['--resume', '{session}'] } });
+    await s.submit([{ id: 'loop', agent: 'echo', prompt: 'start' }]);
+    await s.settled();
+    const blocked = next(s, 'coord:blocked', (e) => e.taskId === 'loop');
+    for (let i = 0; i < 3; i += 1) {
+      const delivered = next(s, 'coord:delivered', (e) => e.taskId === 'loop');
+      await s.message('loop', 'the tests still fail');
+      await delivered;
+    }
+    expect((await blocked).error.code).toBe('LOOP_REPEATED_FINDING');
+    expect(await taskOf(s, 'loop')).toMatchObject({ status: 'blocked', error: { code: 'LOOP_REPEATED_FINDING' }, attempts: 4 });
+
+    await expect(s.unblock('loop', '  ')).rejects.toMatchObject({ code: 'USAGE' });
+    const overridden = next(s, 'coord:overridden');
+    const override = await s.unblock('loop', 'the finding is about a flaky test; checked by hand');
+    expect(override).toMatchObject({ code: 'LOOP_REPEATED_FINDING', reason: 'the finding is about a flaky test; checked by hand' });
+    expect(await overridden).toMatchObject({ taskId: 'loop', code: 'LOOP_REPEATED_FINDING' });
+    const task = await taskOf(s, 'loop');
+    expect(task).toMatchObject({ status: 'complete', error: null });
+    expect(task?.mailbox?.overrides).toEqual([expect.objectContaining({ code: 'LOOP_REPEATED_FINDING', reason: 'the finding is about a flaky test; checked by hand' })]);
+    expect(task?.mailbox?.loop).toMatchObject({ repeated: 0, noProgress: 0 });
+    // A message after the override is delivered again.
+    const delivered = next(s, 'coord:delivered', (e) => e.taskId === 'loop');
+    await s.message('loop', 'one more look');
+    await delivered;
+  });
+
+  it('a resume that fails twice respawns the agent in a fresh session with a thread summary', async () => {
+    const s = await withProfiles({ flaky: { args: ['--print', 'PROMPT<<{prompt}>>'], resumeArgs: ['--resume', '{session}', '--api-error', '500'] } });
+    await s.submit([{ id: 'fix', agent: 'flaky', prompt: 'fix the login redirect' }]);
+    await s.settled();
+    const delivered = next(s, 'coord:delivered', (e) => e.taskId === 'fix');
+    await s.message('fix', 'also cover the logout redirect');
+    expect(await delivered).toMatchObject({ route: 'respawn' });
+    await s.settled();
+    const task = await taskOf(s, 'fix');
+    expect(task).toMatchObject({ status: 'complete', attempts: 4 });
+    const delivery = task?.mailbox?.deliveries[0];
+    expect(delivery?.hops.map((h) => `${h.to}:${h.code}`)).toEqual(['resume:SESSION_ENDED', 'resume:AGENT_FAILED', 'respawn:AGENT_FAILED']);
+    expect(delivery?.attempts.map((a) => a.outcome)).toEqual(['handed-over', 'hopped', 'hopped', 'delivered']);
+    const log = readFileSync(task?.logFile ?? '', 'utf8');
+    expect(log).not.toContain('--resume');
+    expect(log).toContain('## The original task');
+    expect(log).toContain('fix the login redirect');
+    expect(log).toContain('also cover the logout redirect');
+  });
+});
