@@ -150,7 +150,8 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRunResult
   const onTerminal = (write: (data: string) => void): void => {
     if (!exec.interactive) return;
     options.onSession?.({
-      lastOutputAt: () => evidence.lastOutputAt,
+      // A session that printed nothing yet has been quiet only since it started.
+      lastOutputAt: () => evidence.lastOutputAt ?? evidence.startedAt,
       // Each line as typed, then Enter (a carriage return, as a keyboard sends it).
       type: (text) => write(`${text.replace(/\n/g, '\r')}\r`),
     });

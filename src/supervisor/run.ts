@@ -95,6 +95,7 @@ export class Run {
       interrupt: async (taskId, lease, workerId, reason) => {
         if (await this.outcomes.release(taskId, lease, reason)) workers.cancel(workerId, taskId, reason);
       },
+      sessionOf: (taskId) => this.outcomes.usage.sessionOf(taskId),
       changed: () => this.changed(),
     });
     this.turns = new Turns({

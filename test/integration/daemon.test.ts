@@ -343,6 +343,20 @@ describe('the HTTP API', () => {
     expect(redriven.status).toBe(200);
     expect(await redriven.json()).toEqual({ taskId: 'fails', changed: ['fails'] });
 
+    // The mailbox is for agent tasks: a message to a command task is refused, to no task 404.
+    const toCommand = await fetch(`${base}/tasks/h1/messages`, { method: 'POST', headers: json, body: JSON.stringify({ text: 'hello' }) });
+    expect(toCommand.status).toBe(400);
+    expect(await toCommand.json()).toMatchObject({ error: { code: 'BAD_REQUEST' } });
+    expect((await fetch(`${base}/tasks/ghost/messages`, { method: 'POST', headers: json, body: JSON.stringify({ text: 'hello' }) })).status).toBe(404);
+    expect((await fetch(`${base}/tasks/h1/unblock`, { method: 'POST', headers: json, body: JSON.stringify({ reason: 'why not' }) })).status).toBe(409);
+    expect((await fetch(`${base}/tasks/h1/unblock`, { method: 'POST', headers: json, body: '{}' })).status).toBe(400);
+    const viaCli = await coord('message', 'h1', 'hello', ...where());
+    expect(viaCli.code).toBe(2);
+    expect(viaCli.stderr).toContain('BAD_REQUEST');
+    const noReason = await coord('unblock', 'h1', ...where());
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toContain('needs a reason');
+
     await vi.waitFor(async () => {
       const again = await (await fetch(`${base}/tasks/fails`, { headers: auth })).json() as { status: string; attempts: number };
       expect(again).toMatchObject({ status: 'dead', attempts: 2 });

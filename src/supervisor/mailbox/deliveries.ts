@@ -52,6 +52,8 @@ export interface DeliveryDeps {
   input(workerId: string, message: ParentMessageOf<'coord:input'>): boolean;
   /** Interrupts a running attempt so that its session can be resumed: released unburnt, its worker told to stop it. */
   interrupt(taskId: string, lease: string, workerId: string, reason: string): Promise<void>;
+  /** The session a running attempt reported so far (to resume it after an interrupt). */
+  sessionOf(taskId: string): string | undefined;
   /** There may be work to dispatch. */
   changed(): Promise<void>;
   now(): number;
@@ -342,7 +344,12 @@ export class Deliveries {
     return {
       patch: { status: 'awaiting', chain: next.persisted, route, deferredSince: null, releaseLease: true },
       outcome: 'hopped', code: 'SESSION_BUSY', detail: `still busy after ${verdict.deferredMs} ms: the run is interrupted, ${describeHops(next.hops)}`,
-      after: () => this.deps.interrupt(task.spec.id, lease, worker, `a message waited ${verdict.deferredMs} ms for the session to be quiet`),
+      after: async () => {
+        // The interrupted session is the one to resume: it becomes the thread's (its cursor unchanged).
+        const session = this.deps.sessionOf(task.spec.id) ?? null;
+        if (session !== null) await store.mailbox.markRead(task.spec.id, session, 0, this.deps.now());
+        await this.deps.interrupt(task.spec.id, lease, worker, `a message waited ${verdict.deferredMs} ms for the session to be quiet`);
+      },
     };
   }
 

@@ -103,6 +103,21 @@ export function mailboxContract(make: MakeStore, opts: ContractOptions): void {
       });
     });
 
+    if (opts.shared) {
+      it('two store instances racing for one trigger: exactly one claims it', async () => {
+        await withStore(make, async (store, fixture) => {
+          await store.mailbox.openTrigger('a', 1, {}, T0);
+          const other = await openStore(fixture.url);
+          try {
+            const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? store : other).mailbox.claimTrigger(`n${i}`, `L${i}`, 30_000, T0)));
+            expect(claims.filter((c) => c !== null)).toHaveLength(1);
+          } finally {
+            await other.close();
+          }
+        });
+      });
+    }
+
     if (opts.durable) {
       it('keeps threads and triggers across a reopen', async () => {
         await withStore(make, async (store, fixture) => {
