@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSupervisor, type Supervisor, type SupervisorEvents } from '../../src/index.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createAnthropicEmulator, lastUserText, type Emulator } from '../fixtures/anthropic-emulator.js';
+import { createAnthropicEmulator, lastUserText, type Emulator, type Turn } from '../fixtures/anthropic-emulator.js';
 import { claudeBinary } from '../helpers/claude-cli.js';
 import { FAKE_AGENT } from '../helpers/cli.js';
 import { makeRepo, type TempRepo } from '../helpers/git-repo.js';
@@ -201,24 +201,29 @@ describe('mailbox: stale sessions', () => {
   });
 });
 
+/** A supervisor whose `claude` profile is the real CLI against an emulator playing `script`. */
+async function withClaude(script: Turn[]): Promise<Supervisor> {
+  repo = makeRepo();
+  api = await createAnthropicEmulator({ script });
+  const home = path.join(repo.dir, 'home');
+  mkdirSync(home);
+  supervisor = createSupervisor({
+    repo: repo.repo, workers: 1, stateDir: repo.stateDir, worktreeRoot: repo.worktreeRoot, heartbeatMs: 200, mailbox: { pollMs: 200 },
+    agents: {
+      claude: {
+        command: claudeBinary(), args: ['--allowedTools', 'Bash'],
+        env: { ANTHROPIC_BASE_URL: api.url, ANTHROPIC_API_KEY: 'sk-ant-emulated', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', CLAUDE_CODE_MAX_RETRIES: '0', HOME: home, TMPDIR: repo.dir },
+      },
+    },
+  });
+  await supervisor.start();
+  return supervisor;
+}
+
 describe('mailbox: the real Claude Code CLI', () => {
   it('a message to a finished task resumes the same session, and its new commit lands on the task branch', async () => {
-    repo = makeRepo();
     const commit = (file: string) => ({ toolUse: { name: 'Bash', input: { command: `echo ${file} > ${file} && git add ${file} && git commit -qm "Add ${file}"`, description: `Commit ${file}` } } });
-    api = await createAnthropicEmulator({ script: [commit('a.txt'), { text: 'Committed a.txt.' }, commit('b.txt'), { text: 'Committed b.txt.' }] });
-    const home = path.join(repo.dir, 'home');
-    mkdirSync(home);
-    supervisor = createSupervisor({
-      repo: repo.repo, workers: 1, stateDir: repo.stateDir, worktreeRoot: repo.worktreeRoot, heartbeatMs: 200, mailbox: { pollMs: 200 },
-      agents: {
-        claude: {
-          command: claudeBinary(), args: ['--allowedTools', 'Bash'],
-          env: { ANTHROPIC_BASE_URL: api.url, ANTHROPIC_API_KEY: 'sk-ant-emulated', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', CLAUDE_CODE_MAX_RETRIES: '0', HOME: home, TMPDIR: repo.dir },
-        },
-      },
-    });
-    const s = supervisor;
-    await s.start();
+    const s = await withClaude([commit('a.txt'), { text: 'Committed a.txt.' }, commit('b.txt'), { text: 'Committed b.txt.' }]);
     await s.submit([{ id: 'fix', agent: 'claude', prompt: 'Create a.txt and commit it.' }]);
     await s.settled();
     const first = await taskOf(s, 'fix');
@@ -235,9 +240,44 @@ describe('mailbox: the real Claude Code CLI', () => {
     expect(after).toMatchObject({ status: 'complete', attempts: 2, session: { id: sessionId } });
     expect(git(repo.repo, 'rev-parse', `${after?.commit}^`)).toBe(first?.commit);
     expect(git(repo.repo, 'ls-tree', '--name-only', 'coord/fix').split('\n')).toEqual(expect.arrayContaining(['a.txt', 'b.txt']));
-    const resumed = api.mainRequests().find((r) => r.at >= sent && lastUserText(r.body).includes('Now create b.txt'));
+    const resumed = api?.mainRequests().find((r) => r.at >= sent && lastUserText(r.body).includes('Now create b.txt'));
     expect(resumed).toBeDefined();
     // The figure the docs give: from the message to the agent's first API request.
     console.info(`[mailbox] message to first API request of the resumed session: ${(resumed?.at ?? sent) - sent} ms`);
+  });
+
+  it('three messages that each get the same finding and no commit block the task; unblock needs a reason and is recorded', async () => {
+    const s = await withClaude([{ text: 'Looked at it.' }, { text: 'The tests still fail in login.ts.', repeat: 3 }, { text: 'Checked again.' }]);
+    await s.submit([{ id: 'loop', agent: 'claude', prompt: 'Look at the failing tests.' }]);
+    await s.settled();
+    const blocked = next(s, 'coord:blocked', (e) => e.taskId === 'loop');
+    for (let i = 0; i < 3; i += 1) {
+      const delivered = next(s, 'coord:delivered', (e) => e.taskId === 'loop');
+      await s.message('loop', 'Run the tests again and fix them.');
+      await delivered;
+    }
+    expect((await blocked).error.code).toBe('LOOP_REPEATED_FINDING');
+    expect(await taskOf(s, 'loop')).toMatchObject({ status: 'blocked', error: { code: 'LOOP_REPEATED_FINDING' } });
+    await expect(s.unblock('loop', '')).rejects.toMatchObject({ code: 'USAGE' });
+    await s.unblock('loop', 'known flaky test, tracked elsewhere');
+    const task = await taskOf(s, 'loop');
+    expect(task).toMatchObject({ status: 'complete', mailbox: { overrides: [{ code: 'LOOP_REPEATED_FINDING', reason: 'known flaky test, tracked elsewhere' }] } });
+  });
+
+  it('a resume that fails twice respawns with a thread summary: the prompt the API receives holds the thread', async () => {
+    const s = await withClaude([{ text: 'Fixed the login redirect.' }, { status: 500, message: 'overloaded', repeat: 2 }, { text: 'Covered the logout too.' }]);
+    await s.submit([{ id: 'fix', agent: 'claude', prompt: 'Fix the login redirect.' }]);
+    await s.settled();
+    const delivered = next(s, 'coord:delivered', (e) => e.taskId === 'fix');
+    await s.message('fix', 'Also cover the logout redirect.');
+    expect(await delivered).toMatchObject({ route: 'respawn' });
+    await s.settled();
+    const task = await taskOf(s, 'fix');
+    expect(task?.mailbox?.deliveries[0]?.hops.map((h) => h.to)).toEqual(['resume', 'resume', 'respawn']);
+    expect(task?.session?.id).not.toBe(task?.history[0]?.session?.id);
+    const prompt = lastUserText(api?.mainRequests().at(-1)?.body);
+    expect(prompt).toContain('## The original task\nFix the login redirect.');
+    expect(prompt).toContain('Also cover the logout redirect.');
+    expect(prompt).toContain('Fixed the login redirect.');
   });
 });
