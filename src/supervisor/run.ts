@@ -119,6 +119,7 @@ export class Run {
         await shared.ensureLocal(deps);
         return startCommitFor(repo.root, repo.baseCommit, taskId, deps);
       },
+      ensureLocal: (heads) => shared.ensureLocal(heads),
       accepting: parts.accepting,
     });
     this.processOptions = {

@@ -66,6 +66,8 @@ describe('mailbox: two supervisors on one PostgreSQL store', () => {
     expect(await delivered).toMatchObject({ taskId: 'work', uptoSeq: 1, route: 'resume' });
 
     const task = (await a.summary({ ids: ['work'] })).tasks[0];
+    const story = JSON.stringify({ history: task?.history.map((h) => [h.node, h.worker, h.code, h.message, h.released ? h.releaseReason : null]), deliveries: task?.mailbox?.deliveries.map((d) => d.attempts.map((t) => [t.node, t.outcome, t.code, t.detail])) });
+    expect(task?.attempts, story).toBe(2);
     expect(task).toMatchObject({ status: 'complete', attempts: 2 });
     expect(task?.mailbox?.deliveries).toHaveLength(1);
     expect(task?.mailbox?.deliveries[0]?.attempts.map((t) => t.outcome)).toEqual(['handed-over', 'delivered']);

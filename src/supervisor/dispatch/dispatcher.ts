@@ -52,6 +52,8 @@ export interface DispatchDeps {
   limits: AttemptLimits;
   /** The start commit of a task whose dependencies finished at `deps` (fetching their work when it is elsewhere). */
   startCommit(taskId: string, deps: DependencyHead[]): Promise<StartCommit>;
+  /** Fetches the commits of `heads` made on other hosts (several hosts share a remote). */
+  ensureLocal?(heads: DependencyHead[]): Promise<void>;
   /** A run that delivers messages (the mailbox): its prompt and session; null for an ordinary run. */
   turns?: { directive(task: TaskRecord): Promise<TurnDirective | null> };
   /** Whether new assignments are allowed (the coordinator is `running`). */
@@ -174,8 +176,12 @@ export class Dispatcher {
     try {
       turn = (await this.deps.turns?.directive(task)) ?? null;
       // A run that carries on a finished task's session starts from its own branch's work.
-      if (turn !== null && task.commit !== null) start = { ok: true, commit: task.commit };
-      else {
+      if (turn !== null && task.commit !== null) {
+        // Its last turn may have run on another host: that commit is fetched first.
+        const made = task.attempts.findLast((a) => a.code === null && a.finishedAt !== null);
+        await this.deps.ensureLocal?.([{ ...dependencyHead(id, task), node: made?.node ?? null }]);
+        start = { ok: true, commit: task.commit };
+      } else {
         const tips = await Promise.all(task.spec.deps.map(async (dep) => dependencyHead(dep, await store.get(dep))));
         start = await this.deps.startCommit(id, tips);
       }

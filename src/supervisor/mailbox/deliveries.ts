@@ -191,14 +191,19 @@ export class Deliveries {
   /**
    * Jobs awaiting a run whose task is finished without that run having ended here (a
    * supervisor stopped between the two): a completion after the hand-over delivered them; a
-   * task still finished from before is reopened again.
+   * task still finished from before is reopened again. Only jobs left alone for longer than a
+   * claim lasts: the supervisor that ran the run settles it within moments, and must not be
+   * raced.
    */
   private async sweepAwaiting(): Promise<void> {
     const { store } = this.deps;
+    const now = this.deps.now();
     for (const job of await store.mailbox.awaiting()) {
+      if (now - job.updatedAt < CLAIM_MS) continue;
       const task = await store.get(job.taskId);
       if (!task || (task.status !== 'complete' && task.status !== 'dead' && task.status !== 'cancelled')) continue;
       const finishedAt = task.finishedAt === null ? 0 : Date.parse(task.finishedAt);
+      if (now - finishedAt < CLAIM_MS) continue;
       if (task.status === 'cancelled') {
         await this.apply(job, { expect: 'awaiting' }, dead(`task "${job.taskId}" was cancelled`, 'TASK_STATE_CONFLICT'));
       } else if (finishedAt <= job.updatedAt) {
