@@ -145,7 +145,7 @@ function mailboxLines(mailbox: MailboxSummary | null): string[] {
   const lines = [`  mailbox  ${plural(mailbox.messages.length, 'message')}, ${mailbox.unread} unread${mailbox.session ? ` (session ${mailbox.session})` : ''}`];
   for (const m of mailbox.messages.slice(-5)) lines.push(`    #${m.seq} ${m.at} from ${m.source}: ${m.text.split('\n')[0]?.slice(0, 100) ?? ''}`);
   for (const d of mailbox.deliveries) {
-    lines.push(`    delivery ${d.id} (up to #${d.uptoSeq}): ${d.status}, ${d.stage}${d.route ? ` via ${d.route}` : ''}`);
+    lines.push(`    delivery ${d.id} (up to #${d.uptoSeq}): ${d.status}${d.stage === 'recovered' ? '' : `, ${d.stage}`}${d.route ? ` via ${d.route}` : ''}`);
     for (const a of d.attempts) lines.push(`      ${a.at} ${a.outcome} ${a.code}${a.detail ? ` — ${a.detail}` : ''}`);
   }
   for (const o of mailbox.overrides) lines.push(`    override ${o.at} of ${o.code}: ${o.reason}`);

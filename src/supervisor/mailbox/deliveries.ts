@@ -22,22 +22,21 @@ import { randomBytes } from 'node:crypto';
 import { resolveProfile, supportsResume, type AgentProfileConfig } from '../../agents/profiles.js';
 import { CoordError, toCoordError, type CoordErrorCode } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
-import { onBusy, type CollisionPolicy } from '../../mailbox/collision.js';
-import { resumePrompt } from '../../mailbox/prompts.js';
-import type { MailMessage, MessageSource, TriggerAttempt, TriggerJob, TriggerPatch } from '../../mailbox/types.js';
+import type { MailMessage, MessageSource, TriggerJob, TriggerPatch } from '../../mailbox/types.js';
 import type { ParentMessageOf, WorkerMessageOf } from '../../protocol/messages.js';
 import type { TaskRecord, TaskStore } from '../../store/task-store.js';
 import type { SupervisorEventBus } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
 import { describeHops, newChain, readChain, stepChain, type ChainState } from './chain.js';
+import { LiveDelivery } from './live-delivery.js';
+import { dead, type Step } from './step.js';
 import { isSafeguardBlock, postMessage } from './operator.js';
+
 
 /** Codes of a run ending that say its session keeps crashing. */
 const CRASH_CODES: ReadonlySet<CoordErrorCode> = new Set(['WORKER_CRASHED', 'TASK_EXIT_NONZERO', 'AGENT_FAILED', 'TASK_TIMEOUT', 'WORKER_HUNG']);
 /** How long a claim on a job lasts: one try is a few seconds at most. */
 const CLAIM_MS = 30_000;
-/** How long a worker has to answer `coord:input`. */
-const INPUT_ANSWER_MS = 10_000;
 /** A job for a task a safeguard blocked waits for the override; this is how often it is looked at anyway. */
 const PARKED_MS = 3_600_000;
 
@@ -59,30 +58,21 @@ export interface DeliveryDeps {
   now(): number;
 }
 
-/** A try's result, for the job row and its attempt line. */
-interface Step {
-  patch: TriggerPatch;
-  outcome: TriggerAttempt['outcome'];
-  code: TriggerAttempt['code'];
-  detail: string | null;
-  /** Record the try (false for a repeat of the same wait). */
-  record?: boolean;
-  /** What to do once the step is written (a reopen, an interrupt: never before the job says `awaiting`). */
-  after?: () => Promise<void>;
-}
 
 export class Deliveries {
-  private readonly answers = new Map<string, (message: WorkerMessageOf<'coord:input-result'>) => void>();
+  private readonly live: LiveDelivery;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private again = false;
   private stopped = false;
 
-  constructor(private readonly deps: DeliveryDeps) {}
-
-  get collision(): CollisionPolicy {
-    const { quietWindowMs, recheckMs, maxDeferMs } = this.deps.config;
-    return { quietWindowMs, recheckMs, maxDeferMs };
+  constructor(private readonly deps: DeliveryDeps) {
+    this.live = new LiveDelivery({
+      ...deps,
+      collision: () => ({ quietWindowMs: deps.config.quietWindowMs, recheckMs: deps.config.recheckMs, maxDeferMs: deps.config.maxDeferMs }),
+      handOver: (job, task, chain) => this.handOver(job, task, chain),
+      exhaust: (task, chain) => this.exhaust(task, chain),
+    });
   }
 
   /** Starts the polling fallback. */
@@ -106,7 +96,7 @@ export class Deliveries {
 
   /** A worker's answer to `coord:input`. */
   inputResult(message: WorkerMessageOf<'coord:input-result'>): void {
-    this.answers.get(message.inputId)?.(message);
+    this.live.answer(message);
   }
 
   /** Something changed (a post, a run's end, an override): reconcile and work due jobs soon. */
@@ -262,7 +252,7 @@ export class Deliveries {
     }
     const chain = readChain(job.chain);
     if (task.status === 'running' && task.spec.interactive === true && (chain.stage === 'original' || chain.stage === 'live')) {
-      return this.typeIn(job, task, chain);
+      return this.live.step(job, task, chain);
     }
     if (task.status !== 'complete' && task.status !== 'dead') {
       // Not run yet, or a one-shot run in progress: its end pokes this job.
@@ -288,7 +278,7 @@ export class Deliveries {
   }
 
   /** Reopens the finished task for a run by the chain's stage (resume or respawn); the job awaits that run. */
-  private async handOver(job: TriggerJob, task: TaskRecord, chain: ChainState): Promise<Step> {
+  async handOver(job: TriggerJob, task: TaskRecord, chain: ChainState): Promise<Step> {
     if (chain.stage === 'exhausted') return this.exhaust(task, chain);
     const route = chain.stage === 'respawn' ? 'respawn' : 'resume';
     const reason = `delivering messages up to ${job.uptoSeq} (${route})`;
@@ -310,71 +300,4 @@ export class Deliveries {
     this.deps.logger.error({ taskId: task.spec.id, hops: chain.hops }, message);
     return { patch: { status: 'dead', chain: chain.persisted, releaseLease: true }, outcome: 'dead', code: 'DELIVERY_EXHAUSTED', detail: message };
   }
-
-  /** Types the unread messages into the live session, if it is quiet; defers or falls back if not. */
-  private async typeIn(job: TriggerJob, task: TaskRecord, chain: ChainState): Promise<Step> {
-    const { store } = this.deps;
-    const now = this.deps.now();
-    const live = chain.stage === 'live' ? chain : stepChain(job.chain, { type: 'delivery.start', live: true, at: now, sessionIdleMs: 0, workerCrashLooping: false });
-    if (live.stage !== 'live') return this.handOver(job, task, live);
-    const thread = await store.mailbox.thread(task.spec.id);
-    const unread = (await store.mailbox.messages(task.spec.id, thread?.readSeq ?? 0)).filter((m) => m.seq <= job.uptoSeq);
-    if (task.worker === null || task.lease === null) return { patch: { status: 'pending', chain: live.persisted, nextAt: now, releaseLease: true }, outcome: 'waiting', code: 'OK', detail: 'the run ended meanwhile', record: false };
-    const answer = await this.ask(task.worker, {
-      type: 'coord:input', taskId: task.spec.id, attempt: task.attempts.at(-1)?.attempt ?? 1, lease: task.lease,
-      inputId: randomBytes(9).toString('base64url'), text: resumePrompt(unread), quietWindowMs: this.collision.quietWindowMs,
-    });
-    if (answer === 'gone' || answer === null) {
-      // The session ended, or its worker did not answer: look again at once (the run's end decides).
-      if (answer === null) throw new CoordError('DELIVERY_FAILED', `worker ${task.worker} did not answer the typed message in ${INPUT_ANSWER_MS} ms`);
-      return { patch: { status: 'pending', chain: live.persisted, nextAt: now + 50, releaseLease: true }, outcome: 'waiting', code: 'OK', detail: 'the session is not live any more' };
-    }
-    if (answer.status === 'typed') {
-      await store.mailbox.markRead(task.spec.id, thread?.sessionId ?? null, job.uptoSeq, this.deps.now());
-      const done = stepChain(live.persisted, { type: 'attempt.succeeded' });
-      return { patch: { status: 'delivered', chain: done.persisted, route: 'live', releaseLease: true }, outcome: 'typed', code: 'OK', detail: `typed into the live session on ${task.worker}` };
-    }
-    const verdict = onBusy(job.deferredSince, now, this.collision);
-    if (verdict.action === 'defer') {
-      return {
-        patch: { status: 'pending', chain: live.persisted, nextAt: verdict.nextAt, deferredSince: verdict.since, releaseLease: true },
-        outcome: 'deferred', code: 'SESSION_BUSY', detail: `busy (quiet for ${answer.quietForMs ?? 0} ms of ${this.collision.quietWindowMs}); re-checked at ${new Date(verdict.nextAt).toISOString()}`,
-      };
-    }
-    // Busy for the whole bound: the run is interrupted and its session resumed with the messages.
-    const next = stepChain(live.persisted, { type: 'attempt.failed', code: 'SESSION_BUSY', at: now, sessionIdleMs: 0, workerCrashLooping: false, classification: 'delivery' });
-    if (next.stage === 'exhausted') return this.exhaust(task, next);
-    const route = next.stage === 'respawn' ? 'respawn' : 'resume';
-    const { lease, worker } = task;
-    return {
-      patch: { status: 'awaiting', chain: next.persisted, route, deferredSince: null, releaseLease: true },
-      outcome: 'hopped', code: 'SESSION_BUSY', detail: `still busy after ${verdict.deferredMs} ms: the run is interrupted, ${describeHops(next.hops)}`,
-      after: async () => {
-        // The interrupted session is the one to resume: it becomes the thread's (its cursor unchanged).
-        const session = this.deps.sessionOf(task.spec.id) ?? null;
-        if (session !== null) await store.mailbox.markRead(task.spec.id, session, 0, this.deps.now());
-        await this.deps.interrupt(task.spec.id, lease, worker, `a message waited ${verdict.deferredMs} ms for the session to be quiet`);
-      },
-    };
-  }
-
-  /** Sends `message` to the worker and waits for its answer (null: none in time). */
-  private ask(workerId: string, message: ParentMessageOf<'coord:input'>): Promise<WorkerMessageOf<'coord:input-result'> | 'gone' | null> {
-    if (!this.deps.input(workerId, message)) return Promise.resolve('gone');
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.answers.delete(message.inputId);
-        resolve(null);
-      }, INPUT_ANSWER_MS);
-      this.answers.set(message.inputId, (answer) => {
-        clearTimeout(timer);
-        this.answers.delete(message.inputId);
-        resolve(answer.status === 'gone' ? 'gone' : answer);
-      });
-    });
-  }
-}
-
-function dead(detail: string, code: CoordErrorCode): Step {
-  return { patch: { status: 'dead', releaseLease: true }, outcome: 'dead', code, detail };
 }
