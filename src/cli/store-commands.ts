@@ -14,7 +14,7 @@ import type { StoredEvent, TaskRecord, TaskStatus, TaskStore } from '../store/ta
 import { taskLogFile } from '../supervisor/dispatch/assign-message.js';
 import { taskHistory } from '../supervisor/history.js';
 import { buildSummary, type TaskSummary } from '../supervisor/summary.js';
-import { mailboxOf, type MailboxSummary } from '../supervisor/mailbox/operator.js';
+import { mailboxesOf, type MailboxSummary } from '../supervisor/mailbox/operator.js';
 import { supervisorOn, withStateStore, type StateFlags, type StateLocation } from './state.js';
 
 /** Where output goes (stdout and stderr by default; tests pass their own). */
@@ -39,13 +39,7 @@ export function describeCounts(counts: Partial<Record<string, number>>): string 
 
 /** The tasks as the run summary shows them (the same fields as `--summary`). */
 async function summarize(store: TaskStore, location: StateLocation, tasks: TaskRecord[], withMailboxes = false): Promise<TaskSummary[]> {
-  const mailboxes = new Map<string, MailboxSummary>();
-  if (withMailboxes) {
-    for (const task of tasks) {
-      const mailbox = await mailboxOf(store, task);
-      if (mailbox) mailboxes.set(task.spec.id, mailbox);
-    }
-  }
+  const mailboxes = withMailboxes ? await mailboxesOf(store, tasks) : new Map<string, MailboxSummary>();
   const summary = await buildSummary({
     state: 'stopped', error: null, repo: location.repo ?? undefined, startedAt: new Date().toISOString(), workers: [], tasks,
     counts: await store.counts(), usage: { of: () => undefined, sessionOf: () => undefined }, liveness: new Map(), taskLogDir: path.join(location.stateDir, 'logs', 'tasks'),

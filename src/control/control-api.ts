@@ -109,10 +109,8 @@ export class ControlApi {
 
   /** Lifts a loop safeguard's block, with the operator's reason (required). */
   async unblock(taskId: string, reason: unknown): Promise<{ taskId: string; code: string; reason: string; at: string }> {
-    if (typeof reason !== 'string' || reason.trim() === '') {
-      throw new CoordError('USAGE', 'an override needs a reason: coord unblock ID --reason "why it may go on"', { details: { taskId } });
-    }
-    const override = await this.supervisor.unblock(taskId, reason);
+    // Anything but text is no reason: the supervisor refuses it (USAGE) as it refuses an empty one.
+    const override = await this.supervisor.unblock(taskId, typeof reason === 'string' ? reason : '');
     return { taskId, code: override.code, reason: override.reason, at: new Date(override.at).toISOString() };
   }
 

@@ -134,14 +134,15 @@ export class SqlMailbox implements Mailbox {
 
   markRead(taskId: string, sessionId: string | null, seq: number, now: number): Promise<void> {
     const { t, host } = this;
+    // The larger of two values: a cursor never moves back.
+    const keep = host.dialect === 'postgres' ? 'GREATEST' : 'MAX';
     return this.host.run(function* () {
       yield* ensureThread(t.threads, taskId, now);
       if (sessionId !== null) {
         yield* sql(`INSERT INTO ${t.cursors} AS c (task_id, session_id, read_seq, at) VALUES (?, ?, ?, ?)
-          ON CONFLICT (task_id, session_id) DO UPDATE SET read_seq = ${host.dialect === 'postgres' ? 'GREATEST' : 'MAX'}(c.read_seq, excluded.read_seq), at = excluded.at`,
+          ON CONFLICT (task_id, session_id) DO UPDATE SET read_seq = ${keep}(c.read_seq, excluded.read_seq), at = excluded.at`,
           taskId, sessionId, seq, now);
       }
-      const keep = host.dialect === 'postgres' ? 'GREATEST' : 'MAX';
       yield* sql(`UPDATE ${t.threads} SET read_seq = ${keep}(read_seq, ?), session_id = COALESCE(?, session_id), updated_at = ? WHERE task_id = ?`, seq, sessionId, now, taskId);
     }, 'write');
   }

@@ -6,7 +6,7 @@
 import type { LogLevel } from '../log/logger.js';
 import type { ResolvedOptions } from './options.js';
 
-/** What `reconfigure` accepts: any subset. */
+/** What `reconfigure` accepts: each key optional, so a call changes only what it names. */
 export interface LiveSettings {
   /** Worker processes: more are forked at once, extra ones stop once their task is done. */
   workers?: number;

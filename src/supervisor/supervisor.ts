@@ -4,7 +4,7 @@
  * coordinator's `initialize` opens the {@link Runtime} and builds the {@link Run} on it (the
  * outcome path, dispatch, breakers, upkeep); `closeResources` closes it.
  */
-import { mailboxOf, postMessage, unblockTask, type MailboxSummary } from './mailbox/operator.js';
+import { mailboxesOf, postMessage, unblockTask } from './mailbox/operator.js';
 import { createActor, fromPromise, waitFor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import { coordinatorMachine, coordinatorStateOf, type CoordinatorState, type InitializeOutput, type StopWorkersInput } from '../../machines/coordinator.js';
 import { CoordError } from '../errors.js';
@@ -284,7 +284,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         usage: run?.outcomes.usage ?? { of: () => undefined, sessionOf: () => undefined },
         liveness: run?.outcomes.liveness ?? new Map(),
         taskLogDir: run?.runtime.taskLogDir ?? null,
-        mailboxes: run ? await mailboxesOf(run, tasks) : new Map(),
+        // What can still be read: a closed run's store is gone, and so are its mailboxes.
+        mailboxes: run && !run.closed ? await mailboxesOf(run.runtime.store, tasks).catch(() => new Map()) : new Map(),
       });
     },
   };
@@ -295,17 +296,6 @@ async function tasksFor(run: Run, ids: readonly string[] | undefined): Promise<T
   if (ids === undefined || run.closed) return run.tasks();
   const found = await Promise.all(ids.map((id) => run.runtime.store.get(id)));
   return found.filter((task): task is TaskRecord => task !== undefined);
-}
-
-/** The mailboxes of the agent tasks among `tasks` (none when the store cannot be read any more). */
-async function mailboxesOf(run: Run, tasks: readonly TaskRecord[]): Promise<Map<string, MailboxSummary>> {
-  const found = new Map<string, MailboxSummary>();
-  if (run.closed) return found;
-  for (const task of tasks) {
-    const mailbox = await mailboxOf(run.runtime.store, task).catch(() => null);
-    if (mailbox) found.set(task.spec.id, mailbox);
-  }
-  return found;
 }
 
 /** A redrive applied straight to the configured store, with no run around it. */

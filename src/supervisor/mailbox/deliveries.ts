@@ -30,7 +30,8 @@ import type { ResolvedOptions } from '../options.js';
 import { describeHops, newChain, readChain, stepChain, type ChainState } from './chain.js';
 import { LiveDelivery } from './live-delivery.js';
 import { dead, type Step } from './step.js';
-import { isSafeguardBlock, postMessage } from './operator.js';
+import { sweepAwaiting } from './sweep.js';
+import { closedToMessages, postMessage } from './operator.js';
 
 
 /** Codes of a run ending that say its session keeps crashing. */
@@ -69,7 +70,7 @@ export class Deliveries {
   constructor(private readonly deps: DeliveryDeps) {
     this.live = new LiveDelivery({
       ...deps,
-      collision: () => ({ quietWindowMs: deps.config.quietWindowMs, recheckMs: deps.config.recheckMs, maxDeferMs: deps.config.maxDeferMs }),
+      collision: () => deps.config,
       handOver: (job, task, chain) => this.handOver(job, task, chain),
       exhaust: (task, chain) => this.exhaust(task, chain),
     });
@@ -115,7 +116,10 @@ export class Deliveries {
       do {
         this.again = false;
         await this.reconcile();
-        await this.sweepAwaiting();
+        await sweepAwaiting({
+          store: this.deps.store, now: this.deps.now, graceMs: CLAIM_MS, changed: this.deps.changed,
+          apply: (job, step) => this.apply(job, { expect: 'awaiting' }, step),
+        });
         await this.workDue();
       } while (this.again && !this.stopped);
     } finally {
@@ -178,36 +182,6 @@ export class Deliveries {
     await this.apply(job, { expect: job.status }, { ...step, patch: { ...step.patch, releaseLease: false } });
   }
 
-  /**
-   * Jobs awaiting a run whose task is finished without that run having ended here (a
-   * supervisor stopped between the two): a completion after the hand-over delivered them; a
-   * task still finished from before is reopened again. Only jobs left alone for longer than a
-   * claim lasts: the supervisor that ran the run settles it within moments, and must not be
-   * raced.
-   */
-  private async sweepAwaiting(): Promise<void> {
-    const { store } = this.deps;
-    const now = this.deps.now();
-    for (const job of await store.mailbox.awaiting()) {
-      if (now - job.updatedAt < CLAIM_MS) continue;
-      const task = await store.get(job.taskId);
-      if (!task || (task.status !== 'complete' && task.status !== 'dead' && task.status !== 'cancelled')) continue;
-      const finishedAt = task.finishedAt === null ? 0 : Date.parse(task.finishedAt);
-      if (now - finishedAt < CLAIM_MS) continue;
-      if (task.status === 'cancelled') {
-        await this.apply(job, { expect: 'awaiting' }, dead(`task "${job.taskId}" was cancelled`, 'TASK_STATE_CONFLICT'));
-      } else if (finishedAt <= job.updatedAt) {
-        await store.reopen(job.taskId, `delivering messages up to ${job.uptoSeq} (${job.route ?? 'resume'}, again)`, this.deps.now());
-        void this.deps.changed();
-      } else if (task.status === 'complete') {
-        await store.mailbox.markRead(job.taskId, task.attempts.at(-1)?.session?.id ?? null, job.uptoSeq, this.deps.now());
-        await this.apply(job, { expect: 'awaiting' }, { patch: { status: 'delivered' }, outcome: 'recovered', code: 'OK', detail: 'the run completed while no supervisor watched it' });
-      } else {
-        await this.apply(job, { expect: 'awaiting' }, dead(`the delivering run ended ${task.error?.code ?? 'dead'} while no supervisor watched it`, task.error?.code ?? 'DELIVERY_FAILED'));
-      }
-    }
-  }
-
   /** A try that failed for coord's own reasons: again after backoff, or dead when tries run out. */
   private failedTry(job: TriggerJob, error: CoordError): Step {
     const failures = job.failures + 1;
@@ -243,7 +217,7 @@ export class Deliveries {
     const task = await store.get(job.taskId);
     const now = this.deps.now();
     if (!task) return dead(`task "${job.taskId}" is gone`, 'TASK_NOT_FOUND');
-    if (task.status === 'cancelled' || (task.status === 'blocked' && !isSafeguardBlock(task))) {
+    if (closedToMessages(task)) {
       return dead(`task "${job.taskId}" is ${task.status}: the messages cannot be delivered`, 'TASK_STATE_CONFLICT');
     }
     if (task.status === 'blocked') {
@@ -278,7 +252,7 @@ export class Deliveries {
   }
 
   /** Reopens the finished task for a run by the chain's stage (resume or respawn); the job awaits that run. */
-  async handOver(job: TriggerJob, task: TaskRecord, chain: ChainState): Promise<Step> {
+  private async handOver(job: TriggerJob, task: TaskRecord, chain: ChainState): Promise<Step> {
     if (chain.stage === 'exhausted') return this.exhaust(task, chain);
     const route = chain.stage === 'respawn' ? 'respawn' : 'resume';
     const reason = `delivering messages up to ${job.uptoSeq} (${route})`;

@@ -5,7 +5,8 @@
  */
 import { checkPayload } from '../../agents/payload.js';
 import { CoordError } from '../../errors.js';
-import { SAFEGUARD_CODES } from '../../lifecycle/reopen.js';
+import { isOverridable } from '../../lifecycle/reopen.js';
+import { taskNotFound } from '../../lifecycle/task-record.js';
 import type { MailMessage, MessageSource, Override, ThreadState, TriggerJobWithAttempts } from '../../mailbox/types.js';
 import type { TaskRecord, TaskStore } from '../../store/task-store.js';
 import { readChain } from './chain.js';
@@ -13,13 +14,13 @@ import { readChain } from './chain.js';
 /** The task `taskId`, or `TASK_NOT_FOUND`. */
 async function taskOf(store: TaskStore, taskId: string): Promise<TaskRecord> {
   const task = await store.get(taskId);
-  if (!task) throw new CoordError('TASK_NOT_FOUND', `no task "${taskId}"`, { details: { taskId } });
+  if (!task) throw taskNotFound(taskId);
   return task;
 }
 
-/** True when a loop safeguard blocked the task (an override lifts it). */
-export function isSafeguardBlock(task: Pick<TaskRecord, 'status' | 'error'>): boolean {
-  return task.status === 'blocked' && task.error !== null && SAFEGUARD_CODES.includes(task.error.code);
+/** True when the task takes no more messages: cancelled, or blocked other than by a loop safeguard. */
+export function closedToMessages(task: Pick<TaskRecord, 'status' | 'error'>): boolean {
+  return task.status === 'cancelled' || (task.status === 'blocked' && !isOverridable(task));
 }
 
 /**
@@ -35,7 +36,7 @@ export async function postMessage(
 ): Promise<MailMessage> {
   const task = await taskOf(store, taskId);
   if (task.spec.agent === undefined) throw new CoordError('BAD_REQUEST', `task "${taskId}" is not an agent task: only agent tasks have a mailbox`, { details: { taskId } });
-  if (task.status === 'cancelled' || (task.status === 'blocked' && !isSafeguardBlock(task))) {
+  if (closedToMessages(task)) {
     throw new CoordError('TASK_STATE_CONFLICT', `task "${taskId}" is ${task.status}: it takes no more messages`, { details: { taskId, status: task.status } });
   }
   const clean = checkPayload(text, 'the message', options.maxBytes);
@@ -52,7 +53,7 @@ export async function unblockTask(store: TaskStore, taskId: string, reason: unkn
     throw new CoordError('USAGE', 'an override needs a reason: coord unblock ID --reason "why it may go on"', { details: { taskId } });
   }
   const task = await taskOf(store, taskId);
-  if (!isSafeguardBlock(task) || task.error === null) {
+  if (!isOverridable(task) || task.error === null) {
     throw new CoordError('TASK_STATE_CONFLICT', `task "${taskId}" is ${task.status}${task.error ? ` (${task.error.code})` : ''}: only a task a loop safeguard blocked can be unblocked`, {
       details: { taskId, status: task.status },
     });
@@ -99,6 +100,16 @@ function deliveryOf(job: TriggerJobWithAttempts): DeliverySummary {
     tries: job.tries, lastCode: job.lastCode, lastMessage: job.lastMessage,
     attempts: job.attempts.map((a) => ({ n: a.n, at: iso(a.at), node: a.node, stage: a.stage, outcome: a.outcome, code: a.code, detail: a.detail })),
   };
+}
+
+/** The mailboxes of the agent tasks among `tasks` that have one, by task id. */
+export async function mailboxesOf(store: TaskStore, tasks: readonly TaskRecord[]): Promise<Map<string, MailboxSummary>> {
+  const found = new Map<string, MailboxSummary>();
+  for (const task of tasks) {
+    const mailbox = await mailboxOf(store, task);
+    if (mailbox) found.set(task.spec.id, mailbox);
+  }
+  return found;
 }
 
 /** The mailbox of an agent task (null for other tasks, and for one with no thread yet). */

@@ -70,7 +70,7 @@ export class Turns {
     if (task.spec.agent === undefined) return null;
     const thread = await this.deps.store.mailbox.thread(task.spec.id);
     const finding = typeof turn.result === 'string' ? turn.result : null;
-    const verdict = judgeTurn(thread?.loop ?? { ...NO_LOOP, lastCommit: null }, { commit: turn.commit, finding }, this.deps.limits());
+    const verdict = judgeTurn(thread?.loop ?? NO_LOOP, { commit: turn.commit, finding }, this.deps.limits());
     return { loop: verdict.state, hold: verdict.block === null ? null : { code: verdict.block.code, message: verdict.block.message, details: { turns: verdict.state.turns } } };
   }
 
