@@ -34,6 +34,9 @@ export const COORD_ERROR_CODES = [
   // the mailbox: why a delivery hopped (a session that ended, stayed busy, went stale, refused the
   // typed text), why one gave up, and the loop safeguards that block a task going round in circles
   'SESSION_ENDED', 'SESSION_BUSY', 'SESSION_STALE', 'DELIVERY_FAILED', 'DELIVERY_EXHAUSTED', 'LOOP_NO_PROGRESS', 'LOOP_REPEATED_FINDING',
+  // coordination: a spending cap reached, declared files in use by a running task, and the merge
+  // queue's verdicts (a target checked out with local changes, a branch that conflicts, a failing test)
+  'BUDGET_EXCEEDED', 'FILES_BUSY', 'MERGE_TARGET_DIRTY', 'MERGE_CONFLICT', 'MERGE_TEST_FAILED',
   // protocol and lifecycle
   'PROTOCOL_INVALID', 'NOT_RUNNING', 'WORKER_SPAWN_FAILED', 'ALL_WORKERS_FAILED', 'INTERNAL',
 ] as const;
@@ -161,6 +164,14 @@ export const ERROR_POLICY: Readonly<Record<CoordErrorCode, ErrorPolicy>> = Objec
   // the agent goes round in circles: blocked until `coord unblock ID --reason …`
   LOOP_NO_PROGRESS: policy(false, 'task', false, false, 1),
   LOOP_REPEATED_FINDING: policy(false, 'task', false, false, 1),
+  // a cap on spending was reached: the task stops here (a raised cap releases the ones held before they start)
+  BUDGET_EXCEEDED: policy(false, 'task', false, false, 1),
+  // a hold, not a failure: the task waits until the running task whose files it declared ends
+  FILES_BUSY: policy(true, 'supervisor', false, false, 1),
+  // the merge queue's: the task's own work stays complete on its branch; the target is left as it was
+  MERGE_TARGET_DIRTY: policy(true, 'supervisor', false, false, 1),
+  MERGE_CONFLICT: policy(false, 'task', false, false, 1),
+  MERGE_TEST_FAILED: policy(false, 'task', false, false, 1),
   PROTOCOL_INVALID: policy(true, 'worker', false, false, 1),
   NOT_RUNNING: policy(false, 'supervisor', false, false, 1),
   WORKER_SPAWN_FAILED: policy(false, 'supervisor', false, false, 1),
