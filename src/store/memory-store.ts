@@ -10,6 +10,8 @@
  */
 import Database from 'better-sqlite3';
 import { mailboxMigration } from './mailbox-schema.js';
+import { coordinationMigration } from './coordination-schema.js';
+import { SqlLedger, type CoordinationLedger } from './sql-ledger.js';
 import { SqlMailbox } from './sql-mailbox.js';
 import { sqliteHost } from './sql-steps.js';
 import type { Mailbox } from '../mailbox/types.js';
@@ -32,13 +34,13 @@ type InFlightEntry = Awaited<ReturnType<TaskStore['inFlight']>>[number];
  * await store.submit(specs, Date.now());
  * const claim = await store.claim({ nodeId: 'n1', workerId: 'w1', capabilities: [], leaseMs: 15_000, now: Date.now() });
  */
-/** A private in-memory SQLite database with the mailbox's tables, opened on first use. */
-function memoryMailboxDb(): () => Database.Database {
+/** A private in-memory SQLite database with the mailbox's and the ledger's tables, opened on first use. */
+function memorySideDb(): () => Database.Database {
   let db: Database.Database | undefined;
   return () => {
     if (db === undefined) {
       db = new Database(':memory:');
-      for (const statement of mailboxMigration('', 'id INTEGER PRIMARY KEY')) db.exec(statement);
+      for (const statement of [...mailboxMigration('', 'id INTEGER PRIMARY KEY'), ...coordinationMigration('', 'REAL')]) db.exec(statement);
     }
     return db;
   };
@@ -48,8 +50,11 @@ export class MemoryStore extends LifecycleStore implements TaskStore {
   readonly kind = 'memory';
   private readonly tables = new MemoryTables();
   private readonly nodeHolders = new Map<string, LockHolder>();
+  private readonly sideDb = memorySideDb();
   /** The mailbox, over a private in-memory SQLite database (gone with the store, like the rest). */
-  readonly mailbox: Mailbox = new SqlMailbox(sqliteHost(memoryMailboxDb()));
+  readonly mailbox: Mailbox = new SqlMailbox(sqliteHost(this.sideDb));
+  /** Budget spend and merge states, in the same private database. */
+  readonly ledger: CoordinationLedger = new SqlLedger(sqliteHost(this.sideDb));
 
   constructor(options: StoreOptions = {}) {
     super(resolveStoreOptions(options));

@@ -5,6 +5,7 @@
  * an advisory lock, so supervisors starting together cannot both migrate.
  */
 import type { PoolClient } from 'pg';
+import { coordinationMigration } from './coordination-schema.js';
 import { mailboxMigration } from './mailbox-schema.js';
 import {
   SCHEMA_VERSION_KEY,
@@ -121,6 +122,8 @@ export function postgresMigrations(schema: string): Migration[] {
     },
     // As SQLite's version 4: the mailbox.
     { version: 4, statements: mailboxMigration(`${s}.`, 'id bigserial PRIMARY KEY') },
+    // As SQLite's version 5: budget spend and merge-queue states.
+    { version: 5, statements: coordinationMigration(`${s}.`, 'DOUBLE PRECISION') },
   ];
 }
 

@@ -24,6 +24,7 @@ import { holdPostgresNode } from './postgres-node-lock.js';
 import { readAllRecords, readRecords } from './postgres-reads.js';
 import { decodePgEvent, toNumber, type PgEventRow, type PgInFlightRow } from './postgres-rows.js';
 import { migratePostgres, quoteIdent, readPostgresSchemaVersion } from './postgres-schema.js';
+import { SqlLedger, type CoordinationLedger } from './sql-ledger.js';
 import { SqlMailbox } from './sql-mailbox.js';
 import { postgresHost } from './sql-steps.js';
 import type { Mailbox } from '../mailbox/types.js';
@@ -65,6 +66,8 @@ export class PostgresStore extends LifecycleStore implements TaskStore {
   private pool: pg.Pool | undefined;
   /** The mailbox's tables, in the same schema. */
   readonly mailbox: Mailbox;
+  /** Budget spend and merge states, in the same schema. */
+  readonly ledger: CoordinationLedger;
   private readonly clientConfig: pg.ClientConfig;
   private readonly nodeHolds = new Set<() => Promise<void>>();
 
@@ -75,6 +78,7 @@ export class PostgresStore extends LifecycleStore implements TaskStore {
     super(resolveStoreOptions(options));
     this.sql = postgresSql(location.schema);
     this.mailbox = new SqlMailbox(postgresHost(`${quoteIdent(location.schema)}.`, (body) => this.tx(body), (body) => this.snapshot(body)));
+    this.ledger = new SqlLedger(postgresHost(`${quoteIdent(location.schema)}.`, (body) => this.tx(body), (body) => this.snapshot(body)));
     const channel = `${location.schema}_changes`;
     const instanceId = randomUUID();
     this.target = { channel, instanceId };

@@ -13,9 +13,9 @@ import { CoordError } from '../errors.js';
  * (`agent_session`, `agent_usage` on `attempts` and `releases`), the rate-limit-wait count
  * (`tasks.rate_limit_waits`) and the index of ready tasks waiting out a rate limit
  * (`tasks_waiting`). 4: the mailbox (`threads`, `messages`, `cursors`, `triggers`,
- * `trigger_attempts`).
+ * `trigger_attempts`). 5: coordination (`spend`, `merges`).
  */
-export const STORE_SCHEMA_VERSION = 4;
+export const STORE_SCHEMA_VERSION = 5;
 
 /** The `meta` key holding the version. */
 export const SCHEMA_VERSION_KEY = 'schema_version';

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CoordError, isCoordError } from '../errors.js';
+import { coordinationMigration } from './coordination-schema.js';
 import { mailboxMigration } from './mailbox-schema.js';
 import { rawCodeOf, storageFault } from './storage-fault.js';
 import {
@@ -137,6 +138,8 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   },
   // 4: the mailbox (src/store/mailbox-schema.ts).
   { version: 4, statements: mailboxMigration('', 'id INTEGER PRIMARY KEY') },
+  // 5: budget spend and merge-queue states (src/store/coordination-schema.ts).
+  { version: 5, statements: coordinationMigration('', 'REAL') },
 ];
 
 /** The stored schema version, or 0 for a file without coord's tables. */

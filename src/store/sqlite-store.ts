@@ -22,6 +22,7 @@ import { SqliteTables } from './sqlite-tables.js';
 import { resolveStoreOptions, type StoreOptions } from './store-options.js';
 import { storageFault } from './storage-fault.js';
 import { storeNotOpen } from './store-state.js';
+import { SqlLedger, type CoordinationLedger } from './sql-ledger.js';
 import { SqlMailbox } from './sql-mailbox.js';
 import { sqliteHost } from './sql-steps.js';
 import type { Mailbox } from '../mailbox/types.js';
@@ -46,6 +47,8 @@ export class SqliteStore extends LifecycleStore implements TaskStore {
   private connection: Connection | undefined;
   /** The mailbox's tables, in the same file. */
   readonly mailbox: Mailbox = new SqlMailbox(sqliteHost(() => this.require().db, (run) => this.faulting(run)));
+  /** Budget spend and merge states, in the same file. */
+  readonly ledger: CoordinationLedger = new SqlLedger(sqliteHost(() => this.require().db, (run) => this.faulting(run)));
   private readonly listeners = new Set<() => void>();
   private poll: NodeJS.Timeout | undefined;
   private dataVersion = 0;

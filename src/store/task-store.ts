@@ -18,6 +18,7 @@ import type { Completion, Deferral, FailOutcome, Failure, Reaped } from '../life
 import type { TaskError, TaskRecord, TaskStatus } from '../lifecycle/task-record.js';
 import type { TaskSpec } from '../tasks/spec.js';
 import type { LockHolder } from '../locks/file-lock.js';
+import type { CoordinationLedger } from './sql-ledger.js';
 import type { Mailbox } from '../mailbox/types.js';
 
 export type { Completion, Deferral, FailOutcome, Failure, Reaped, TaskError, TaskRecord, TaskStatus };
@@ -59,6 +60,8 @@ export interface TaskStore {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
   /** Every agent task's thread, cursors and trigger jobs (src/mailbox/types.ts), in the same store. */
   readonly mailbox: Mailbox;
+  /** Budget spend and merge-queue states (src/store/sql-ledger.ts), in the same store. */
+  readonly ledger: CoordinationLedger;
   /** Applies migrations; refuses (`STORE_TOO_NEW`) a store written by a newer coord. */
   open(): Promise<void>;
   close(): Promise<void>;

@@ -14,6 +14,7 @@ import { claimContract } from './contract/claim.js';
 import { concurrencyContract } from './contract/concurrency.js';
 import { deferContract } from './contract/defer.js';
 import { mailboxContract } from './contract/mailbox.js';
+import { ledgerContract } from './contract/ledger.js';
 import { durabilityContract } from './contract/durability.js';
 import type { ContractOptions, MakeStore } from './contract/helpers.js';
 import { migrationContract } from './contract/migration.js';
@@ -36,6 +37,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore, opts: 
     releasesContract(makeStore);
     deferContract(makeStore, opts);
     mailboxContract(makeStore, opts);
+    ledgerContract(makeStore, opts);
     readsContract(makeStore);
     referenceContract(makeStore);
     concurrencyContract(makeStore, opts);

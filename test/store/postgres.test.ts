@@ -61,6 +61,7 @@ function undo(schema: string): Record<number, string[]> {
       `ALTER TABLE ${s}.tasks DROP COLUMN rate_limit_waits`,
     ],
     4: ['threads', 'messages', 'cursors', 'triggers', 'trigger_attempts'].map((table) => `DROP TABLE ${s}.${table}`),
+    5: ['spend', 'merges'].map((table) => `DROP TABLE ${s}.${table}`),
   };
 }
 

@@ -27,6 +27,7 @@ const UNDO: Record<number, string> = {
     ALTER TABLE releases DROP COLUMN agent_session; ALTER TABLE releases DROP COLUMN agent_usage;
     ALTER TABLE tasks DROP COLUMN rate_limit_waits`,
   4: `DROP TABLE threads; DROP TABLE messages; DROP TABLE cursors; DROP TABLE triggers; DROP TABLE trigger_attempts`,
+  5: `DROP TABLE spend; DROP TABLE merges`,
 };
 
 function pathOf(url: string): string {
