@@ -75,7 +75,7 @@ export type WorkerEvent =
   | { type: 'task.assign'; message: ParentMessageOf<'coord:assign'> }
   | { type: 'task.completed'; message: WorkerMessageOf<'coord:complete'> }
   | { type: 'task.failed'; message: WorkerMessageOf<'coord:failed'> }
-  | { type: 'task.cancel'; reason: string }
+  | { type: 'task.cancel'; reason: string; graceful?: 'SIGTERM' | 'SIGINT' }
   /** Type a message into the held attempt's live session (forwarded only under the current lease). */
   | { type: 'task.input'; message: ParentMessageOf<'coord:input'> }
   | { type: 'worker.stop' };

@@ -39,7 +39,7 @@ const reportStale = workerSetup.enqueueActions(({ context, event, enqueue }) => 
 const cancelTask = workerSetup.enqueueActions(({ context, event, enqueue }) => {
   assertEvent(event, 'task.cancel');
   if (context.task === null) return;
-  const message: ParentMessage = { type: 'coord:cancel', ...context.task, reason: event.reason };
+  const message: ParentMessage = { type: 'coord:cancel', ...context.task, reason: event.reason, graceful: event.graceful ?? 'SIGTERM' };
   enqueue.sendTo('process', { type: 'process.send', message } satisfies ProcessCommand);
 });
 

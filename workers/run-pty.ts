@@ -20,6 +20,7 @@ import { openTaskLog, type TaskLog } from './task-log.js';
 import { OutputTail } from './output-tail.js';
 import { createQuietWatch } from './quiet-watch.js';
 import { createThrottle } from './throttle.js';
+import { gracefulSignalOf } from './running-tasks.js';
 
 /** Why a PTY run ended. */
 export type PtyTerminationReason = 'exit' | 'timeout' | 'cancel' | 'spawn-error';
@@ -136,8 +137,9 @@ function watch(
     const stop = (why: 'timeout' | 'cancel'): void => {
       if (terminationReason !== undefined) return; // already exited or already stopping
       terminationReason ??= why;
-      log.note(`\n[coord] ${why === 'timeout' ? `timed out after ${options.timeoutMs} ms` : 'cancelled'}; sending SIGTERM\n`);
-      options.groups.signal(pid, 'SIGTERM');
+      const first = why === 'cancel' ? gracefulSignalOf(options.signal) : 'SIGTERM';
+      log.note(`\n[coord] ${why === 'timeout' ? `timed out after ${options.timeoutMs} ms` : 'cancelled'}; sending ${first}\n`);
+      options.groups.signal(pid, first);
       killTimer = setTimeout(() => {
         log.note(`\n[coord] still running after ${options.killGraceMs} ms; sending SIGKILL\n`);
         options.groups.signal(pid, 'SIGKILL');

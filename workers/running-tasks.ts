@@ -12,6 +12,18 @@ interface Entry {
   done: Promise<void>;
 }
 
+/** Why an attempt was aborted, and how its processes are asked to stop first. */
+export interface CancelReason {
+  reason: string;
+  graceful: 'SIGTERM' | 'SIGINT';
+}
+
+/** The first signal an aborted attempt's process group gets (SIGTERM unless the cancel asked for SIGINT). */
+export function gracefulSignalOf(signal: AbortSignal): 'SIGTERM' | 'SIGINT' {
+  const reason = signal.reason as Partial<CancelReason> | undefined;
+  return reason?.graceful === 'SIGINT' ? 'SIGINT' : 'SIGTERM';
+}
+
 /** What {@link RunningTasks.cancel} did. */
 export type CancelResult = 'cancelled' | 'not-running' | 'lease-mismatch';
 
@@ -50,12 +62,15 @@ export class RunningTasks {
     this.#entries.set(ref.taskId, entry);
   }
 
-  /** Cancels the attempt of `taskId` when `lease` is its current lease. */
-  cancel(taskId: string, lease: string, reason: string): CancelResult {
+  /**
+   * Cancels the attempt of `taskId` when `lease` is its current lease; its process group gets
+   * `graceful` first (the abort's reason carries it: see {@link gracefulSignalOf}).
+   */
+  cancel(taskId: string, lease: string, reason: string, graceful: 'SIGTERM' | 'SIGINT' = 'SIGTERM'): CancelResult {
     const entry = this.#entries.get(taskId);
     if (entry === undefined) return 'not-running';
     if (entry.ref.lease !== lease) return 'lease-mismatch';
-    entry.controller.abort(reason);
+    entry.controller.abort({ reason, graceful } satisfies CancelReason);
     return 'cancelled';
   }
 

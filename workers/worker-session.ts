@@ -20,6 +20,7 @@ import { RunningTasks } from './running-tasks.js';
 import { failure, finalMessage, type FinalMessage } from './task-outcome.js';
 import { Workspace } from './workspace.js';
 import type { LiveSession } from './run-agent.js';
+import { RateGate } from './rate-gate.js';
 
 /** The lifecycle phase of a worker process. */
 export type WorkerPhase = 'AWAITING_HELLO' | 'RUNNING' | 'DRAINING' | 'STOPPING';
@@ -52,10 +53,12 @@ export class WorkerSession {
   /** Live interactive agent sessions, by the lease of their attempt. */
   readonly #sessions = new Map<string, LiveSession>();
   readonly #deps: SessionDeps;
+  readonly #rate: RateGate;
 
   constructor(deps: SessionDeps) {
     this.#deps = deps;
     this.#logger = deps.logger;
+    this.#rate = new RateGate((message) => deps.channel.send(message));
   }
 
   /** The current phase. */
@@ -113,9 +116,17 @@ export class WorkerSession {
       case 'coord:protocol-error':
         this.#logger.log('warn', 'the supervisor refused a message', { message: message.message, refusedType: message.refusedType });
         return;
+      case 'coord:rate-grant':
+      case 'coord:rate-wait':
+        if (!this.#rate.answer(message)) this.#logger.log('warn', 'unexpected answer ignored: no request outstanding', { type: message.type });
+        return;
+      case 'coord:conflict':
+        // The supervisor predicts that this task's work and another's will not merge cleanly.
+        this.#logger.log('warn', 'predicted conflict', { taskId: message.taskId, conflicts: message.conflicts });
+        return;
       default:
-        // proceed / wait / rate-grant / rate-wait / conflict answer requests this worker
-        // does not make yet; an answer to no question is logged and dropped.
+        // proceed / wait answer requests this worker does not make; an answer to no
+        // question is logged and dropped.
         this.#logger.log('warn', 'unexpected answer ignored: no request outstanding', { type: message.type });
     }
   }
@@ -194,7 +205,12 @@ export class WorkerSession {
     this.#running.start(assign, async (signal) => {
       let final: FinalMessage;
       try {
-        final = await executeAssign(assign, signal, context);
+        const leave = assign.rateKey === null ? null : await this.#rate.ask(assign, assign.rateKey, signal);
+        if (leave !== null && 'cancelled' in leave) final = finalMessage(assign, failure('TASK_CANCELLED', 'cancelled while waiting for the shared rate limit'), null, null, 0);
+        else if (leave !== null && !leave.granted) {
+          const wait = failure('RATE_LIMITED', `waiting ${leave.retryAfterMs} ms for the shared rate limit of ${assign.rateKey ?? ''}`);
+          final = finalMessage(assign, { ...wait, retryAfterMs: leave.retryAfterMs }, null, null, 0);
+        } else final = await executeAssign(assign, signal, context);
       } catch (error) {
         this.#logger.log('error', 'task execution failed unexpectedly', { taskId: assign.taskId, ...errorFields(error) });
         final = finalMessage(assign, failure('INTERNAL', `worker error: ${error instanceof Error ? error.message : String(error)}`), null, null, 0);
@@ -218,7 +234,7 @@ export class WorkerSession {
   }
 
   #onCancel(cancel: ParentMessageOf<'coord:cancel'>): void {
-    const result = this.#running.cancel(cancel.taskId, cancel.lease, cancel.reason);
+    const result = this.#running.cancel(cancel.taskId, cancel.lease, cancel.reason, cancel.graceful);
     this.#logger.log(result === 'cancelled' ? 'info' : 'warn', `cancel: ${result}`, { taskId: cancel.taskId, reason: cancel.reason });
   }
 

@@ -15,7 +15,7 @@ import { MIN_LOG_BYTES } from '../log/task-log-format.js';
 import { TaskIdSchema } from '../tasks/spec.js';
 
 /** Bumped on any incompatible change; `coord:hello` carries it and the worker checks it. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 const WorkerId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/);
 const Lease = z.string().min(1).max(128);
@@ -84,11 +84,15 @@ export const Assign = z.strictObject({
   maxLogBytes: z.number().int().min(MIN_LOG_BYTES),
   /** A running task silent this long is reported once (`coord:quiet`), until it prints again; null: never. */
   quietAfterMs: z.number().int().positive().nullable().default(null),
+  /** The shared rate limit this attempt starts under: the worker asks (`coord:rate-request`) before it starts; null: none. */
+  rateKey: z.string().min(1).max(128).nullable().default(null),
 });
 export const Cancel = z.strictObject({
   type: z.literal('coord:cancel'),
   ...taskRef,
   reason: z.string(),
+  /** The first signal to the task's process group (SIGINT lets an agent stop gracefully); SIGKILL follows after the kill grace. */
+  graceful: z.enum(['SIGTERM', 'SIGINT']).default('SIGTERM'),
 });
 export const Proceed = z.strictObject({ type: z.literal('coord:proceed'), requestId: RequestId });
 export const Wait = z.strictObject({
@@ -103,9 +107,13 @@ export const RateWait = z.strictObject({
   key: z.string(),
   retryAfterMs: z.number().int().nonnegative(),
 });
+/**
+ * Predicted conflicts of `taskId`'s work with other tasks': the answer to `coord:conflict-check`
+ * (with its `requestId`), or unasked when the supervisor's periodic check finds one (null).
+ */
 export const Conflict = z.strictObject({
   type: z.literal('coord:conflict'),
-  requestId: RequestId,
+  requestId: RequestId.nullable(),
   taskId: TaskIdSchema,
   conflicts: z.array(z.strictObject({ taskId: TaskIdSchema, files: z.array(z.string()) })),
 });
@@ -211,11 +219,14 @@ export const Request = z.strictObject({
   /** What the worker asks leave for, e.g. `"push"` or `"merge"`. */
   action: z.string().min(1).max(64),
 });
+/** May this attempt start under the shared rate limit of `key`? Answered `coord:rate-grant` or `coord:rate-wait`. */
 export const RateRequest = z.strictObject({
   type: z.literal('coord:rate-request'),
   requestId: RequestId,
+  ...taskRef,
   key: z.string().min(1).max(128),
-  cost: z.number().positive().default(1),
+  /** Tokens the attempt expects to use (counted against `tokensPerMinute` as they are reported). */
+  tokens: z.number().int().nonnegative().default(0),
 });
 /** An agent's liveness changed (judged by evidence: see src/agents/liveness.ts). */
 export const Liveness = z.strictObject({

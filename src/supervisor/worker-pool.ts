@@ -12,8 +12,8 @@ export interface WorkerPool {
   slots(): WorkerSlot[];
   /** Hands an assign message to the worker; false if it cannot take it now. */
   assign(workerId: string, message: ParentMessageOf<'coord:assign'>): boolean;
-  /** Asks the worker running `taskId` to cancel it (nothing if it no longer runs it). */
-  cancel(workerId: string, taskId: string, reason: string): void;
+  /** Asks the worker running `taskId` to cancel it (nothing if it no longer runs it); `graceful` is the first signal its processes get. */
+  cancel(workerId: string, taskId: string, reason: string, graceful?: 'SIGTERM' | 'SIGINT'): void;
   /** Takes the worker out of service for the rest of the run; true the first time. */
   retire(workerId: string, reason: string): boolean;
   /** The worker restarts in a loop (for the fallback chain's shortcut). */

@@ -135,9 +135,10 @@ export class WorkerRegistry implements WorkerPool {
     return ref.getSnapshot().value === 'busy';
   }
 
-  cancel(workerId: string, taskId: string, reason: string): void {
+  /** Asks the worker to stop `taskId`'s attempt (`graceful`: the first signal to its processes, SIGTERM by default). */
+  cancel(workerId: string, taskId: string, reason: string, graceful: 'SIGTERM' | 'SIGINT' = 'SIGTERM'): void {
     const ref = this.entries.get(workerId)?.ref;
-    if (ref?.getSnapshot().context.task?.taskId === taskId) ref.send({ type: 'task.cancel', reason });
+    if (ref?.getSnapshot().context.task?.taskId === taskId) ref.send({ type: 'task.cancel', reason, graceful });
   }
 
   /** Sends a message for the worker's live session; false when it does not hold that attempt. */

@@ -52,6 +52,10 @@ export const TaskSpecSchema = z
     maxAttempts: z.number().int().min(1).max(100).optional(),
     backoff: BackoffSchema.optional(),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'bad environment variable name'), z.string()).default({}),
+    /** The shared rate limit (a key of the config's `rateLimits`) its attempts start under; an agent task's default is its profile's provider. */
+    rateKey: z.string().min(1).max(128).optional(),
+    /** The files the task will change (globs relative to the repository root): it never runs beside a task whose globs overlap. */
+    files: z.array(z.string().min(1).refine((glob) => !glob.startsWith('/') && !glob.split('/').includes('..'), 'a glob relative to the repository root, without ".."')).optional(),
   })
   .superRefine((spec, ctx) => {
     const kinds = [spec.run, spec.module, spec.agent].filter((kind) => kind !== undefined).length;

@@ -33,6 +33,7 @@ function assignMessage(task: TaskLease = TASK): ParentMessageOf<'coord:assign'> 
     timeoutMs: null,
     logFile: '/tmp/build.log',
     maxLogBytes: 52_428_800,
+    rateKey: null,
     quietAfterMs: null,
   };
 }

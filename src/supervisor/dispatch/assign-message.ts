@@ -33,6 +33,8 @@ export interface AttemptFacts {
   agentStallAfterMs: number | null;
   /** A run that delivers messages (the mailbox): its prompt, and the session it resumes. */
   turn?: TurnDirective | null;
+  /** The shared rate limit the worker asks leave of before it starts (null: none applies). */
+  rateKey?: string | null;
 }
 
 /** What a delivering run asks of the agent instead of the task's own prompt. */
@@ -79,5 +81,6 @@ export function assignMessage(task: TaskRecord, facts: AttemptFacts): ParentMess
     logFile: facts.logFile,
     maxLogBytes: facts.maxLogBytes,
     quietAfterMs: facts.quietAfterMs,
+    rateKey: facts.rateKey ?? null,
   };
 }
