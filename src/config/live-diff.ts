@@ -10,7 +10,6 @@
 import { LIVE_SETTING_KEYS, type LiveSettings } from '../supervisor/live-settings.js';
 import { resolveOptions, type ResolvedOptions } from '../supervisor/options.js';
 import type { RunConfig } from './run-options.js';
-import { SECTION_KEYS } from './sections-schema.js';
 
 /** The changes from one configuration to the next. */
 export interface ConfigDiff {
@@ -42,8 +41,9 @@ export function diffRunConfigs(before: RunConfig, after: RunConfig): ConfigDiff 
   const keys = new Set([...Object.keys(was), ...Object.keys(now)].filter((key) => !LIVE.has(key) && !NOT_SETTINGS.has(key)));
   for (const key of keys) changedPaths(key, was[key as keyof ResolvedOptions], now[key as keyof ResolvedOptions], restart);
   if (before.http !== after.http) restart.push('http');
-  // Not used by the supervisor yet: nothing can take a change to them while it runs.
-  for (const key of SECTION_KEYS) if (!sameValue(before.sections[key], after.sections[key])) restart.push(key);
+  // Pools are not used by the supervisor yet: nothing can take a change to them while it runs.
+  // (The other sections are options, compared above: rate limits and budgets live, the rest by path.)
+  if (!sameValue(before.sections.pools, after.sections.pools)) restart.push('pools');
   return { live: live as LiveSettings, restart: restart.sort() };
 }
 

@@ -77,8 +77,9 @@ async function buildRunConfig(inputs: RunConfig['inputs'], file: string | null):
     envLayer(env, inputs.cwd),
     flagLayer(inputs.args, inputs.cwd),
   );
-  // Agent profiles are the supervisor's to use; the other sections wait for their capabilities.
-  const runOptions = { ...options, repo: options.repo ?? inputs.cwd, ...(fromFile?.agents === undefined ? {} : { agents: fromFile.agents }) };
+  // Agent profiles, rate limits, budgets and the merge queue are supervisor options; pools wait for their capability.
+  const supervised = Object.fromEntries((['agents', 'rateLimits', 'budgets', 'merge'] as const).flatMap((key) => (fromFile?.[key] === undefined ? [] : [[key, fromFile[key]]])));
+  const runOptions = { ...options, repo: options.repo ?? inputs.cwd, ...supervised };
   // Every layer's values were checked one by one; this checks what they make together.
   resolveOptions(runOptions);
   const sections: ConfigSections = {};
@@ -86,7 +87,7 @@ async function buildRunConfig(inputs: RunConfig['inputs'], file: string | null):
   for (const key of SECTION_KEYS) {
     if (fromFile?.[key] === undefined) continue;
     Object.assign(sections, { [key]: fromFile[key] });
-    if (key === 'agents') continue;
+    if (key !== 'pools') continue;
     warnings.push(`${shown}: ${key} is accepted but not enforced by this version`);
   }
   return { options: runOptions, file, http: http ?? null, sections, warnings, inputs };

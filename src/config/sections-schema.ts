@@ -1,9 +1,8 @@
 /**
- * The config file's sections for capabilities this version does not have yet: agent
- * profiles, rate limits, budgets, the merge queue and worker pools. They are validated now,
- * so a file written for them is checked the day it is written rather than the day they
- * arrive, and kept in the loaded config; nothing reads them yet, and loading a file that has
- * one says so (see `loadRunConfig`'s warnings).
+ * The config file's sections: agent profiles, rate limits, budgets, the merge queue and
+ * worker pools. All are validated; the first four are supervisor options. Worker pools are
+ * for a later version: a file that has them is checked now, and loading it says they are
+ * not enforced yet (see `loadRunConfig`'s warnings).
  */
 import { z } from 'zod';
 import { AGENT_PARSERS } from '../agents/types.js';
@@ -43,6 +42,8 @@ export const RateLimitSchema = z.strictObject({
   requestsPerMinute: PositiveInt.optional(),
   tokensPerMinute: PositiveInt.optional(),
   maxConcurrent: PositiveInt.optional(),
+  /** The window the per-minute counts apply to, in ms (default 60 000: a minute). */
+  windowMs: z.number().int().min(100).optional(),
 });
 
 /** Spending limits in USD; a warning at `warnAt` of each. */
@@ -55,10 +56,12 @@ export const BudgetsSchema = z.strictObject({
 
 /** The merge queue: completed branches are tested together and merged into `target`. */
 export const MergeSchema = z.strictObject({
-  target: Name,
+  target: z.string().regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}$/, 'a branch name'),
   test: Argv,
-  batch: PositiveInt.optional(),
-  mode: z.enum(['merge', 'squash']).optional(),
+  batch: PositiveInt.max(64).default(4),
+  mode: z.enum(['merge', 'squash']).default('merge'),
+  /** What a failed merge does: `report` (in the summary and events), or `requeue` (also a message to the agent, whose task runs again on its branch). */
+  onFailure: z.enum(['report', 'requeue']).default('report'),
 });
 
 /** A group of workers with its own capabilities, agent and setup. */

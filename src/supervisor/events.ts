@@ -44,12 +44,20 @@ export interface SupervisorEvents {
   'coord:protocol-refused': { workerId: string; reason: string; refusedType: string | null };
   'coord:breaker': { scope: string; from: string; to: string; reason: string };
   /** A ready task waits because the breaker of `scope` (its worker's or its command's) refuses it; said once per hold. */
-  'coord:held': { taskId: string; scope: string };
+  /** A ready task waits: an open breaker (`scope` its scope, no `code`), a budget (`BUDGET_EXCEEDED`), a running task's declared files (`FILES_BUSY`), a rate limit (`RATE_LIMITED`). */
+  'coord:held': { taskId: string; scope: string; code?: 'BUDGET_EXCEEDED' | 'FILES_BUSY' | 'RATE_LIMITED' };
+  /** Work stealing (`assignment: locality`): an idle worker took a task that waited for a busy one. */
+  'coord:stolen': { taskId: string; workerId: string };
+  /** A budget scope (`global`, `worker:<id>`, `task:<id>`) passed `warnAt` of its cap (once per scope). */
+  'coord:budget-warning': { scope: string; spentUsd: number; capUsd: number; taskId: string };
+  /** A budget scope reached its cap: no new start in it; a running task over its own cap is stopped. */
+  'coord:budget-exceeded': { scope: string; spentUsd: number; capUsd: number; taskId: string };
   'coord:settled': { counts: Record<string, number> };
   /** A running task reported usage (deltas since its last report), with its agent session once known. */
-  'coord:usage': { taskId: string; workerId: string; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; costUsd: number; sessionId: string | null };
+  'coord:usage': { taskId: string; workerId: string; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; costUsd: number; sessionId: string | null; model: string | null };
   /** An agent met its provider's rate limit: the task waits until `retryAt` (null: it waited too often and is dead). */
-  'coord:rate-limited': { taskId: string; workerId: string; attempt: number; retryAt: string | null; message: string };
+  /** A task waits out a rate limit: its provider's (`signal`: the key is in cooldown for every worker) or the shared limiter's. */
+  'coord:rate-limited': { taskId: string; workerId: string; attempt: number; retryAt: string | null; message: string; key: string | null; signal: boolean; resetAt: string };
   /** A running agent's liveness changed (`progressing`, `quiet`, `stalled`), judged by evidence. */
   'coord:liveness': { taskId: string; workerId: string; state: 'progressing' | 'quiet' | 'stalled' };
   /** A task was cancelled from outside; `changed`: it and the dependents blocked by it. */

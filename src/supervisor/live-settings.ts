@@ -21,11 +21,15 @@ export interface LiveSettings {
   defaultTimeoutMs?: number | null;
   /** The deadline of a drain that does not name one. */
   drainDeadlineMs?: number;
+  /** Shared rate limits by key, replacing the ones in force (a key's window and cooldown are kept). */
+  rateLimits?: ResolvedOptions['rateLimits'];
+  /** Spending caps, replacing the ones in force (raising a cap releases the tasks it held). */
+  budgets?: ResolvedOptions['budgets'];
 }
 
 /** The option keys that are live; a change to any other option key needs a restart. */
 export const LIVE_SETTING_KEYS = [
-  'workers', 'logLevel', 'maxAttempts', 'breaker', 'quietAfterMs', 'defaultTimeoutMs', 'drainDeadlineMs',
+  'workers', 'logLevel', 'maxAttempts', 'breaker', 'quietAfterMs', 'defaultTimeoutMs', 'drainDeadlineMs', 'rateLimits', 'budgets',
 ] as const satisfies ReadonlyArray<keyof LiveSettings>;
 
 export type LiveSettingKey = (typeof LIVE_SETTING_KEYS)[number];

@@ -11,7 +11,7 @@ import type { WorkerEntry } from '../pool/worker-entry.js';
 import type { TaskStore } from '../store/task-store.js';
 import os from 'node:os';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../agents/payload.js';
-import { AgentProfileSchema } from '../config/sections-schema.js';
+import { AgentProfileSchema, BudgetsSchema, MergeSchema, RateLimitSchema } from '../config/sections-schema.js';
 
 /** The host name, made safe as a node id. */
 function defaultNodeId(): string {
@@ -104,6 +104,16 @@ export const OptionsSchema = z.strictObject({
       maxRepeatedFindings: z.number().int().min(1).default(3),
     })
     .prefault({}),
+  /** Shared rate limits by key (a provider such as `anthropic`, or a task's `rateKey`): see docs/coordination.md. */
+  rateLimits: z.record(z.string().min(1).max(128), RateLimitSchema).default({}),
+  /** Spending caps in USD (global, per worker, per task), enforced as limits. */
+  budgets: BudgetsSchema.optional(),
+  /** The test-gated merge queue: completed task branches are tested and merged into `target`. */
+  merge: MergeSchema.optional(),
+  /** How often running tasks' work is checked for conflicts with each other's and the merge target's (null: only when a branch gets a commit). */
+  conflictCheckMs: z.number().int().min(100).nullable().default(30_000),
+  /** Which worker gets a ready task: `round-robin`, `capability` (the least specialised capable worker), `locality` (the worker that ran its dependency; idle workers steal). */
+  assignment: z.enum(['round-robin', 'capability', 'locality']).default('round-robin'),
   /** Store URL (`sqlite:PATH`, `postgres://…`, `memory:`) or a store instance; default `sqlite:<state-dir>/coord.db`. */
   store: z.union([z.string().min(1), z.custom<TaskStore>((value) => typeof value === 'object' && value !== null && 'claim' in value)]).optional(),
   /** This supervisor's name in a shared store; the same across restarts of one host. */

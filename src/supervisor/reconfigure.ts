@@ -2,7 +2,8 @@
  * Applying {@link LiveSettings} to a running supervisor: each setting goes to the part that
  * reads it — the worker count to the scaler, the log level to the logger, the attempt limit to
  * the store, breaker limits to the coordinator (for breakers spawned from now on) and to every
- * breaker that exists, the attempt limits to dispatch, the drain deadline to the coordinator.
+ * breaker that exists, the attempt limits to dispatch, the drain deadline to the coordinator,
+ * rate limits and budgets to the run's gates.
  * Every change is logged and announced (`coord:reconfigured`).
  */
 import type { CircuitBreakerConfig } from '../../machines/circuit-breaker.js';
@@ -26,6 +27,8 @@ export interface ReconfigureDeps {
   configureCoordinator(change: { drainDeadlineMs?: number; breaker?: Partial<CircuitBreakerConfig> }): void;
   /** Sends every existing breaker its new limits. */
   configureBreakers(breaker: Partial<CircuitBreakerConfig>): void;
+  /** Gives the rate limiter and the budgets their new limits. */
+  configureGates(change: { rateLimits?: ResolvedOptions['rateLimits']; budgets?: ResolvedOptions['budgets'] | null }): void;
   events: SupervisorEventBus;
 }
 
@@ -72,6 +75,17 @@ export async function applyLiveSettings(deps: ReconfigureDeps, settings: LiveSet
       config.breaker = { ...config.breaker, ...settings.breaker };
       applied.push('breaker');
     }
+  }
+  if (settings.rateLimits !== undefined) {
+    deps.configureGates({ rateLimits: settings.rateLimits });
+    config.rateLimits = settings.rateLimits;
+    applied.push('rateLimits');
+  }
+  // `budgets: undefined` in a diff means "no caps any more" only when the key is there.
+  if ('budgets' in settings) {
+    deps.configureGates({ budgets: settings.budgets ?? null });
+    config.budgets = settings.budgets;
+    applied.push('budgets');
   }
   const result: ReconfigureResult = { applied };
   if (settings.workers !== undefined) {

@@ -18,7 +18,7 @@ import { BreakerBoard } from './breakers.js';
 import { CountsCache, emitIfSettled } from './counts-cache.js';
 import { Dispatcher, type AttemptLimits } from './dispatch/dispatcher.js';
 import { startLeaseUpkeep } from './dispatch/lease-upkeep.js';
-import type { SupervisorEventBus } from './events.js';
+import type { SupervisorEventBus, SupervisorEvents } from './events.js';
 import type { FaultStop } from './fault-stop.js';
 import { FallbackBoard } from './fallbacks.js';
 import type { ResolvedOptions } from './options.js';
@@ -30,6 +30,11 @@ import type { Runtime } from './runtime.js';
 import { handleServiceRequest } from './services.js';
 import { createTaskReaper, type TaskReaper } from './task-reaper.js';
 import { Tracker } from './tracker.js';
+import type { CoordinationSummary } from './summary.js';
+import { BudgetDesk } from './coordination/budgets.js';
+import { FileClaims } from './coordination/files.js';
+import { Gates } from './coordination/gates.js';
+import { RateDesk } from './coordination/rates.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
 /** What a run needs from the supervisor around it. */
@@ -64,6 +69,8 @@ export class Run {
   readonly turns: Turns;
   /** How worker processes are forked for this run. */
   readonly processOptions: RunProcessOptions;
+  /** Budgets, declared files and the shared rate limit: what holds a ready task back besides the breakers. */
+  readonly gates: Gates;
   /** What every attempt is handed with; dispatch reads it at each hand-over, so a live change applies to the next attempt. */
   readonly limits: AttemptLimits;
   /** Kills what tasks leave behind: a lost attempt's processes, and at the close the whole run's. */
@@ -107,6 +114,16 @@ export class Run {
       nodeId: config.nodeId, taskLogDir, now, changed: () => this.changed(),
       agents: config.agents, rateLimitDefaultWaitMs: config.rateLimitDefaultWaitMs, turns: this.turns,
     });
+    this.gates = new Gates(
+      new RateDesk(config.rateLimits, () => this.limits.agents, logger),
+      new BudgetDesk(config.budgets, {
+        store, events, logger, now, agents: () => this.limits.agents,
+        onTaskCap: (taskId, workerId, spentUsd, capUsd) => this.tracker.run(`stopping ${taskId} at its budget`, this.stopAtCap(taskId, workerId, spentUsd, capUsd)),
+        released: () => this.dispatcher.schedule(),
+      }),
+      new FileClaims(),
+    );
+    this.watchGates(events);
     this.limits = {
       taskLogDir, defaultTimeoutMs: config.defaultTimeoutMs, maxLogBytes: config.maxLogBytes, quietAfterMs: config.quietAfterMs,
       agents: config.agents, agentResultGraceMs: config.agentResultGraceMs, agentStallAfterMs: config.agentStallAfterMs,
@@ -121,6 +138,7 @@ export class Run {
       },
       ensureLocal: (heads) => shared.ensureLocal(heads),
       accepting: parts.accepting,
+      gates: this.gates,
     });
     this.processOptions = {
       entry: config.workerEntry ?? defaultWorkerEntry(), repoRoot: repo.root, runId: this.reaper.runId, logger,
@@ -136,6 +154,7 @@ export class Run {
    */
   async open(): Promise<void> {
     const { store, logger } = this.runtime;
+    await this.gates.budgets.load();
     await this.outcomes.recover();
     await this.counts.refresh();
     this.closers.push(startLeaseUpkeep({
@@ -163,6 +182,11 @@ export class Run {
   /** Every task this node holds goes back to ready and its worker is asked to cancel it. */
   cancelInFlight(reason: string): void {
     this.tracker.run('cancelling tasks in flight', this.outcomes.cancelInFlight(reason));
+  }
+
+  /** The rate limits' and budgets' state now, for the summary and status. */
+  coordination(): CoordinationSummary {
+    return { rateLimits: this.gates.rates.state(Date.now()), budgets: this.gates.budgets.state() };
   }
 
   /** The tasks as the store last said (after the close: as it said at the close). */
@@ -215,12 +239,54 @@ export class Run {
       case 'coord:input-result':
         this.deliveries.inputResult(message);
         return;
+      case 'coord:rate-request':
+        reply(this.gates.rates.answer(message, Date.now()));
+        return;
       default:
         handleServiceRequest({
           store: this.runtime.store, logger: this.logger, repoRoot: this.runtime.repo.root,
           onWorkspaceRepaired: (id) => this.parts.workers.countRepair(id),
         }, workerId, message, reply);
     }
+  }
+
+  /**
+   * The gates follow the attempts through the events: usage is spend and tokens, an attempt's
+   * end frees what it held, and a provider's rate limit puts its key in cooldown.
+   */
+  private watchGates(events: SupervisorEventBus): void {
+    const { rates, budgets } = this.gates;
+    this.closers.push(events.onAny((name, payload) => {
+      switch (name) {
+        case 'coord:complete':
+        case 'coord:failed':
+        case 'coord:released':
+        case 'coord:cancelled':
+          this.gates.ended((payload as { taskId: string }).taskId);
+          return;
+        case 'coord:usage': {
+          const usage = payload as SupervisorEvents['coord:usage'];
+          rates.used(usage.taskId, usage.inputTokens + usage.outputTokens, Date.now());
+          this.tracker.run(`the spend of ${usage.taskId}`, this.runtime.store.get(usage.taskId).then((task) => budgets.usage({ ...usage, agent: task?.spec.agent })));
+          return;
+        }
+        case 'coord:rate-limited': {
+          const limited = payload as SupervisorEvents['coord:rate-limited'];
+          if (limited.signal && limited.key !== null) rates.signal(limited.key, Date.parse(limited.resetAt), Date.now());
+          return;
+        }
+      }
+    }));
+  }
+
+  /** A running task reached its own budget: it is dead with BUDGET_EXCEEDED, and its processes get SIGINT, then the normal kill path. */
+  private async stopAtCap(taskId: string, workerId: string, spentUsd: number, capUsd: number): Promise<void> {
+    const task = await this.runtime.store.get(taskId);
+    if (task?.lease == null || (task.status !== 'running' && task.status !== 'assigned')) return;
+    const attempt = task.attempts.at(-1)?.attempt ?? task.attempts.length;
+    const message = `spent $${spentUsd.toFixed(4)} of its $${capUsd.toFixed(4)} budget (budgets.perTaskUsd)`;
+    await this.outcomes.attemptFailed(workerId, { taskId, lease: task.lease, attempt }, 'BUDGET_EXCEEDED', message);
+    this.parts.workers.cancel(workerId, taskId, `budget exceeded: ${message}`, 'SIGINT');
   }
 
   /** After a change: dispatch again, and say so if nothing is left to run. */

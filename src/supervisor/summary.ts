@@ -13,6 +13,9 @@ import type { WorkerDescription } from './worker-registry.js';
 import { taskLogFile } from './dispatch/assign-message.js';
 import { taskHistory, type HistoryEntry } from './history.js';
 import type { MailboxSummary } from './mailbox/operator.js';
+import type { HeldTask } from './dispatch/dispatcher.js';
+import type { RateKeyState } from '../coordination/rate-limiter.js';
+import type { BudgetScopeState } from '../coordination/budget.js';
 
 export type { HistoryEntry } from './history.js';
 import { readAllLogFacts, type TaskLogFacts } from './log-facts.js';
@@ -56,6 +59,16 @@ export interface TaskSummary {
   history: readonly HistoryEntry[];
   /** An agent task's mailbox: its messages, read cursor, deliveries with every try, loop safeguard and overrides; null otherwise. */
   mailbox: MailboxSummary | null;
+  /** A ready task held back: by a budget (`BUDGET_EXCEEDED`), a running task's declared files (`FILES_BUSY`), a rate limit (`RATE_LIMITED`) or an open breaker (`code` null); `scope` says which. Null otherwise. */
+  held: { code: string | null; scope: string; since: string } | null;
+}
+
+/** What the run's coordination says (see docs/coordination.md). */
+export interface CoordinationSummary {
+  /** Each rate-limited key: cooldown, AIMD concurrency, in flight, the current window. */
+  rateLimits: RateKeyState[];
+  /** Each budget scope with spend or a cap. */
+  budgets: BudgetScopeState[];
 }
 
 export interface RunSummary {
@@ -67,6 +80,8 @@ export interface RunSummary {
   counts: Record<string, number>;
   workers: Array<{ id: string; worktree: string; restarts: number; state: string; pid: number | null; repairs: number; retired: string | null }>;
   tasks: TaskSummary[];
+  rateLimits: RateKeyState[];
+  budgets: BudgetScopeState[];
 }
 
 export interface SummaryInput {
@@ -82,6 +97,9 @@ export interface SummaryInput {
   taskLogDir: string | null;
   /** Agent tasks' mailboxes, by task id. */
   mailboxes?: ReadonlyMap<string, MailboxSummary>;
+  /** Ready tasks held back, by task id (as dispatch last said). */
+  holds?: ReadonlyMap<string, HeldTask>;
+  coordination?: CoordinationSummary;
 }
 
 /** A task's usage over its history plus its running attempt's so far; null when none reported any. */
@@ -100,6 +118,12 @@ function sessionOf(task: TaskRecord, running: string | undefined): AgentSession 
   const starts = [...task.attempts, ...task.released].filter((start) => start.session !== null);
   starts.sort((a, b) => (a.startedAt ?? '').localeCompare(b.startedAt ?? ''));
   return starts.at(-1)?.session ?? null;
+}
+
+/** Why a ready task waits, if dispatch holds it back. */
+function heldOf(task: TaskRecord, holds: ReadonlyMap<string, HeldTask> | undefined): TaskSummary['held'] {
+  const held = task.status === 'ready' ? holds?.get(task.spec.id) : undefined;
+  return held === undefined ? null : { code: held.code, scope: held.scope, since: new Date(held.since).toISOString() };
 }
 
 /** Builds the summary from the supervisor's current state (and, for `log`, the log files). */
@@ -141,6 +165,9 @@ export async function buildSummary(input: SummaryInput): Promise<RunSummary> {
       crashReleases: task.crashReleases,
       history: taskHistory(task),
       mailbox: input.mailboxes?.get(task.spec.id) ?? null,
+      held: heldOf(task, input.holds),
     })),
+    rateLimits: input.coordination?.rateLimits ?? [],
+    budgets: input.coordination?.budgets ?? [],
   };
 }

@@ -198,6 +198,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         protocolRefusals,
         liveness: Object.fromEntries(run?.outcomes.liveness ?? []),
         paths: run?.runtime.paths ?? null,
+        ...(run ? run.coordination() : { rateLimits: [], budgets: [] }),
+        held: Object.fromEntries([...(run?.dispatcher.holds() ?? [])].map(([id, held]) => [id, { code: held.code, scope: held.scope }])),
       };
     },
     async settled() {
@@ -262,6 +264,11 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         scale: (count) => scaler.scale(count),
         configureCoordinator: (change) => actor.send({ type: 'coordinator.configure', ...change }),
         configureBreakers: (breaker) => current.breakers.configureAll(breaker),
+        configureGates: (change) => {
+          if (change.rateLimits !== undefined) current.gates.rates.configure(change.rateLimits);
+          if (change.budgets !== undefined) current.gates.budgets.configure(change.budgets ?? undefined);
+          current.dispatcher.schedule();
+        },
         events,
       }, settings);
     },
@@ -286,6 +293,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         taskLogDir: run?.runtime.taskLogDir ?? null,
         // What can still be read: a closed run's store is gone, and so are its mailboxes.
         mailboxes: run && !run.closed ? await mailboxesOf(run.runtime.store, tasks).catch(() => new Map()) : new Map(),
+        holds: run?.dispatcher.holds() ?? new Map(),
+        coordination: run ? run.coordination() : { rateLimits: [], budgets: [] },
       });
     },
   };

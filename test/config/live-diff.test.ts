@@ -57,10 +57,24 @@ describe('diffRunConfigs', () => {
     });
   });
 
-  it('the sections not enforced yet count as restart changes, by section', () => {
-    const before = config({}, { sections: { budgets: { globalUsd: 10, warnAt: 0.8 } } });
-    const after = config({}, { sections: { budgets: { globalUsd: 20, warnAt: 0.8 }, merge: { target: 'main', test: ['npm', 'test'] } } });
-    expect(diffRunConfigs(before, after)).toEqual({ live: {}, restart: ['budgets', 'merge'] });
+  it('pools, not enforced yet, count as a restart change', () => {
+    const before = config({}, { sections: { pools: [{ id: 'a', workers: 1 }] } });
+    const after = config({}, { sections: { pools: [{ id: 'a', workers: 2 }] } });
+    expect(diffRunConfigs(before, after)).toEqual({ live: {}, restart: ['pools'] });
+  });
+
+  it('rate limits and budgets are live; the merge queue needs a restart, by path', () => {
+    const before = config({ budgets: { globalUsd: 10 }, rateLimits: { anthropic: { requestsPerMinute: 50 } }, merge: { target: 'main', test: ['npm', 'test'] } });
+    const after = config({ budgets: { globalUsd: 20 }, rateLimits: { anthropic: { requestsPerMinute: 40 } }, merge: { target: 'main', test: ['npm', 'test'], batch: 2 } });
+    expect(diffRunConfigs(before, after)).toEqual({
+      live: { budgets: { globalUsd: 20, warnAt: 0.8 }, rateLimits: { anthropic: { requestsPerMinute: 40 } } },
+      restart: ['merge.batch'],
+    });
+  });
+
+  it('budgets taken out of the file are a live change to none', () => {
+    const diff = diffRunConfigs(config({ budgets: { globalUsd: 10 } }), config({}));
+    expect('budgets' in diff.live && diff.live.budgets === undefined).toBe(true);
   });
 
   it('does not change what it compares', () => {

@@ -171,16 +171,24 @@ describe('which config file', () => {
   });
 });
 
-describe('sections not enforced yet', () => {
-  it('are kept as validated, each with a warning that says it has no effect', async () => {
+describe('the config file\'s sections', () => {
+  it('rate limits, budgets and the merge queue become supervisor options, validated', async () => {
     const dir = scratch();
-    write(path.join(dir, 'coord.yaml'), 'workers: 2\nbudgets: {globalUsd: 10}\nmerge: {target: main, test: [npm, test]}\n');
+    write(path.join(dir, 'coord.yaml'), 'workers: 2\nbudgets: {globalUsd: 10}\nmerge: {target: main, test: [npm, test]}\nrateLimits: {anthropic: {maxConcurrent: 2}}\n');
     const config = await load([], dir);
-    expect(config.sections).toEqual({ budgets: { globalUsd: 10, warnAt: 0.8 }, merge: { target: 'main', test: ['npm', 'test'] } });
-    expect(config.warnings).toEqual([
-      'coord.yaml: budgets is accepted but not enforced by this version',
-      'coord.yaml: merge is accepted but not enforced by this version',
-    ]);
+    expect(config.warnings).toEqual([]);
+    expect(config.options).toEqual({
+      repo: dir, workers: 2, budgets: { globalUsd: 10, warnAt: 0.8 }, rateLimits: { anthropic: { maxConcurrent: 2 } },
+      merge: { target: 'main', test: ['npm', 'test'], batch: 4, mode: 'merge', onFailure: 'report' },
+    });
+  });
+
+  it('pools are kept as validated, with a warning that says they have no effect yet', async () => {
+    const dir = scratch();
+    write(path.join(dir, 'coord.yaml'), 'workers: 2\npools: [{id: gpu, workers: 1}]\n');
+    const config = await load([], dir);
+    expect(config.sections).toEqual({ pools: [{ id: 'gpu', workers: 1 }] });
+    expect(config.warnings).toEqual(['coord.yaml: pools is accepted but not enforced by this version']);
     expect(config.options).toEqual({ repo: dir, workers: 2 });
   });
 });

@@ -12,7 +12,7 @@ import { makeRepo, type TempRepo } from '../helpers/git-repo.js';
 let repo: TempRepo;
 afterEach(() => repo?.cleanup());
 
-const COORD_YAML = ['# settings for this repository', 'workers: 1', 'stateDir: ../state-from-file', 'worktreeRoot: ../trees-from-file', 'budgets: {globalUsd: 5}', ''].join('\n');
+const COORD_YAML = ['# settings for this repository', 'workers: 1', 'stateDir: ../state-from-file', 'worktreeRoot: ../trees-from-file', 'pools: [{id: default, workers: 1}]', ''].join('\n');
 
 function writeTasks(): string {
   const file = path.join(repo.dir, 'tasks.json');
@@ -27,7 +27,7 @@ describe('coord with a config file', () => {
     expect(code, stderr).toBe(0);
     expect(stderr).toContain(`coord: state ${path.join(repo.dir, 'state-from-file')}`);
     expect(stderr).toContain(`worktrees ${path.join(repo.dir, 'trees-from-file')}`);
-    const warning = 'coord: repo/coord.yaml: budgets is accepted but not enforced by this version';
+    const warning = 'coord: repo/coord.yaml: pools is accepted but not enforced by this version';
     expect(stderr.split('\n').filter((line) => line === warning)).toHaveLength(1);
   });
 

@@ -18,6 +18,7 @@ import type { SupervisorEventBus } from '../events.js';
 import type { FallbackBoard } from '../fallbacks.js';
 import type { Outcomes } from '../outcomes/outcomes.js';
 import type { Tracker } from '../tracker.js';
+import type { Gates, Hold } from '../coordination/gates.js';
 import type { WorkerPool } from '../worker-pool.js';
 import { assignMessage, taskLogFile, type TurnDirective } from './assign-message.js';
 
@@ -56,16 +57,25 @@ export interface DispatchDeps {
   ensureLocal?(heads: DependencyHead[]): Promise<void>;
   /** A run that delivers messages (the mailbox): its prompt and session; null for an ordinary run. */
   turns?: { directive(task: TaskRecord): Promise<TurnDirective | null> };
+  /** Budgets, declared files and the shared rate limit (src/supervisor/coordination/gates.ts); none: nothing holds a task back but the breakers. */
+  gates?: Pick<Gates, 'workerOpen' | 'check' | 'acquire' | 'ended' | 'nextChangeMs' | 'rateKey'>;
   /** Whether new assignments are allowed (the coordinator is `running`). */
   accepting(): boolean;
   now(): number;
 }
 
+/** Why a ready task waits, as dispatch last said it. */
+export interface HeldTask {
+  scope: string;
+  code: Hold['code'] | null;
+  since: number;
+}
+
 export class Dispatcher {
   /** Workers chosen for a task whose start commit is still being computed. */
   private readonly reserved = new Set<string>();
-  /** Tasks an open breaker holds back, and which: announced once per hold. */
-  private readonly held = new Map<string, string>();
+  /** Tasks held back (an open breaker, a budget, declared files, a rate limit), and by what: announced once per hold. */
+  private readonly held = new Map<string, HeldTask>();
   private passing = false;
   private passAgain = false;
   private scheduled = false;
@@ -112,15 +122,35 @@ export class Dispatcher {
     const { store, strategy, breakers, workers } = this.deps;
     if (!this.deps.accepting()) return;
     const now = this.deps.now();
-    let slots = workers.slots().filter((slot) => slot.idle && !this.reserved.has(slot.workerId) && breakers.workerOpen(slot.workerId));
+    const gates = this.deps.gates;
+    let slots = workers.slots().filter((slot) => slot.idle && !this.reserved.has(slot.workerId) && breakers.workerOpen(slot.workerId) && (gates?.workerOpen(slot.workerId) ?? true));
     if (slots.length > 0) {
       // A few candidates per free slot, so tasks held back (placement, an open breaker) do not starve the rest.
+      const waiting: TaskRecord[] = [];
       for (const task of await store.peekReady(now, slots.length * 8 + 16)) {
         if (slots.length === 0 || !this.deps.accepting()) break;
+        const gated = gates?.check(task.spec) ?? null;
+        if (gated !== null) {
+          this.hold(task.spec.id, gated.scope, gated.code, now);
+          continue;
+        }
         const slot = strategy(task, this.deps.fallbacks.placeable(task.spec.id, slots, (id) => workers.gone(id), workers.slots().length));
-        if (!slot) continue;
+        if (!slot) {
+          waiting.push(task);
+          continue;
+        }
         const claimed = await this.claim(task, slot, now);
         if (claimed) slots = slots.filter((s) => s.workerId !== slot.workerId);
+      }
+      // Work stealing: a worker still idle takes, oldest first, a task the strategy kept for a busy worker.
+      const steal = strategy.steal;
+      for (const task of steal === undefined ? [] : waiting) {
+        if (slots.length === 0 || !this.deps.accepting()) break;
+        const slot = steal?.(task, this.deps.fallbacks.placeable(task.spec.id, slots, (id) => workers.gone(id), workers.slots().length)) ?? null;
+        if (slot !== null && (await this.claim(task, slot, now))) {
+          slots = slots.filter((s) => s.workerId !== slot.workerId);
+          this.deps.events.emit('coord:stolen', { taskId: task.spec.id, workerId: slot.workerId });
+        }
       }
     }
     await this.armRetryTimer(now);
@@ -133,10 +163,14 @@ export class Dispatcher {
     const admitted = breakers.admit(task.spec, slot.workerId, randomBytes(6).toString('base64url'));
     if ('refusedBy' in admitted) {
       // An open breaker on this worker or command: the task waits (said once per hold).
-      if (this.held.get(id) !== admitted.refusedBy) {
-        this.held.set(id, admitted.refusedBy);
-        this.deps.events.emit('coord:held', { taskId: id, scope: admitted.refusedBy });
-      }
+      this.hold(id, admitted.refusedBy, null, now);
+      return false;
+    }
+    // Last, what takes a share: a start of the shared rate limit, the declared files.
+    const gated = this.deps.gates?.acquire(task.spec, now) ?? null;
+    if (gated !== null) {
+      breakers.drop(admitted.admission);
+      this.hold(id, gated.scope, gated.code, now);
       return false;
     }
     const claim = await this.deps.store.claim({
@@ -144,6 +178,7 @@ export class Dispatcher {
     });
     if (!claim) {
       breakers.drop(admitted.admission); // another supervisor took it
+      this.deps.gates?.ended(id);
       return false;
     }
     this.held.delete(id);
@@ -158,9 +193,24 @@ export class Dispatcher {
     return true;
   }
 
-  /** Wakes the dispatcher when the earliest retry backoff or lease expiry is due. */
+  /** Records why `taskId` waits; said once per hold (`coord:held`). */
+  private hold(taskId: string, scope: string, code: Hold['code'] | null, now: number): void {
+    const before = this.held.get(taskId);
+    if (before?.scope === scope) return;
+    this.held.set(taskId, { scope, code, since: now });
+    this.deps.events.emit('coord:held', { taskId, scope, ...(code === null ? {} : { code }) });
+  }
+
+  /** The ready tasks held back, and by what (a task claimed since is no longer held). */
+  holds(): ReadonlyMap<string, HeldTask> {
+    return this.held;
+  }
+
+  /** Wakes the dispatcher when the earliest retry backoff, lease expiry or rate-limit window is due. */
   private async armRetryTimer(now: number): Promise<void> {
-    const delay = await this.deps.store.nextDueMs(now);
+    const due = await this.deps.store.nextDueMs(now);
+    const gate = this.deps.gates?.nextChangeMs(now) ?? null;
+    const delay = due === null ? gate : gate === null ? due : Math.min(due, gate);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = delay === null || this.stopped ? undefined : setTimeout(() => this.schedule(), Math.max(delay, 5));
     this.retryTimer?.unref();
@@ -207,6 +257,7 @@ export class Dispatcher {
       agentResultGraceMs: limits.agentResultGraceMs,
       agentStallAfterMs: limits.agentStallAfterMs,
       turn,
+      rateKey: this.deps.gates?.rateKey(task.spec) ?? null,
     });
     // The worker may have died while git was working: then the task goes back, unburnt.
     if (!this.deps.accepting() || !this.deps.workers.assign(workerId, message)) await outcomes.release(id, lease, 'worker unavailable');

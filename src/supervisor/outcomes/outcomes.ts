@@ -12,7 +12,8 @@
 import { policyOf, type CoordErrorCode } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { WorkerMessageOf } from '../../protocol/messages.js';
-import type { Reaped, TaskError, TaskStore } from '../../store/task-store.js';
+import type { Reaped, TaskError, TaskRecord, TaskStore } from '../../store/task-store.js';
+import { rateKeyOf } from '../../coordination/rate-key.js';
 import type { TaskSpec } from '../../tasks/spec.js';
 import type { BreakerBoard } from '../breakers.js';
 import type { SupervisorEventBus } from '../events.js';
@@ -91,6 +92,7 @@ export class Outcomes {
         this.deps.events.emit('coord:usage', {
           taskId: message.taskId, workerId, inputTokens: message.inputTokens, outputTokens: message.outputTokens,
           cacheReadTokens: message.cacheReadTokens ?? 0, cacheWriteTokens: message.cacheWriteTokens ?? 0, costUsd: message.costUsd, sessionId: message.sessionId ?? null,
+          model: message.model ?? null,
         });
         return;
       case 'coord:liveness':
@@ -273,7 +275,7 @@ export class Outcomes {
     if (record?.lease !== lease) return this.stale(workerId, failure);
     const now = this.deps.now();
     const agent = storedAgentReport(record.spec, failure.agent, this.deps.agents);
-    if (failure.code === 'RATE_LIMITED') return this.rateLimited(workerId, failure, agent, now);
+    if (failure.code === 'RATE_LIMITED') return this.rateLimited(workerId, failure, record, agent, now);
     // A run that delivers messages: its delivery chain decides what runs next, not the retry policy.
     const workerCrashLooping = this.deps.workers.crashLooping(workerId);
     const routed = this.deps.turns ? await this.deps.turns.route(record, { code: failure.code, message: failure.message, at: now, workerCrashLooping }) : null;
@@ -316,7 +318,7 @@ export class Outcomes {
    * no breaker counts it; the task waits until the limit resets (as the agent said, else
    * `rateLimitDefaultWaitMs`), at most `maxRateLimitWaits` times, then it is dead.
    */
-  private async rateLimited(workerId: string, failure: FailureReport, agent: ReturnType<typeof storedAgentReport>, now: number): Promise<void> {
+  private async rateLimited(workerId: string, failure: FailureReport, record: TaskRecord, agent: ReturnType<typeof storedAgentReport>, now: number): Promise<void> {
     const { taskId, lease, attempt } = failure;
     const waitMs = failure.retryAfterMs ?? this.deps.rateLimitDefaultWaitMs;
     const error = { code: failure.code, message: failure.message };
@@ -327,7 +329,12 @@ export class Outcomes {
     this.usage.attemptEnded(taskId);
     const willRetry = outcome.status !== 'dead';
     this.deps.logger.warn({ taskId, workerId, attempt, waitMs, willRetry }, willRetry ? `rate limited: waiting ${Math.round(waitMs / 1000)} s` : 'rate limited too often: dead');
-    this.deps.events.emit('coord:rate-limited', { taskId, workerId, attempt, retryAt: willRetry ? new Date(now + waitMs).toISOString() : null, message: failure.message });
+    // The provider's own limit (an agent said so) holds back every start on its key; the shared limiter's wait only this task.
+    const signal = failure.agent !== undefined && failure.agent !== null;
+    const key = rateKeyOf(record.spec, this.deps.agents);
+    this.deps.events.emit('coord:rate-limited', {
+      taskId, workerId, attempt, retryAt: willRetry ? new Date(now + waitMs).toISOString() : null, message: failure.message, key, signal, resetAt: new Date(now + waitMs).toISOString(),
+    });
     const started = taskLogFile(this.deps.taskLogDir, taskId, attempt);
     this.deps.events.emit('coord:failed', { taskId, workerId, attempt, error, willRetry, output: failure.outputTail, logFile: started });
     if (!willRetry) {
