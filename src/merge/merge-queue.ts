@@ -107,7 +107,9 @@ export class MergeQueue {
 
   #kick(): void {
     if (this.#loop !== null || this.#closed) return;
-    this.#loop = this.#drain()
+    // Starting on the next turn lets entries enqueued together (in one turn) batch together.
+    this.#loop = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#drain())
       .then(() => this.#notifications)
       .then(() => {
         this.#loop = null;

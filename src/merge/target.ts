@@ -91,8 +91,8 @@ async function swapRef(request: AdvanceRequest): Promise<Advance> {
 /** A fast-forward of the worktree that has the target checked out, when it is clean and still at `from`. */
 async function fastForward(request: AdvanceRequest, worktree: string): Promise<Advance> {
   const { target, from, to } = request;
-  const status = await gitOutput(['status', '--porcelain', '--untracked-files=no'], { cwd: worktree });
-  if (status !== '') {
+  const status = (await runGit(['status', '--porcelain', '--untracked-files=no'], { cwd: worktree })).stdout;
+  if (status.trim() !== '') {
     const files = changedFiles(status);
     const shown = files.slice(0, 5).join(', ') + (files.length > 5 ? `, and ${files.length - 5} more` : '');
     return { kind: 'dirty', worktree, message: `${target} is checked out in ${worktree} with local changes (${shown}); commit or stash them, then retry the merge queue` };
