@@ -348,6 +348,46 @@ describe('the merge queue', () => {
     expect(second.logs()).toEqual(['1-a.log', '2-b.log']);
   });
 
+  it('commits as coord <coord@localhost> in a repository with no identity of its own', async () => {
+    const r = setup();
+    leaveMain(r);
+    const a = commitOn(r, 'a', { 'a.txt': 'a\n' });
+    r.git('config', '--unset', 'user.name');
+    r.git('config', '--unset', 'user.email');
+    const saved = { global: process.env.GIT_CONFIG_GLOBAL, system: process.env.GIT_CONFIG_NOSYSTEM };
+    process.env.GIT_CONFIG_GLOBAL = '/dev/null';
+    process.env.GIT_CONFIG_NOSYSTEM = '1';
+    try {
+      const h = start(r);
+      h.enqueue('a', a);
+      await h.queue.whenIdle();
+      expect(h.queue.state('a')?.status).toBe('merged');
+      expect(r.git('log', '--format=%an <%ae>|%cn <%ce>', '-n', '1', 'main')).toBe('coord <coord@localhost>|coord <coord@localhost>');
+    } finally {
+      for (const [name, value] of [['GIT_CONFIG_GLOBAL', saved.global], ['GIT_CONFIG_NOSYSTEM', saved.system]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
+  it('pauses with the entries pending when the test command cannot start, and goes on after retry() once it can', async () => {
+    const r = setup();
+    leaveMain(r);
+    const before = r.git('rev-parse', 'main');
+    const settings = { test: [path.join(r.dir, 'no-such-program')] };
+    const h = start(r, settings);
+    h.enqueue('a', commitOn(r, 'a', { 'a.txt': 'a\n' }));
+    await h.queue.whenIdle();
+    expect(h.queue.state('a')?.status).toBe('pending');
+    expect(h.queue.idle()).toBe(true);
+    expect(r.git('rev-parse', 'main')).toBe(before);
+    writeFileSync(path.join(r.dir, 'no-such-program'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    h.queue.retry();
+    await h.queue.whenIdle();
+    expect(h.queue.state('a')?.status).toBe('merged');
+  });
+
   it('close() kills a running test and leaves its entries pending and main as it was', async () => {
     const r = setup();
     leaveMain(r);
