@@ -36,7 +36,22 @@ export function globsOverlap(a: readonly string[], b: readonly string[]): boolea
 }
 
 /** A segment of a path pattern. */
-type Segment = { kind: 'globstar' } | { kind: 'literal'; text: string } | { kind: 'magic'; text: string; prefix: string; suffix: string };
+type Segment =
+  | { kind: 'globstar' }
+  | { kind: 'literal'; text: string }
+  | {
+      kind: 'magic';
+      text: string;
+      /** The literal text every match starts with, and ends with. */
+      prefix: string;
+      suffix: string;
+      /**
+       * Right after a `**` segment, picomatch lets a segment that can match the empty string
+       * (`!(x)`, `*(x)`, `?(x)`) vanish with its slash (`a/**` then `/!(x)` matches `a`). The walk
+       * lets such a segment match no segment there.
+       */
+      vanishesAfterGlobstar: boolean;
+    };
 
 interface Pattern {
   /** The normalised pattern as picomatch reads it. */
@@ -108,7 +123,8 @@ function segment(text: string): Segment {
   while (start < text.length && !MAGIC.has(text[start] as string)) start += 1;
   let end = text.length;
   while (end > start && !MAGIC.has(text[end - 1] as string)) end -= 1;
-  return { kind: 'magic', text, prefix: text.slice(0, start), suffix: text.slice(end) };
+  const vanishesAfterGlobstar = text.includes('(') && matcher(`q/**/${text}`)('q');
+  return { kind: 'magic', text, prefix: text.slice(0, start), suffix: text.slice(end), vanishesAfterGlobstar };
 }
 
 /**
@@ -201,6 +217,8 @@ function segmentsOverlap(a: readonly Segment[], b: readonly Segment[]): boolean 
     if (x === undefined && y === undefined) result = true;
     else if (x?.kind === 'globstar') result = walk(i + 1, j) || (y !== undefined && walk(i, j + 1));
     else if (y?.kind === 'globstar') result = walk(i, j + 1) || (x !== undefined && walk(i + 1, j));
+    else if (x?.kind === 'magic' && x.vanishesAfterGlobstar && a[i - 1]?.kind === 'globstar' && walk(i + 1, j)) result = true;
+    else if (y?.kind === 'magic' && y.vanishesAfterGlobstar && b[j - 1]?.kind === 'globstar' && walk(i, j + 1)) result = true;
     else if (x === undefined || y === undefined) result = false;
     else result = segmentOverlap(x, y) && walk(i + 1, j + 1);
     memo.set(key, result);
