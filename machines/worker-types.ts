@@ -78,6 +78,8 @@ export type WorkerEvent =
   | { type: 'task.cancel'; reason: string; graceful?: 'SIGTERM' | 'SIGINT' }
   /** Type a message into the held attempt's live session (forwarded only under the current lease). */
   | { type: 'task.input'; message: ParentMessageOf<'coord:input'> }
+  /** Tell the process about the held task (a predicted conflict); forwarded only while it holds that task. */
+  | { type: 'task.notify'; message: ParentMessageOf<'coord:conflict'> }
   | { type: 'worker.stop' };
 
 /** What the machine sends to the `process` child: write an IPC message, or signal it. */

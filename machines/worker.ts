@@ -50,6 +50,13 @@ const forwardInput = workerSetup.enqueueActions(({ context, event, enqueue }) =>
   enqueue.sendTo('process', { type: 'process.send', message: event.message } satisfies ProcessCommand);
 });
 
+/** Forwards a note about the held task (a predicted conflict) to the process, if it still holds that task. */
+const forwardNote = workerSetup.enqueueActions(({ context, event, enqueue }) => {
+  assertEvent(event, 'task.notify');
+  if (context.task === null || context.task.taskId !== event.message.taskId) return;
+  enqueue.sendTo('process', { type: 'process.send', message: event.message } satisfies ProcessCommand);
+});
+
 const signalProcess = (signal: 'SIGTERM' | 'SIGKILL') =>
   workerSetup.sendTo('process', (): ProcessCommand => ({ type: 'process.signal', signal }));
 
@@ -154,6 +161,7 @@ export const workerMachine = workerSetup.createMachine({
         'task.failed': [{ guard: 'isLeaseCurrent', target: 'idle', actions: finishTask }, { actions: reportStale }],
         'task.cancel': { actions: cancelTask },
         'task.input': { actions: forwardInput },
+        'task.notify': { actions: forwardNote },
         'process.heartbeat': { target: 'busy', reenter: true, actions: assign({ lastHeartbeatAt: ({ event }) => event.at }) },
         'process.exited': onCrash,
         'worker.stop': 'stopping',

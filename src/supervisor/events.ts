@@ -46,6 +46,12 @@ export interface SupervisorEvents {
   /** A ready task waits because the breaker of `scope` (its worker's or its command's) refuses it; said once per hold. */
   /** A ready task waits: an open breaker (`scope` its scope, no `code`), a budget (`BUDGET_EXCEEDED`), a running task's declared files (`FILES_BUSY`), a rate limit (`RATE_LIMITED`). */
   'coord:held': { taskId: string; scope: string; code?: 'BUDGET_EXCEEDED' | 'FILES_BUSY' | 'RATE_LIMITED' };
+  /** The merge queue merged a task's branch into `target`: `commit` is the target's new tip that holds it. */
+  'coord:merged': { taskId: string; target: string; commit: string | null };
+  /** The merge queue did not merge a task's branch: `conflict` (with `files`), `test-failed` (with `logFile`), or `pending` on a target checkout with local changes (`MERGE_TARGET_DIRTY`). */
+  'coord:merge-failed': { taskId: string; target: string; status: string; code: string; message: string; files: string[]; logFile: string | null };
+  /** Two tasks' work (`tasks`), or one task's and the merge target's (`target`), would not merge cleanly in `files`: predicted before either finishes. */
+  'coord:conflict': { tasks: string[]; target?: string; files: string[]; detectedAt: string };
   /** Work stealing (`assignment: locality`): an idle worker took a task that waited for a busy one. */
   'coord:stolen': { taskId: string; workerId: string };
   /** A budget scope (`global`, `worker:<id>`, `task:<id>`) passed `warnAt` of its cap (once per scope). */

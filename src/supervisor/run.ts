@@ -35,6 +35,9 @@ import { BudgetDesk } from './coordination/budgets.js';
 import { FileClaims } from './coordination/files.js';
 import { Gates } from './coordination/gates.js';
 import { RateDesk } from './coordination/rates.js';
+import { MergeDesk } from './coordination/merge.js';
+import { ConflictMonitor, conflictScratchDir } from './coordination/conflicts.js';
+import { postMessage } from './mailbox/operator.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
 /** What a run needs from the supervisor around it. */
@@ -56,6 +59,9 @@ export interface RunParts {
   onRefused: RunProcessOptions['onRefused'];
 }
 
+/** The most of a test's output a merge failure sends to the agent (its log has all of it). */
+const MERGE_MESSAGE_CHARS = 16_000;
+
 export class Run {
   readonly logger: Logger;
   readonly tracker: Tracker;
@@ -71,6 +77,10 @@ export class Run {
   readonly processOptions: RunProcessOptions;
   /** Budgets, declared files and the shared rate limit: what holds a ready task back besides the breakers. */
   readonly gates: Gates;
+  /** The test-gated merge queue, when the `merge` option sets one up. */
+  readonly merge: MergeDesk | null;
+  /** Conflict prediction between live task branches. */
+  readonly conflicts: ConflictMonitor;
   /** What every attempt is handed with; dispatch reads it at each hand-over, so a live change applies to the next attempt. */
   readonly limits: AttemptLimits;
   /** Kills what tasks leave behind: a lost attempt's processes, and at the close the whole run's. */
@@ -124,6 +134,27 @@ export class Run {
       new FileClaims(),
     );
     this.watchGates(events);
+    this.merge = config.merge === undefined ? null : new MergeDesk({
+      options: config.merge, repoRoot: repo.root, dir: path.join(runtime.stateDir, 'merge'), nodeId: config.nodeId, store, events, logger, now,
+      post: async (taskId, text, meta) => {
+        await postMessage(store, taskId, text.length > MERGE_MESSAGE_CHARS ? `…${text.slice(-MERGE_MESSAGE_CHARS)}` : text, {
+          source: 'merge-queue', meta, maxBytes: config.mailbox.maxMessageBytes, now: now(),
+        });
+        this.deliveries.poke();
+      },
+      changed: () => this.tracker.run('a settled check', this.changed()),
+    });
+    this.conflicts = new ConflictMonitor({
+      repoRoot: repo.root, scratchDir: conflictScratchDir(runtime.stateDir), target: config.merge?.target ?? null, intervalMs: config.conflictCheckMs,
+      events, logger, tracker: this.tracker, now,
+      running: () => workers.running(),
+      notify: (workerId, message) => void workers.notify(workerId, message),
+      post: async (taskId, text, meta) => {
+        await postMessage(store, taskId, text, { source: 'conflict', meta, maxBytes: config.mailbox.maxMessageBytes, now: now() });
+        this.deliveries.poke();
+      },
+      merged: (taskId) => this.merge?.state(taskId)?.status === 'merged',
+    });
     this.limits = {
       taskLogDir, defaultTimeoutMs: config.defaultTimeoutMs, maxLogBytes: config.maxLogBytes, quietAfterMs: config.quietAfterMs,
       agents: config.agents, agentResultGraceMs: config.agentResultGraceMs, agentStallAfterMs: config.agentStallAfterMs,
@@ -164,6 +195,9 @@ export class Run {
     this.closers.push(store.onChange(() => this.changedElsewhere()));
     this.deliveries.start();
     this.closers.push(() => this.deliveries.stop());
+    if (this.merge !== null) await this.merge.open(await store.list());
+    this.conflicts.start();
+    this.closers.push(() => this.conflicts.stop());
     const { repo, stateDir, shared } = this.runtime;
     logger.info({ repo: repo.root, baseCommit: repo.baseCommit, stateDir, store: store.kind, nodeId: this.parts.config.nodeId, remote: shared.remote, workers: this.runtime.workers.length }, 'initialized');
   }
@@ -186,7 +220,12 @@ export class Run {
 
   /** The rate limits' and budgets' state now, for the summary and status. */
   coordination(): CoordinationSummary {
-    return { rateLimits: this.gates.rates.state(Date.now()), budgets: this.gates.budgets.state() };
+    return {
+      rateLimits: this.gates.rates.state(Date.now()),
+      budgets: this.gates.budgets.state(),
+      merge: this.merge === null || this.parts.config.merge === undefined ? null : { target: this.parts.config.merge.target, counts: this.merge.counts() },
+      conflicts: this.conflicts.current(),
+    };
   }
 
   /** The tasks as the store last said (after the close: as it said at the close). */
@@ -200,6 +239,7 @@ export class Run {
     await this.reaper.runEnded(); // the workers are gone: whatever their tasks left goes too
     for (const close of this.closers.splice(0)) close();
     this.dispatcher.stop();
+    await this.merge?.close();
     await this.tracker.flush();
     // A store that failed mid-run may fail here again: close what can be closed anyway,
     // and keep the first fault as the run's error (the summary falls back on the counts).
@@ -258,11 +298,21 @@ export class Run {
     const { rates, budgets } = this.gates;
     this.closers.push(events.onAny((name, payload) => {
       switch (name) {
-        case 'coord:complete':
+        case 'coord:complete': {
+          const { taskId } = payload as SupervisorEvents['coord:complete'];
+          this.gates.ended(taskId);
+          this.conflicts.completed(taskId, (payload as SupervisorEvents['coord:complete']).commit);
+          const merge = this.merge;
+          if (merge !== null) this.tracker.run(`queueing ${taskId} for merging`, this.runtime.store.get(taskId).then((task) => task && merge.completed(task)));
+          return;
+        }
         case 'coord:failed':
         case 'coord:released':
         case 'coord:cancelled':
           this.gates.ended((payload as { taskId: string }).taskId);
+          return;
+        case 'coord:merged':
+          this.conflicts.forget((payload as SupervisorEvents['coord:merged']).taskId);
           return;
         case 'coord:usage': {
           const usage = payload as SupervisorEvents['coord:usage'];
@@ -289,10 +339,15 @@ export class Run {
     this.parts.workers.cancel(workerId, taskId, `budget exceeded: ${message}`, 'SIGINT');
   }
 
-  /** After a change: dispatch again, and say so if nothing is left to run. */
+  /** After a change: dispatch again, and say so if nothing is left to run (nor to merge). */
   private async changed(): Promise<void> {
     this.dispatcher.schedule();
-    await emitIfSettled(this.runtime.store, this.parts.events);
+    if (this.idle()) await emitIfSettled(this.runtime.store, this.parts.events);
+  }
+
+  /** True when the run has nothing of its own in flight beyond the tasks (the merge queue). */
+  idle(): boolean {
+    return this.merge?.idle() ?? true;
   }
 
   /**

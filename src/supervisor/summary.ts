@@ -14,6 +14,7 @@ import { taskLogFile } from './dispatch/assign-message.js';
 import { taskHistory, type HistoryEntry } from './history.js';
 import type { MailboxSummary } from './mailbox/operator.js';
 import type { HeldTask } from './dispatch/dispatcher.js';
+import type { TaskMerge } from './coordination/merge.js';
 import type { RateKeyState } from '../coordination/rate-limiter.js';
 import type { BudgetScopeState } from '../coordination/budget.js';
 
@@ -61,6 +62,8 @@ export interface TaskSummary {
   mailbox: MailboxSummary | null;
   /** A ready task held back: by a budget (`BUDGET_EXCEEDED`), a running task's declared files (`FILES_BUSY`), a rate limit (`RATE_LIMITED`) or an open breaker (`code` null); `scope` says which. Null otherwise. */
   held: { code: string | null; scope: string; since: string } | null;
+  /** With a merge queue: where the task's branch stands (`pending`, `merged` with the target's `commit`, `conflict` with `files`, `test-failed` with the test's `logFile`); null otherwise. */
+  merge: TaskMerge | null;
 }
 
 /** What the run's coordination says (see docs/coordination.md). */
@@ -69,6 +72,18 @@ export interface CoordinationSummary {
   rateLimits: RateKeyState[];
   /** Each budget scope with spend or a cap. */
   budgets: BudgetScopeState[];
+  /** The merge queue: its target and how many branches stand where; null without one. */
+  merge: { target: string; counts: Record<string, number> } | null;
+  /** Predicted conflicts between live task branches (and with the merge target). */
+  conflicts: ConflictSummary[];
+}
+
+/** One predicted conflict: two tasks' work (or one task's and the target's) would not merge cleanly in `files`. */
+export interface ConflictSummary {
+  tasks: string[];
+  target?: string;
+  files: string[];
+  detectedAt: string;
 }
 
 export interface RunSummary {
@@ -82,6 +97,8 @@ export interface RunSummary {
   tasks: TaskSummary[];
   rateLimits: RateKeyState[];
   budgets: BudgetScopeState[];
+  merge: CoordinationSummary['merge'];
+  conflicts: ConflictSummary[];
 }
 
 export interface SummaryInput {
@@ -100,6 +117,8 @@ export interface SummaryInput {
   /** Ready tasks held back, by task id (as dispatch last said). */
   holds?: ReadonlyMap<string, HeldTask>;
   coordination?: CoordinationSummary;
+  /** A task's merge state (with a merge queue). */
+  mergeOf?: (taskId: string) => TaskMerge | null;
 }
 
 /** A task's usage over its history plus its running attempt's so far; null when none reported any. */
@@ -166,8 +185,11 @@ export async function buildSummary(input: SummaryInput): Promise<RunSummary> {
       history: taskHistory(task),
       mailbox: input.mailboxes?.get(task.spec.id) ?? null,
       held: heldOf(task, input.holds),
+      merge: input.mergeOf?.(task.spec.id) ?? null,
     })),
     rateLimits: input.coordination?.rateLimits ?? [],
     budgets: input.coordination?.budgets ?? [],
+    merge: input.coordination?.merge ?? null,
+    conflicts: input.coordination?.conflicts ?? [],
   };
 }

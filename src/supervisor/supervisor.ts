@@ -9,7 +9,7 @@ import { createActor, fromPromise, waitFor, type AnyActorRef, type SnapshotFrom 
 import { coordinatorMachine, coordinatorStateOf, type CoordinatorState, type InitializeOutput, type StopWorkersInput } from '../../machines/coordinator.js';
 import { CoordError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import { createRoundRobin } from '../pool/assign.js';
+import { Placements, strategyFor } from './coordination/placements.js';
 import { whenTrue } from './counts-cache.js';
 import { SupervisorEventBus } from './events.js';
 import { FaultStop } from './fault-stop.js';
@@ -73,6 +73,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const childOf = (id: string): AnyActorRef | undefined => actor.getSnapshot().children[id] as AnyActorRef | undefined;
 
   const machines = { config, logger, live, events, wake: () => run?.dispatcher.schedule() };
+  const placements = new Placements();
+  placements.watch(events);
   const coordinator = coordinatorMachine.provide({
     actors: {
       worker: provideWorker(machines),
@@ -81,7 +83,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       initialize: fromPromise<InitializeOutput>(async () => {
         const runtime = await openRuntime(config, faults, random);
         run = new Run(runtime, {
-          config, events, workers: registry, faults, strategy: config.strategy ?? createRoundRobin(),
+          config, events, workers: registry, faults, strategy: config.strategy ?? strategyFor(config.assignment, placements, (id) => !registry.gone(id)),
           children: {
             child: childOf,
             spawnBreaker: (scope) => actor.send({ type: 'breaker.ensure', scope }),
@@ -198,7 +200,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         protocolRefusals,
         liveness: Object.fromEntries(run?.outcomes.liveness ?? []),
         paths: run?.runtime.paths ?? null,
-        ...(run ? run.coordination() : { rateLimits: [], budgets: [] }),
+        ...(run?.coordination() ?? { rateLimits: [], budgets: [], merge: null, conflicts: [] }),
         held: Object.fromEntries([...(run?.dispatcher.holds() ?? [])].map(([id, held]) => [id, { code: held.code, scope: held.scope }])),
       };
     },
@@ -206,7 +208,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       // Either every task is terminal, or the run ended (failed, stopped) with some that are not.
       // A store fault while waiting ends the run (drain, then failed): wait for that instead.
       const untilEnd = (error: unknown): Promise<void> => (faults.fatal(error) ? finalState() : Promise.reject(error));
-      const settledNow = async (): Promise<boolean> => ended() || (run !== undefined && (await run.runtime.store.isSettled()));
+      const settledNow = async (): Promise<boolean> => ended() || (run !== undefined && run.idle() && (await run.runtime.store.isSettled()));
       await Promise.race([whenTrue(settledNow, events).catch(untilEnd), finalState()]);
       if (!ended()) await live().counts.refresh().catch(untilEnd);
     },
@@ -294,7 +296,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         // What can still be read: a closed run's store is gone, and so are its mailboxes.
         mailboxes: run && !run.closed ? await mailboxesOf(run.runtime.store, tasks).catch(() => new Map()) : new Map(),
         holds: run?.dispatcher.holds() ?? new Map(),
-        coordination: run ? run.coordination() : { rateLimits: [], budgets: [] },
+        coordination: run?.coordination(),
+        mergeOf: (taskId) => run?.merge?.state(taskId) ?? null,
       });
     },
   };

@@ -141,6 +141,22 @@ export class WorkerRegistry implements WorkerPool {
     if (ref?.getSnapshot().context.task?.taskId === taskId) ref.send({ type: 'task.cancel', reason, graceful });
   }
 
+  /** Tells the worker running `message.taskId` of a predicted conflict; false when it does not run it. */
+  notify(workerId: string, message: ParentMessageOf<'coord:conflict'>): boolean {
+    const ref = this.entries.get(workerId)?.ref;
+    if (!ref || ref.getSnapshot().context.task?.taskId !== message.taskId) return false;
+    ref.send({ type: 'task.notify', message });
+    return true;
+  }
+
+  /** The tasks the workers hold now, with the worktree each runs in. */
+  running(): Array<{ workerId: string; taskId: string; worktree: string }> {
+    return [...this.entries.entries()].flatMap(([workerId, { ref }]) => {
+      const { task, worktree } = ref.getSnapshot().context;
+      return task === null ? [] : [{ workerId, taskId: task.taskId, worktree }];
+    });
+  }
+
   /** Sends a message for the worker's live session; false when it does not hold that attempt. */
   input(workerId: string, message: ParentMessageOf<'coord:input'>): boolean {
     const ref = this.entries.get(workerId)?.ref;
