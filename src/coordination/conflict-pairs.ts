@@ -72,17 +72,22 @@ export function conflictKey(pair: { tasks: readonly string[]; target?: string })
 
 const sorted = (a: string, b: string): readonly [string, string] => (a < b ? [a, b] : [b, a]);
 
+/** Throws when a task id is listed twice (a caller's mistake: one task has one branch). */
+export function assertDistinctTasks(taskIds: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const taskId of taskIds) {
+    if (seen.has(taskId)) throw new CoordError('INTERNAL', `conflict check: task ${taskId} is listed twice`, { details: { taskId } });
+    seen.add(taskId);
+  }
+}
+
 /**
  * Every pair among `branches` (and each branch against `target`, when there is one), and
  * which version pairs are not answered by `cache`. Throws on a task id listed twice.
  */
 export function planCheck(branches: readonly VersionedBranch[], target: VersionedTarget | null, cache: PairCache): CheckPlan {
+  assertDistinctTasks(branches.map((branch) => branch.taskId));
   const byId = [...branches].sort((x, y) => (x.taskId < y.taskId ? -1 : x.taskId > y.taskId ? 1 : 0));
-  for (let i = 1; i < byId.length; i += 1) {
-    if (byId[i]?.taskId === byId[i - 1]?.taskId) {
-      throw new CoordError('INTERNAL', `conflict check: task ${byId[i]?.taskId} is listed twice`, { details: { taskId: byId[i]?.taskId } });
-    }
-  }
   const pairs: PlannedPair[] = [];
   for (let i = 0; i < byId.length; i += 1) {
     for (let j = i + 1; j < byId.length; j += 1) {

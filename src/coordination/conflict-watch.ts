@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CoordError, toCoordError } from '../errors.js';
 import { gitOutput, runGit } from '../git/run-git.js';
-import { conflictsOf, diffConflicts, planCheck, settleCache, versionPairKey, type Conflict, type PairCache, type VersionedBranch, type VersionedTarget } from './conflict-pairs.js';
+import { assertDistinctTasks, conflictsOf, diffConflicts, planCheck, settleCache, versionPairKey, type Conflict, type PairCache, type VersionedBranch, type VersionedTarget } from './conflict-pairs.js';
 import { mapLimit } from './map-limit.js';
 import { mergeConflictFiles } from './merge-pair.js';
 import { snapshotWorktree } from './worktree-snapshot.js';
@@ -97,8 +97,8 @@ export class ConflictWatcher {
 
   async #run(branches: readonly LiveBranch[]): Promise<ConflictCheck> {
     const { repoRoot, scratchDir } = this.#deps;
-    // Duplicates are refused before any git runs (planCheck would refuse them too, after the snapshots).
-    planCheck(branches.map((b) => ({ taskId: b.taskId, version: '' })), null, new Map());
+    // Refused before any git runs (planCheck would refuse them too, but after the snapshots).
+    assertDistinctTasks(branches.map((branch) => branch.taskId));
     const running = branches.filter((branch) => branch.worktree !== null);
     if (running.length > 0) await mkdir(scratchDir, { recursive: true });
     const indexFiles = new Map(running.map((branch) => [branch.taskId, this.#indexFileFor(branch.taskId)]));

@@ -58,7 +58,7 @@ interface Pattern {
   source: string;
   /** The path itself when the pattern has no magic at all. */
   literal: string | null;
-  /** Brace-free alternatives, each as segments. */
+  /** Brace-free alternatives, each as segments (none for a literal, which is compared whole). */
   alternatives: Segment[][];
 }
 
@@ -77,7 +77,7 @@ function parse(glob: string): Pattern {
   const source = normalise(glob);
   const scan = picomatch.scan(source);
   if (scan.negated && !scan.negatedExtglob) return { source, literal: null, alternatives: [[GLOBSTAR]] };
-  if (!scan.isGlob && !source.includes('\\')) return { source, literal: source, alternatives: [source.split('/').map(segment)] };
+  if (!scan.isGlob && !source.includes('\\')) return { source, literal: source, alternatives: [] };
   const expanded = expandBraces(source);
   const alternatives = expanded === null ? [[GLOBSTAR]] : expanded.map((alternative) => splitSegments(alternative).map(segment));
   return { source, literal: null, alternatives };

@@ -58,7 +58,8 @@ function setup(): Setup {
 function worktreeState(s: Setup, name: string): { index: Buffer; status: string; files: Record<string, string> } {
   const wt = s.worktree(name);
   const index = readFileSync(path.resolve(wt, s.git(wt, 'rev-parse', '--git-path', 'index')));
-  const status = s.git(wt, 'status', '--porcelain', '--untracked-files=all');
+  // --no-optional-locks: status must not refresh the index it is checking.
+  const status = s.git(wt, '--no-optional-locks', 'status', '--porcelain', '--untracked-files=all');
   const files: Record<string, string> = {};
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
