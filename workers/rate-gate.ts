@@ -31,7 +31,7 @@ export class RateGate {
         signal.removeEventListener('abort', onAbort);
         resolve(answer.type === 'coord:rate-grant' ? { granted: true } : { granted: false, retryAfterMs: answer.retryAfterMs });
       });
-      this.send({ type: 'coord:rate-request', requestId, ...ref, key, tokens: 0 });
+      this.send({ type: 'coord:rate-request', requestId, taskId: ref.taskId, attempt: ref.attempt, lease: ref.lease, key, tokens: 0 });
     });
   }
 

@@ -20,7 +20,7 @@ import { openTaskLog, type TaskLog } from './task-log.js';
 import { OutputTail } from './output-tail.js';
 import { createQuietWatch } from './quiet-watch.js';
 import { createThrottle } from './throttle.js';
-import { gracefulSignalOf } from './running-tasks.js';
+import { gracefulSignalOf } from './cancel-reason.js';
 
 /** Why a PTY run ended. */
 export type PtyTerminationReason = 'exit' | 'timeout' | 'cancel' | 'spawn-error';

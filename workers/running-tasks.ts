@@ -4,24 +4,13 @@
  * its lease matches: a stale cancel for an earlier attempt of the same task must not stop
  * the current one.
  */
+import type { CancelReason } from './cancel-reason.js';
 import type { TaskRef } from './task-outcome.js';
 
 interface Entry {
   ref: TaskRef;
   controller: AbortController;
   done: Promise<void>;
-}
-
-/** Why an attempt was aborted, and how its processes are asked to stop first. */
-export interface CancelReason {
-  reason: string;
-  graceful: 'SIGTERM' | 'SIGINT';
-}
-
-/** The first signal an aborted attempt's process group gets (SIGTERM unless the cancel asked for SIGINT). */
-export function gracefulSignalOf(signal: AbortSignal): 'SIGTERM' | 'SIGINT' {
-  const reason = signal.reason as Partial<CancelReason> | undefined;
-  return reason?.graceful === 'SIGINT' ? 'SIGINT' : 'SIGTERM';
 }
 
 /** What {@link RunningTasks.cancel} did. */
@@ -64,7 +53,7 @@ export class RunningTasks {
 
   /**
    * Cancels the attempt of `taskId` when `lease` is its current lease; its process group gets
-   * `graceful` first (the abort's reason carries it: see {@link gracefulSignalOf}).
+   * `graceful` first (the abort's reason carries it: see cancel-reason.ts).
    */
   cancel(taskId: string, lease: string, reason: string, graceful: 'SIGTERM' | 'SIGINT' = 'SIGTERM'): CancelResult {
     const entry = this.#entries.get(taskId);

@@ -4,6 +4,7 @@
  * pattern is strict on purpose: nothing that could escape a path or a ref is allowed.
  */
 import { z } from 'zod';
+import { validateGlob } from '../coordination/file-globs.js';
 
 /** Ids are safe as a git ref component and a file name: no `/`, no `..`, no leading dot. */
 export const TASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -55,7 +56,7 @@ export const TaskSpecSchema = z
     /** The shared rate limit (a key of the config's `rateLimits`) its attempts start under; an agent task's default is its profile's provider. */
     rateKey: z.string().min(1).max(128).optional(),
     /** The files the task will change (globs relative to the repository root): it never runs beside a task whose globs overlap. */
-    files: z.array(z.string().min(1).refine((glob) => !glob.startsWith('/') && !glob.split('/').includes('..'), 'a glob relative to the repository root, without ".."')).optional(),
+    files: z.array(z.string().min(1).superRefine((glob, ctx) => { const problem = validateGlob(glob); if (problem !== null) ctx.addIssue({ code: 'custom', message: problem }); })).optional(),
   })
   .superRefine((spec, ctx) => {
     const kinds = [spec.run, spec.module, spec.agent].filter((kind) => kind !== undefined).length;

@@ -227,7 +227,7 @@ describe('workerMachine: busy', () => {
     const { actor, sent } = startBusy();
     actor.send({ type: 'task.cancel', reason: 'drain deadline' });
     expect(actor.getSnapshot().value).toBe('busy');
-    expect(sent().at(-1)).toEqual({ type: 'coord:cancel', ...TASK, reason: 'drain deadline' });
+    expect(sent().at(-1)).toEqual({ type: 'coord:cancel', ...TASK, reason: 'drain deadline', graceful: 'SIGTERM' });
   });
 
   it('process.exited → failed, emitting the lost task (with its lease) and clearing it', () => {

@@ -21,7 +21,7 @@ describe('RunningTasks', () => {
     expect(tasks.cancel('other', 'L1', 'x')).toBe('not-running');
     expect(tasks.cancel('t1', 'L1', 'asked')).toBe('cancelled');
     expect(seen!.aborted).toBe(true);
-    expect(seen!.reason).toBe('asked');
+    expect(seen!.reason).toEqual({ reason: 'asked', graceful: 'SIGTERM' });
     finish();
     expect(await tasks.settled(1_000)).toBe(true);
     expect(tasks.size).toBe(0);
