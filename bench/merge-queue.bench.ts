@@ -1,5 +1,5 @@
 /**
- * 14. Merge queue: how many branches a test-gated merge queue lands per minute when the test
+ * 15. Merge queue: how many branches a test-gated merge queue lands per minute when the test
  * takes 2 s, tested one at a time (batch 1) or together (batch 4, batch 8), and what one bad
  * branch in eight costs: the test runs bisection spends to find it while the seven good ones
  * still land, against the count the pure planner predicts.
@@ -30,7 +30,7 @@ const { MergeQueue } = await loadDist<Queue>('src/merge/merge-queue.js');
 const { bisect } = await loadDist<Bisect>('src/merge/bisect.js');
 const { silentLogger } = await loadDist<Log>('src/log/logger.js');
 
-const report = new Report('merge-queue', '14. Merge queue throughput and bisection');
+const report = new Report('merge-queue', '15. Merge queue throughput and bisection');
 const BRANCHES = 8;
 const BAD_INDEX = 5;
 const TEST_MS = 2_000;

@@ -146,6 +146,77 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions = {
     },
   });
 
+  new Gauge({
+    name: 'coord_rate_limit_in_flight',
+    help: 'Attempts holding a start of each rate-limited key.',
+    labelNames: ['key'],
+    registers,
+    collect() {
+      this.reset();
+      for (const key of source.status().rateLimits) this.set({ key: key.key }, key.inFlight);
+    },
+  });
+  new Gauge({
+    name: 'coord_rate_limit_concurrency',
+    help: 'The concurrency AIMD allows each rate-limited key now (-1: unlimited).',
+    labelNames: ['key'],
+    registers,
+    collect() {
+      this.reset();
+      for (const key of source.status().rateLimits) this.set({ key: key.key }, key.concurrency ?? -1);
+    },
+  });
+  new Gauge({
+    name: 'coord_rate_limit_cooldown',
+    help: '1 while a key is in cooldown after a provider rate limit, else 0.',
+    labelNames: ['key'],
+    registers,
+    collect() {
+      this.reset();
+      for (const key of source.status().rateLimits) this.set({ key: key.key }, key.cooldownUntil === null ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'coord_budget_spent_usd',
+    help: 'USD spent per budget scope (global, worker:<id>, task:<id>), as the store holds it.',
+    labelNames: ['scope'],
+    registers,
+    collect() {
+      this.reset();
+      for (const scope of source.status().budgets) this.set({ scope: scope.scope }, scope.spentUsd);
+    },
+  });
+  new Gauge({
+    name: 'coord_tasks_held',
+    help: 'Ready tasks held back, by reason (BUDGET_EXCEEDED, FILES_BUSY, RATE_LIMITED, BREAKER_OPEN).',
+    labelNames: ['code'],
+    registers,
+    collect() {
+      this.reset();
+      const counts = new Map<string, number>();
+      for (const held of Object.values(source.status().held)) counts.set(held.code ?? 'BREAKER_OPEN', (counts.get(held.code ?? 'BREAKER_OPEN') ?? 0) + 1);
+      for (const [code, count] of counts) this.set({ code }, count);
+    },
+  });
+  new Gauge({
+    name: 'coord_conflicts_predicted',
+    help: 'Conflicts predicted now between live task branches (and with the merge target).',
+    registers,
+    collect() {
+      this.set(source.status().conflicts.length);
+    },
+  });
+  new Gauge({
+    name: 'coord_merge_queue',
+    help: 'Task branches in the merge queue per status (pending, merged, conflict, test-failed).',
+    labelNames: ['status'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [status, count] of Object.entries(source.status().merge?.counts ?? {})) this.set({ status }, count);
+    },
+  });
+
   const refused = new Counter({
     name: 'coord_ipc_refused_total',
     help: 'Worker messages refused by the protocol check.',

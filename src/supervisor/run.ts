@@ -153,7 +153,7 @@ export class Run {
         await postMessage(store, taskId, text, { source: 'conflict', meta, maxBytes: config.mailbox.maxMessageBytes, now: now() });
         this.deliveries.poke();
       },
-      merged: (taskId) => this.merge?.state(taskId)?.status === 'merged',
+      merged: config.merge === undefined ? null : (taskId) => this.merge?.state(taskId)?.status === 'merged',
     });
     this.limits = {
       taskLogDir, defaultTimeoutMs: config.defaultTimeoutMs, maxLogBytes: config.maxLogBytes, quietAfterMs: config.quietAfterMs,

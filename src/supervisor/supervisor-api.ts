@@ -2,6 +2,7 @@
  * The public shape of a running supervisor: what `createSupervisor()` returns and what
  * `status()` reports. The wiring that implements it is in supervisor.ts.
  */
+import type { CoordinationSummary } from './summary.js';
 import type { MailMessage, Override } from '../mailbox/types.js';
 import type { Actor } from 'xstate';
 import type { coordinatorMachine, CoordinatorState } from '../../machines/coordinator.js';
@@ -29,6 +30,16 @@ export interface SupervisorStatus {
   liveness: Record<string, Liveness>;
   /** Where this run keeps things (null before the start opened them). */
   paths: RunPaths | null;
+  /** Each rate-limited key's state (docs/coordination.md). */
+  rateLimits: CoordinationSummary['rateLimits'];
+  /** Each budget scope with spend or a cap. */
+  budgets: CoordinationSummary['budgets'];
+  /** The merge queue's target and counts; null without one. */
+  merge: CoordinationSummary['merge'];
+  /** Predicted conflicts between live task branches. */
+  conflicts: CoordinationSummary['conflicts'];
+  /** Ready tasks held back, by task id: `code` (BUDGET_EXCEEDED, FILES_BUSY, RATE_LIMITED; null for an open breaker) and `scope`. */
+  held: Record<string, { code: string | null; scope: string }>;
 }
 
 /** Which tasks a {@link Supervisor.summary} lists. */

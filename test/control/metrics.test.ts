@@ -37,7 +37,10 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string>
 }
 
 function fakeStatus(overrides: Partial<SupervisorStatus> = {}): SupervisorStatus {
-  return { state: 'running', workers: [], counts: {}, breakers: [], protocolRefusals: 0, liveness: {}, paths: null, ...overrides };
+  return {
+    state: 'running', workers: [], counts: {}, breakers: [], protocolRefusals: 0, liveness: {}, paths: null,
+    rateLimits: [], budgets: [], merge: null, conflicts: [], held: {}, ...overrides,
+  };
 }
 
 const worker = (id: string, state: string): SupervisorStatus['workers'][number] => ({
@@ -234,7 +237,7 @@ describe('createMetrics', () => {
       "import { createMetrics } from './src/control/metrics.ts';",
       "import { SupervisorEventBus } from './src/supervisor/events.ts';",
       'const events = new SupervisorEventBus();',
-      "const metrics = createMetrics({ events, status: () => ({ state: 'running', workers: [], counts: {}, breakers: [], protocolRefusals: 0, paths: null }) });",
+      "const metrics = createMetrics({ events, status: () => ({ state: 'running', workers: [], counts: {}, breakers: [], protocolRefusals: 0, paths: null, rateLimits: [], budgets: [], merge: null, conflicts: [], held: {} }) });",
       "await metrics.render().then(() => metrics.close()).then(() => console.log('closed'));",
     ].join('\n');
     // No process.exit: the child ends only if nothing keeps its event loop busy. The
@@ -244,5 +247,31 @@ describe('createMetrics', () => {
     expect(child.stderr).toBe('');
     expect(child.stdout.trim()).toBe('closed');
     expect(child.status).toBe(0);
+  });
+});
+
+describe('coordination gauges', () => {
+  it('read rate limits, budgets, holds, conflicts and the merge queue from status when scraped', async () => {
+    const status = fakeStatus({
+      rateLimits: [{ key: 'anthropic', cooldownUntil: new Date(Date.now() + 5_000).toISOString(), concurrency: 2, inFlight: 1, windowStarts: 3, requestsPerMinute: 50, windowTokens: 0, tokensPerMinute: null, granted: 3, waits: 1, signals: 1 }],
+      budgets: [{ scope: 'global', spentUsd: 1.5, capUsd: 10, warned: false, exceeded: false }],
+      held: { a: { code: 'BUDGET_EXCEEDED', scope: 'budget:global' }, b: { code: 'BUDGET_EXCEEDED', scope: 'budget:global' }, c: { code: null, scope: 'worker:w1' } },
+      conflicts: [{ tasks: ['a', 'b'], files: ['x.ts'], detectedAt: new Date().toISOString() }],
+      merge: { target: 'main', counts: { pending: 1, merged: 4, conflict: 0, 'test-failed': 1 } },
+    });
+    const metrics = createMetrics({ events: new SupervisorEventBus(), status: () => status });
+    try {
+      const samples = parseSamples(await metrics.render());
+      expect(valueOf(samples, 'coord_rate_limit_in_flight', { key: 'anthropic' })).toBe(1);
+      expect(valueOf(samples, 'coord_rate_limit_concurrency', { key: 'anthropic' })).toBe(2);
+      expect(valueOf(samples, 'coord_rate_limit_cooldown', { key: 'anthropic' })).toBe(1);
+      expect(valueOf(samples, 'coord_budget_spent_usd', { scope: 'global' })).toBe(1.5);
+      expect(valueOf(samples, 'coord_tasks_held', { code: 'BUDGET_EXCEEDED' })).toBe(2);
+      expect(valueOf(samples, 'coord_tasks_held', { code: 'BREAKER_OPEN' })).toBe(1);
+      expect(valueOf(samples, 'coord_conflicts_predicted')).toBe(1);
+      expect(valueOf(samples, 'coord_merge_queue', { status: 'merged' })).toBe(4);
+    } finally {
+      metrics.close();
+    }
   });
 });

@@ -10,6 +10,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSupervisor, type Supervisor, type SupervisorOptions } from '../../src/index.js';
+import { FAKE_AGENT } from '../helpers/cli.js';
 import { makeRepo, type TempRepo } from '../helpers/git-repo.js';
 
 let repo: TempRepo | undefined;
@@ -119,6 +120,32 @@ describe('the merge queue', () => {
     expect(restarted).toEqual({ first: 'merged', second: 'conflict' });
     expect(repo.git('rev-parse', 'main')).toBe(mainAfter);
     await again.drain();
+  });
+
+  it('with onFailure: requeue, sends a test failure to the agent, whose task runs again on its branch and merges once fixed', async () => {
+    repo = makeRepo({ 'README.md': '# test\n', 'check.mjs': check });
+    const session = '0a0a0a0a-1b1b-4c2c-8d3d-4e4e4e4e4e4e';
+    const fixer = {
+      command: process.execPath, parser: 'claude-stream-json' as const,
+      args: [FAKE_AGENT, '--stream-json', '--session-id', session, '--write', 'bad.txt', '--text', 'BAD', '--commit', 'add bad.txt', '-p', '{prompt}'],
+      // The resumed turn writes the file again, fixed.
+      resumeArgs: ['--resume', '{session}', '--write', 'bad.txt', '--text', 'fixed', '--commit', 'fix bad.txt'],
+    };
+    const s = await start({
+      workers: 1, agents: { fixer }, mailbox: { pollMs: 200, recheckMs: 100 },
+      merge: { target: 'main', test: [process.execPath, 'check.mjs'], onFailure: 'requeue' },
+    });
+    const failed = nextEvent<{ taskId: string; status: string }>(s, 'coord:merge-failed');
+    const merged = nextEvent<{ taskId: string; commit: string }>(s, 'coord:merged');
+    await s.submit([{ id: 'fix', agent: 'fixer', prompt: 'add bad.txt' }]);
+    expect(await failed).toMatchObject({ taskId: 'fix', status: 'test-failed' });
+    expect(await merged).toMatchObject({ taskId: 'fix' });
+    const task = (await s.summary({ ids: ['fix'] })).tasks[0];
+    expect(task?.merge?.status).toBe('merged');
+    expect(task?.attempts).toBe(2);
+    expect(task?.mailbox?.messages[0]).toMatchObject({ source: 'merge-queue', text: expect.stringContaining('bad content in bad.txt') });
+    expect(repo.git('show', 'main:bad.txt')).toBe('fixed');
+    await s.drain();
   });
 
   it('refuses to move a target checked out with local changes (MERGE_TARGET_DIRTY), leaving the checkout as it is', async () => {

@@ -1,9 +1,9 @@
 /**
  * Conflict prediction at work in a run (the engine is src/coordination/conflict-watch.ts):
  * every `conflictCheckMs` while tasks run, and whenever a task branch gets a commit, the live
- * branches — each running task's worktree, uncommitted work included, and each task finished
- * here but not merged yet — are checked pairwise and against the merge target, recomputing
- * only the pairs where a side changed. A new conflict is announced (`coord:conflict`), told to
+ * branches — each running task's worktree (its commits and uncommitted work), and with a
+ * merge queue each task finished here but not merged yet — are checked pairwise and against
+ * the merge target, recomputing only the pairs where a side changed. A new conflict is announced (`coord:conflict`), told to
  * the workers running either task (`coord:conflict` over IPC) and posted to each agent task's
  * mailbox; the current ones are in the summary and status.
  */
@@ -34,8 +34,12 @@ export interface ConflictDeps {
   notify(workerId: string, message: ParentMessageOf<'coord:conflict'>): void;
   /** Posts into an agent task's mailbox (rejects for a task that takes no messages). */
   post(taskId: string, text: string, meta: Record<string, unknown>): Promise<void>;
-  /** True when the task's branch is merged (it no longer counts as live). */
-  merged(taskId: string): boolean;
+  /**
+   * With a merge queue: true when the task's branch is merged (until then a finished branch
+   * stays live). Null without one: only running tasks are live (a finished branch nobody will
+   * merge has nothing to collide with).
+   */
+  merged: ((taskId: string) => boolean) | null;
 }
 
 export class ConflictMonitor {
@@ -64,8 +68,9 @@ export class ConflictMonitor {
     clearInterval(this.timer);
   }
 
-  /** A task's branch got a commit (it completed): it stays live until merged; check now. */
+  /** A task's branch got a commit (it completed): with a merge queue it stays live until merged; check now. */
   completed(taskId: string, commit: string | null): void {
+    if (this.deps.merged === null) return;
     if (commit !== null) this.finished.set(taskId, commit);
     this.check();
   }
@@ -106,7 +111,7 @@ export class ConflictMonitor {
   private async branches(): Promise<LiveBranch[]> {
     const live = new Map<string, LiveBranch>();
     for (const [taskId, commit] of this.finished) {
-      if (this.deps.merged(taskId)) this.finished.delete(taskId);
+      if (this.deps.merged?.(taskId) !== false) this.finished.delete(taskId);
       else live.set(taskId, { taskId, commit, worktree: null });
     }
     await Promise.all(this.deps.running().map(async ({ taskId, worktree }) => {
