@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSupervisor, type Supervisor, type SupervisorOptions } from '../../src/index.js';
 import { FAKE_AGENT } from '../helpers/cli.js';
 import { makeRepo, type TempRepo } from '../helpers/git-repo.js';
+import { nextEvent } from '../helpers/next-event.js';
 
 let repo: TempRepo | undefined;
 let supervisor: Supervisor | undefined;
@@ -34,17 +35,6 @@ const fakeProfile = (flags: string[], extra: Record<string, unknown> = {}) => ({
   command: process.execPath, args: [FAKE_AGENT, '--stream-json', ...flags, '-p', '{prompt}'], parser: 'claude-stream-json' as const, provider: 'anthropic', ...extra,
 });
 
-/** Resolves with the first event `type` whose payload passes `test`. */
-function nextEvent<T>(s: Supervisor, type: string, test: (payload: T) => boolean = () => true): Promise<T> {
-  return new Promise((resolve) => {
-    const stop = s.events.onAny((name, payload) => {
-      if (name === type && test(payload as T)) {
-        stop();
-        resolve(payload as T);
-      }
-    });
-  });
-}
 
 const taskOf = async (s: Supervisor, id: string) => (await s.summary({ ids: [id] })).tasks[0];
 

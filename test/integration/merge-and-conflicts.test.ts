@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSupervisor, type Supervisor, type SupervisorOptions } from '../../src/index.js';
 import { FAKE_AGENT } from '../helpers/cli.js';
 import { makeRepo, type TempRepo } from '../helpers/git-repo.js';
+import { nextEvent } from '../helpers/next-event.js';
 
 let repo: TempRepo | undefined;
 let supervisor: Supervisor | undefined;
@@ -29,16 +30,6 @@ async function start(options: Partial<SupervisorOptions>): Promise<Supervisor> {
   return supervisor;
 }
 
-function nextEvent<T>(s: Supervisor, type: string, test: (payload: T) => boolean = () => true): Promise<T> {
-  return new Promise((resolve) => {
-    const stop = s.events.onAny((name, payload) => {
-      if (name === type && test(payload as T)) {
-        stop();
-        resolve(payload as T);
-      }
-    });
-  });
-}
 
 describe('conflict prediction', () => {
   it('names two running tasks that edit the same line, and the file, before either finishes', async () => {
