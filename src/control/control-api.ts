@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { CoordError } from '../errors.js';
 import { taskLogFile } from '../supervisor/dispatch/assign-message.js';
-import type { SummaryFilter, Supervisor } from '../supervisor/supervisor-api.js';
+import type { SummaryFilter, Supervisor, SupervisorStatus } from '../supervisor/supervisor-api.js';
 import type { TaskSummary } from '../supervisor/summary.js';
 import type { TaskSpecInput } from '../tasks/spec.js';
 
@@ -34,6 +34,12 @@ export interface DaemonStatus {
   /** `liveness`: the running agent task's (`progressing`, `quiet`, `stalled`), else null. */
   workers: Array<{ id: string; pid: number | null; state: string; task: string | null; restarts: number; liveness: string | null }>;
   counts: Partial<Record<string, number>>;
+  /** Coordination (docs/coordination.md): each rate-limited key, each budget scope, the merge queue, predicted conflicts, held tasks. */
+  rateLimits: SupervisorStatus['rateLimits'];
+  budgets: SupervisorStatus['budgets'];
+  merge: SupervisorStatus['merge'];
+  conflicts: SupervisorStatus['conflicts'];
+  held: SupervisorStatus['held'];
 }
 
 const TASK_STATUSES = ['pending', 'ready', 'assigned', 'running', 'failed', 'complete', 'dead', 'blocked', 'cancelled'];
@@ -58,6 +64,11 @@ export class ControlApi {
         id: w.id, pid: w.pid, state: w.state, task: w.task, restarts: w.restarts, liveness: (w.task !== null ? status.liveness[w.task] : undefined) ?? null,
       })),
       counts: status.counts,
+      rateLimits: status.rateLimits,
+      budgets: status.budgets,
+      merge: status.merge,
+      conflicts: status.conflicts,
+      held: status.held,
     };
   }
 
