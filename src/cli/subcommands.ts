@@ -8,6 +8,7 @@ import { CoordError } from '../errors.js';
 import { cleanCommand } from './clean.js';
 import { cancelCommand, submitCommand, watchCommand } from './client-commands.js';
 import { daemonCommand } from './daemon-commands.js';
+import { inspectCommand } from './inspect-command.js';
 import { messageCommand, unblockCommand } from './mailbox-commands.js';
 import { logsCommand, redriveCommand, statusCommand, taskCommand, tasksCommand } from './store-commands.js';
 
@@ -101,6 +102,12 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   daemon: {
     usage: 'coord daemon start|status|stop|logs|install|uninstall   a long-lived supervisor (coord daemon --help)',
     raw: (argv) => daemonCommand(argv),
+  },
+  inspect: {
+    usage: 'coord inspect [--no-open]             a one-time link to the daemon\'s live inspector page (every machine, offline)',
+    options: { 'no-open': { type: 'boolean' } },
+    positionals: 'none',
+    run: (v) => inspectCommand({ ...state(v), open: v['no-open'] !== true }),
   },
   clean: {
     usage: 'coord clean [--branches] [--worktrees] [--state] [--worktree-root DIR] [--yes]\n'

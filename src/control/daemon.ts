@@ -71,8 +71,13 @@ export async function runDaemon(daemon: DaemonOptions): Promise<number> {
   const socket: SocketServer = await listenControlSocket({
     path: files.socket,
     events: supervisor.events,
+    inspection: supervisor.inspection,
     logger,
-    handle: (request) => answer(api, request),
+    handle: async (request) => {
+      if (request.cmd !== 'inspect-link') return answer(api, request);
+      if (httpServer === null) throw new CoordError('NOT_RUNNING', 'the inspector is served by the daemon\'s HTTP server: start the daemon with --http HOST:PORT (e.g. --http 127.0.0.1:0)');
+      return { url: httpServer.inspectLink() };
+    },
   });
   const closers: Array<() => Promise<void> | void> = [() => socket.close()];
   const closeAll = async (): Promise<void> => {
@@ -90,7 +95,7 @@ export async function runDaemon(daemon: DaemonOptions): Promise<number> {
       const metrics = createMetrics(supervisor);
       closers.push(() => metrics.close());
       httpServer = await startHttpServer({
-        ...listen, token: ensureToken(daemon.stateDir), api, events: supervisor.events, logger,
+        ...listen, token: ensureToken(daemon.stateDir), api, events: supervisor.events, logger, inspection: supervisor.inspection,
         metrics: { contentType: metrics.contentType, render: () => metrics.render() },
       });
       const server = httpServer;
@@ -140,7 +145,10 @@ async function answer(api: ControlApi, request: ControlRequest): Promise<unknown
     case 'stop':
       return api.stop();
     case 'subscribe':
-      throw new CoordError('INTERNAL', 'subscribe is the socket server\'s');
+    case 'inspect':
+      throw new CoordError('INTERNAL', `${request.cmd} is the socket server's`);
+    case 'inspect-link':
+      throw new CoordError('INTERNAL', 'inspect-link is the daemon\'s');
   }
 }
 

@@ -15,6 +15,9 @@ import type { Logger } from '../log/logger.js';
 import type { SupervisorEventBus } from '../supervisor/events.js';
 import type { ControlApi } from './control-api.js';
 import { bearerMatches } from './token.js';
+import type { InspectionHub } from '../inspect/hub.js';
+import { InspectSessions } from './inspect-sessions.js';
+import { registerInspectRoutes } from './inspect-routes.js';
 
 /** A WebSocket client further behind than this is dropped. */
 const MAX_CLIENT_BACKLOG_BYTES = 4 * 1024 * 1024;
@@ -29,11 +32,15 @@ export interface HttpServerOptions {
   events: SupervisorEventBus;
   metrics: { contentType: string; render(): Promise<string> };
   logger: Logger;
+  /** The inspection stream (null: inspection is off). */
+  inspection: InspectionHub | null;
 }
 
 export interface HttpServer {
   /** `http://HOST:PORT` as bound (port 0 resolved). */
   readonly url: string;
+  /** A one-time link to the inspector page (`coord inspect`). */
+  inspectLink(): string;
   close(): Promise<void>;
 }
 
@@ -87,6 +94,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.url === '/health' || request.url.startsWith('/health?')) return;
+    // The inspector's routes take its session cookie as well as the token (inspect-routes.ts).
+    if (request.url === '/inspect' || request.url.startsWith('/inspect?') || request.url.startsWith('/inspect/')) return;
     const queryToken = (request.query as { token?: unknown } | undefined)?.token;
     const header = request.headers.authorization ?? (typeof queryToken === 'string' && request.headers.upgrade ? `Bearer ${queryToken}` : undefined);
     if (!bearerMatches(header, token)) {
@@ -138,12 +147,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   });
   app.get('/metrics', async (_request, reply) => reply.type(options.metrics.contentType).send(await options.metrics.render()));
   app.get('/events', { websocket: true }, (socket: WebSocket) => streamEvents(socket, options.events, logger));
+  const sessions = new InspectSessions();
+  registerInspectRoutes(app, { inspection: options.inspection, sessions, token });
 
   const address = await app.listen({ host: options.host, port: options.port });
   const bound = app.server.address();
   const url = typeof bound === 'object' && bound !== null ? `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : address;
   return {
     url,
+    inspectLink: () => `${url}/inspect?code=${sessions.issueCode()}`,
     async close() {
       for (const client of app.websocketServer?.clients ?? []) client.terminate();
       await app.close();

@@ -33,6 +33,10 @@ const Requests = [
   z.strictObject({ id: RequestId.optional(), cmd: z.literal('drain'), deadlineMs: z.number().int().min(0).optional() }),
   z.strictObject({ id: RequestId.optional(), cmd: z.literal('stop') }),
   z.strictObject({ id: RequestId.optional(), cmd: z.literal('subscribe') }),
+  /** Streams the inspection messages (src/inspect/types.ts), one per line, after the answer. */
+  z.strictObject({ id: RequestId.optional(), cmd: z.literal('inspect') }),
+  /** A one-time link to the inspector page (the daemon needs its HTTP server). */
+  z.strictObject({ id: RequestId.optional(), cmd: z.literal('inspect-link') }),
 ] as const;
 
 const RequestSchema = z.discriminatedUnion('cmd', Requests);

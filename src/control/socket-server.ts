@@ -11,6 +11,7 @@ import { CoordError, toCoordError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { SupervisorEventBus } from '../supervisor/events.js';
 import { LineSplitter } from './line-splitter.js';
+import type { InspectionHub } from '../inspect/hub.js';
 import { MAX_REQUEST_BYTES, parseRequest, type ControlAnswer, type ControlRequest } from './protocol.js';
 
 /** Unix socket paths longer than this do not fit `sockaddr_un` on every platform. */
@@ -23,6 +24,8 @@ export interface SocketServerOptions {
   /** Answers one validated request (not `subscribe`, which the server handles). */
   handle(request: ControlRequest): Promise<unknown>;
   events: SupervisorEventBus;
+  /** The inspection stream for `inspect` (null: inspection is off). */
+  inspection?: InspectionHub | null;
   logger: Logger;
 }
 
@@ -128,6 +131,17 @@ function serveConnection(socket: net.Socket, options: SocketServerOptions, conne
         }
       });
       answer(id, { data: { subscribed: true } });
+      return;
+    }
+    if (request.cmd === 'inspect') {
+      const hub = options.inspection ?? null;
+      if (hub === null) {
+        answer(id, { error: new CoordError('NOT_RUNNING', 'inspection is off in this daemon (inspect: false)') });
+        return;
+      }
+      answer(id, { data: { subscribed: true } });
+      // After the answer: the replay of live actors, then every message, one per line.
+      unsubscribe ??= hub.subscribe({ send: (text) => { if (!socket.destroyed && socket.writable) socket.write(`${text}\n`); }, backlog: () => socket.writableLength });
       return;
     }
     try {

@@ -114,6 +114,8 @@ export const OptionsSchema = z.strictObject({
   conflictCheckMs: z.number().int().min(100).nullable().default(30_000),
   /** Which worker gets a ready task: `round-robin`, `capability` (the least specialised capable worker), `locality` (the worker that ran its dependency; idle workers steal). */
   assignment: z.enum(['round-robin', 'capability', 'locality']).default('round-robin'),
+  /** Observe every machine for the inspector (docs/inspector.md); off, nothing is observed and `supervisor.inspection` is null. */
+  inspect: z.boolean().default(true),
   /** Store URL (`sqlite:PATH`, `postgres://…`, `memory:`) or a store instance; default `sqlite:<state-dir>/coord.db`. */
   store: z.union([z.string().min(1), z.custom<TaskStore>((value) => typeof value === 'object' && value !== null && 'claim' in value)]).optional(),
   /** This supervisor's name in a shared store; the same across restarts of one host. */

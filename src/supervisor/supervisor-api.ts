@@ -2,6 +2,7 @@
  * The public shape of a running supervisor: what `createSupervisor()` returns and what
  * `status()` reports. The wiring that implements it is in supervisor.ts.
  */
+import type { InspectionHub } from '../inspect/hub.js';
 import type { CoordinationSummary } from './summary.js';
 import type { MailMessage, Override } from '../mailbox/types.js';
 import type { Actor } from 'xstate';
@@ -52,6 +53,8 @@ export interface SummaryFilter {
 export interface Supervisor {
   /** The coordinator actor (root of every machine), for inspection. */
   readonly actor: CoordinatorActor;
+  /** Every machine's inspection stream (docs/inspector.md): subscribe a client to get the live actors, then their changes; null with `inspect: false`. */
+  readonly inspection: InspectionHub | null;
   /** Typed `coord:*` events. */
   readonly events: SupervisorEventBus;
   /** Opens the repository, prepares worktrees, forks workers; resolves when running. */

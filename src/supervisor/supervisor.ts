@@ -4,6 +4,7 @@
  * coordinator's `initialize` opens the {@link Runtime} and builds the {@link Run} on it (the
  * outcome path, dispatch, breakers, upkeep); `closeResources` closes it.
  */
+import { InspectionHub } from '../inspect/hub.js';
 import { mailboxesOf, postMessage, unblockTask } from './mailbox/operator.js';
 import { createActor, fromPromise, waitFor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import { coordinatorMachine, coordinatorStateOf, type CoordinatorState, type InitializeOutput, type StopWorkersInput } from '../../machines/coordinator.js';
@@ -122,7 +123,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     },
   });
 
+  const inspection = config.inspect ? new InspectionHub() : null;
   const actor: CoordinatorActor = createActor(coordinator, {
+    ...(inspection === null ? {} : { inspect: inspection.observer }),
     input: {
       drainDeadlineMs: config.drainDeadlineMs,
       breaker: config.breaker,
@@ -172,6 +175,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   return {
     actor,
     events,
+    inspection,
     async start() {
       actor.start();
       const snapshot = await waitFor(actor, (s) => coordinatorStateOf(s) !== 'init', { timeout: Infinity });

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSupervisor, type Supervisor, type SupervisorOptions } from '../../src/index.js';
 import { FAKE_AGENT } from '../helpers/cli.js';
 import { makeRepo, type TempRepo } from '../helpers/git-repo.js';
@@ -122,6 +122,8 @@ describe('budgets', () => {
     await s.settled();
     const task = await taskOf(s, 'costly');
     expect(task).toMatchObject({ status: 'dead', error: { code: 'BUDGET_EXCEEDED' } });
+    // The task is dead at once; its worker is free once the agent's processes are gone.
+    await vi.waitFor(() => expect(s.status().workers[0]).toMatchObject({ state: 'idle', task: null }), { timeout: 20_000, interval: 50 });
     const log = readFileSync(task?.logFile ?? '', 'utf8');
     expect(log).toContain('sending SIGINT');
     expect(log).not.toContain('sleeping 60000 ms\r\n[fake-agent] done');
