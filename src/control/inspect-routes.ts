@@ -5,7 +5,7 @@
  * `GET /inspect/stream` (WebSocket: the inspection stream, src/inspect/hub.ts). Each needs an
  * inspector session (the cookie a one-time link sets: inspect-sessions.ts) or the API token.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -37,7 +37,13 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
       // a file the page does not have is a 404
     }
   };
-  for (const name of ['index.html', 'app.js', 'style.css', 'layout.js', 'render.js', 'state.js', 'stream.js', 'tree.js', 'timeline.js', 'statechart.js', 'panel.js']) add(name, path.join(dir, name));
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((name) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name));
+  } catch {
+    // no page in this installation: /inspect says so
+  }
+  for (const name of names) add(name, path.join(dir, name));
   add('elk.bundled.js', createRequire(import.meta.url).resolve('elkjs/lib/elk.bundled.js'));
   return files;
 }

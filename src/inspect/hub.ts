@@ -74,7 +74,16 @@ export class InspectionHub {
     return { ...this.counts, clients: this.clients.size, liveActors: this.live.size };
   }
 
+  /** Never throws: it runs inside XState's transitions. */
   private observe(event: InspectionEvent): void {
+    try {
+      this.record(event);
+    } catch {
+      // An event the hub cannot read is left out of the stream; the system goes on.
+    }
+  }
+
+  private record(event: InspectionEvent): void {
     this.counts.observed += 1;
     if (event.type === '@xstate.actor') {
       this.live.set(event.actorRef.sessionId, event.actorRef as AnyActorRef);
@@ -124,7 +133,13 @@ export class InspectionHub {
   private replay(state: ClientState): void {
     let actors = 0;
     for (const [sessionId, actor] of this.live) {
-      if (actor.getSnapshot().status !== 'active') {
+      let status: string;
+      try {
+        status = actor.getSnapshot().status;
+      } catch {
+        status = 'active'; // still being created
+      }
+      if (status !== 'active') {
         this.live.delete(sessionId);
         continue;
       }

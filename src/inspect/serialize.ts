@@ -131,12 +131,25 @@ const base = (sessionId: string, rootId: string | undefined) => ({
   sessionId, rootId, createdAt: Date.now().toString(), id: randomUUID(), _version: INSPECT_PROTOCOL_VERSION,
 });
 
-/** The `@xstate.actor` message for a live actor, with its current snapshot. */
+/** An actor's snapshot now, or null while it is still being created (XState refuses to read it then). */
+function snapshotNow(actor: AnyActorRef): unknown {
+  try {
+    return actor.getSnapshot();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The `@xstate.actor` message for an actor, with its current snapshot — `{ status: 'active' }`
+ * alone for one still being created (its first `@xstate.snapshot` follows at once).
+ */
 export function actorMessage(actor: AnyActorRef, rootId: string | undefined, bounds: Bounds = DEFAULT_BOUNDS): StatelyInspectionEvent {
   const parent = (actor as unknown as { _parent?: AnyActorRef })._parent;
+  const snapshot = snapshotNow(actor);
   return {
     type: '@xstate.actor', ...base(actor.sessionId, rootId), name: actorName(actor), parentId: parent?.sessionId,
-    definition: definitionOf(actor), snapshot: inspectedSnapshot(actor.getSnapshot(), bounds),
+    definition: definitionOf(actor), snapshot: snapshot === null ? { status: 'active' } : inspectedSnapshot(snapshot, bounds),
   };
 }
 

@@ -116,6 +116,8 @@ export const OptionsSchema = z.strictObject({
   assignment: z.enum(['round-robin', 'capability', 'locality']).default('round-robin'),
   /** Observe every machine for the inspector (docs/inspector.md); off, nothing is observed and `supervisor.inspection` is null. */
   inspect: z.boolean().default(true),
+  /** Also forward the inspection stream to a Stately inspector's WebSocket server (e.g. `ws://127.0.0.1:8080`). */
+  inspectBridge: z.string().regex(/^wss?:\/\/\S+$/, 'a ws:// or wss:// URL').optional(),
   /** Store URL (`sqlite:PATH`, `postgres://…`, `memory:`) or a store instance; default `sqlite:<state-dir>/coord.db`. */
   store: z.union([z.string().min(1), z.custom<TaskStore>((value) => typeof value === 'object' && value !== null && 'claim' in value)]).optional(),
   /** This supervisor's name in a shared store; the same across restarts of one host. */

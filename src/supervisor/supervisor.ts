@@ -5,6 +5,7 @@
  * outcome path, dispatch, breakers, upkeep); `closeResources` closes it.
  */
 import { InspectionHub } from '../inspect/hub.js';
+import { bridgeToStately } from '../inspect/stately-bridge.js';
 import { mailboxesOf, postMessage, unblockTask } from './mailbox/operator.js';
 import { createActor, fromPromise, waitFor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import { coordinatorMachine, coordinatorStateOf, type CoordinatorState, type InitializeOutput, type StopWorkersInput } from '../../machines/coordinator.js';
@@ -177,6 +178,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     events,
     inspection,
     async start() {
+      if (inspection !== null && config.inspectBridge !== undefined) {
+        const stopBridge = bridgeToStately(inspection, config.inspectBridge, logger());
+        void finalState().then(stopBridge);
+      }
       actor.start();
       const snapshot = await waitFor(actor, (s) => coordinatorStateOf(s) !== 'init', { timeout: Infinity });
       const error = snapshot.context.error;

@@ -73,4 +73,17 @@ describe('the inspection hub', () => {
     expect(after.slice(1).map((m) => m.type)).toEqual(['@xstate.actor', '@xstate.actor', 'coord.replayed']);
     actor.stop();
   });
+
+  it('a client listening from the start gets the actors as they are created, whose snapshot cannot be read yet', () => {
+    const hub = new InspectionHub();
+    const early = recorder();
+    hub.subscribe(early);
+    const actor = createActor(parent, { inspect: hub.observer });
+    actor.start();
+    const created = early.got.filter((m): m is Extract<InspectMessage, { type: '@xstate.actor' }> => m.type === '@xstate.actor');
+    expect(created.map((m) => m.name)).toEqual(['parent', 'kid']);
+    expect(created[0]?.snapshot.status).toBe('active');
+    expect(early.got.some((m) => m.type === '@xstate.snapshot' && m.snapshot.value === 'running')).toBe(true);
+    actor.stop();
+  });
 });
