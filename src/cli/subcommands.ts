@@ -8,6 +8,7 @@ import { CoordError } from '../errors.js';
 import { cleanCommand } from './clean.js';
 import { cancelCommand, submitCommand, watchCommand } from './client-commands.js';
 import { daemonCommand } from './daemon-commands.js';
+import { machinesCommand } from './machines-commands.js';
 import { messageCommand, unblockCommand } from './mailbox-commands.js';
 import { logsCommand, redriveCommand, statusCommand, taskCommand, tasksCommand } from './store-commands.js';
 
@@ -101,6 +102,11 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   daemon: {
     usage: 'coord daemon start|status|stop|logs|install|uninstall   a long-lived supervisor (coord daemon --help)',
     raw: (argv) => daemonCommand(argv),
+  },
+  machines: {
+    usage: 'coord machines export [--format json|mermaid|dot] [--out DIR] [--doc FILE]\n'
+      + '                                       the machines\' definitions: JSON, Mermaid or DOT (coord machines --help)',
+    raw: (argv) => machinesCommand(argv),
   },
   clean: {
     usage: 'coord clean [--branches] [--worktrees] [--state] [--worktree-root DIR] [--yes]\n'
