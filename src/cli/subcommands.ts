@@ -94,10 +94,10 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     run: (v, [id = '']) => unblockCommand({ ...state(v), id, reason: v['reason'] as string | undefined }),
   },
   watch: {
-    usage: 'coord watch [--json]                  the running daemon\'s events, live, until Ctrl-C',
-    options: { json: { type: 'boolean' } },
+    usage: 'coord watch [--json] [--machines]     the running daemon\'s events (--machines: every actor\'s state change), live, until Ctrl-C',
+    options: { json: { type: 'boolean' }, machines: { type: 'boolean' } },
     positionals: 'none',
-    run: (v) => watchCommand({ ...state(v), json: v['json'] === true }),
+    run: (v) => watchCommand({ ...state(v), json: v['json'] === true, machines: v['machines'] === true }),
   },
   daemon: {
     usage: 'coord daemon start|status|stop|logs|install|uninstall   a long-lived supervisor (coord daemon --help)',
