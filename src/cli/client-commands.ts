@@ -1,12 +1,13 @@
 /**
  * The commands that talk to a running daemon: `coord submit FILE`, `coord cancel ID`,
- * `coord watch`. `submit` and `watch` need one (exit 3 when none runs); `cancel` without a
- * daemon changes the store directly when no supervisor runs on it.
+ * `coord watch [--machines]`. `submit` and `watch` need one (exit 3 when none runs); `cancel`
+ * without a daemon changes the store directly when no supervisor runs on it.
  */
 import { CoordError } from '../errors.js';
 import { daemonFilesOf } from '../control/daemon-files.js';
 import { connectControl, type ControlClient } from '../control/socket-client.js';
 import type { EventLine } from '../control/protocol.js';
+import { MachineLines } from '../inspect/machine-lines.js';
 import { plural } from '../plural.js';
 import { loadTaskFile } from '../tasks/load.js';
 import { locateState, refuseWhileRunning, withStateStore, type StateFlags } from './state.js';
@@ -88,10 +89,25 @@ export async function cancelCommand(flags: StateFlags & { ids: string[] }, io: O
   });
 }
 
-/** `coord watch [--json]`: the daemon's events as they happen, until interrupted or the daemon stops. */
-export async function watchCommand(flags: StateFlags & { json?: boolean }, io: Out = processOut): Promise<number> {
+/**
+ * `coord watch [--json] [--machines]`: the daemon's events as they happen, until interrupted or
+ * the daemon stops. With `--machines`, its actors' state changes instead (the socket's
+ * `inspect` stream; `--json`: its messages as they come).
+ */
+export async function watchCommand(flags: StateFlags & { json?: boolean; machines?: boolean }, io: Out = processOut): Promise<number> {
   const { client } = await daemonOf(flags);
-  await client.subscribe((line) => io.out(flags.json ? `${JSON.stringify(line)}\n` : `${describeEventLine(line)}\n`));
+  try {
+    if (flags.machines) {
+      const lines = new MachineLines();
+      await client.inspect((message) => io.out(flags.json ? `${JSON.stringify(message)}\n` : lines.consume(message).map((line) => `${line}\n`).join('')));
+    } else {
+      await client.subscribe((line) => io.out(flags.json ? `${JSON.stringify(line)}\n` : `${describeEventLine(line)}\n`));
+    }
+  } catch (error) {
+    // A refused stream (a daemon without `inspect`) must not keep the connection, and so the process, alive.
+    client.close();
+    throw error;
+  }
   const interrupted = new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());

@@ -9,6 +9,7 @@ import { cleanCommand } from './clean.js';
 import { cancelCommand, submitCommand, watchCommand } from './client-commands.js';
 import { daemonCommand } from './daemon-commands.js';
 import { inspectCommand } from './inspect-command.js';
+import { machinesCommand } from './machines-commands.js';
 import { messageCommand, unblockCommand } from './mailbox-commands.js';
 import { logsCommand, redriveCommand, statusCommand, taskCommand, tasksCommand } from './store-commands.js';
 
@@ -94,10 +95,10 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     run: (v, [id = '']) => unblockCommand({ ...state(v), id, reason: v['reason'] as string | undefined }),
   },
   watch: {
-    usage: 'coord watch [--json]                  the running daemon\'s events, live, until Ctrl-C',
-    options: { json: { type: 'boolean' } },
+    usage: 'coord watch [--json] [--machines]     the running daemon\'s events (--machines: every actor\'s state change), live, until Ctrl-C',
+    options: { json: { type: 'boolean' }, machines: { type: 'boolean' } },
     positionals: 'none',
-    run: (v) => watchCommand({ ...state(v), json: v['json'] === true }),
+    run: (v) => watchCommand({ ...state(v), json: v['json'] === true, machines: v['machines'] === true }),
   },
   daemon: {
     usage: 'coord daemon start|status|stop|logs|install|uninstall   a long-lived supervisor (coord daemon --help)',
@@ -108,6 +109,11 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     options: { 'no-open': { type: 'boolean' } },
     positionals: 'none',
     run: (v) => inspectCommand({ ...state(v), open: v['no-open'] !== true }),
+  },
+  machines: {
+    usage: 'coord machines export [--format json|mermaid|dot] [--out DIR] [--doc FILE]\n'
+      + '                                       the machines\' definitions: JSON, Mermaid or DOT (coord machines --help)',
+    raw: (argv) => machinesCommand(argv),
   },
   clean: {
     usage: 'coord clean [--branches] [--worktrees] [--state] [--worktree-root DIR] [--yes]\n'

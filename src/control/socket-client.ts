@@ -1,9 +1,11 @@
 /**
  * A client of the daemon's socket: one connection, requests answered by id, and event lines
- * for a subscription. Used by the CLI's daemon commands and by tests.
+ * for a subscription (`subscribe`) or inspection messages for an `inspect` stream (one
+ * `InspectMessage` per line: src/inspect/types.ts). Used by the CLI's daemon commands and by tests.
  */
 import net from 'node:net';
 import { CoordError, isCoordErrorCode } from '../errors.js';
+import type { InspectMessage } from '../inspect/types.js';
 import { LineSplitter } from './line-splitter.js';
 import type { ControlAnswer, EventLine } from './protocol.js';
 
@@ -12,6 +14,8 @@ export interface ControlClient {
   request<T = unknown>(cmd: string, args?: Record<string, unknown>): Promise<T>;
   /** Subscribes; `onEvent` hears every event line from then on. */
   subscribe(onEvent: (event: EventLine) => void): Promise<void>;
+  /** Asks for the `inspect` stream; `onMessage` hears every inspection message from then on (the replay first). */
+  inspect(onMessage: (message: InspectMessage) => void): Promise<void>;
   /** Resolves when the daemon closes the connection. */
   readonly closed: Promise<void>;
   close(): void;
@@ -49,6 +53,7 @@ function connectOnce(path: string): Promise<ControlClient> {
 function clientOn(socket: net.Socket): ControlClient {
   const pending = new Map<number, { resolve: (data: unknown) => void; reject: (error: Error) => void }>();
   const listeners: Array<(event: EventLine) => void> = [];
+  const inspectors: Array<(message: InspectMessage) => void> = [];
   const splitter = new LineSplitter(64 * 1024 * 1024);
   let next = 1;
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
@@ -61,7 +66,12 @@ function clientOn(socket: net.Socket): ControlClient {
   socket.on('data', (chunk: Buffer) => {
     for (const item of splitter.push(chunk)) {
       if (item.kind !== 'line' || item.line === '') continue;
-      const message = JSON.parse(item.line) as ControlAnswer | EventLine;
+      const message = JSON.parse(item.line) as ControlAnswer | EventLine | InspectMessage;
+      // An inspection message is the only line with a `type` (a snapshot's also has an `event`).
+      if ('type' in message && typeof message.type === 'string') {
+        for (const inspector of inspectors) inspector(message);
+        continue;
+      }
       if ('event' in message) {
         for (const listener of listeners) listener(message);
         continue;
@@ -86,6 +96,10 @@ function clientOn(socket: net.Socket): ControlClient {
     async subscribe(onEvent) {
       listeners.push(onEvent);
       await request('subscribe');
+    },
+    async inspect(onMessage) {
+      inspectors.push(onMessage);
+      await request('inspect');
     },
     closed,
     close: () => socket.end(),

@@ -2,9 +2,9 @@
 /**
  * What the tests need that npm cannot install, set up before they run (`npm test` calls this
  * first): a PostgreSQL server on 127.0.0.1:5432 (the PostgreSQL store's tests; started with
- * the Debian cluster tools when it is installed but down) and Debian's Chromium at
- * /usr/bin/chromium (the inspector page's browser tests; installed with apt when running as
- * root). What cannot be set up here fails with what to install.
+ * the Debian cluster tools when it is installed but down), Debian's Chromium at
+ * /usr/bin/chromium (the inspector page's browser tests) and Graphviz's dot (the DOT export's
+ * layout test), both installed with apt when running as root. What cannot be set up here fails with what to install.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -26,15 +26,21 @@ if (!quiet('pg_isready', ['-h', '127.0.0.1', '-p', '5432', '-q'])) {
   }
 }
 
-// Chromium, for the inspector page's tests (driven by playwright-core, never downloaded).
-if (!existsSync('/usr/bin/chromium')) {
-  if (isRoot && existsSync('/usr/bin/apt-get')) {
-    process.stdout.write('installing Debian\'s chromium for the browser tests (apt-get install chromium)…\n');
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    run('apt-get', ['update', '-qq'], { env });
-    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { env });
-  }
-  if (!existsSync('/usr/bin/chromium')) problems.push('Chromium is missing at /usr/bin/chromium: install Debian\'s chromium package (apt-get install chromium)');
+// Chromium, for the inspector page's tests (driven by playwright-core, never downloaded), and
+// Graphviz's dot, which checks the machines' DOT export lays out.
+const debian = [
+  { file: '/usr/bin/chromium', pkg: 'chromium', why: 'the inspector page\'s browser tests' },
+  { file: '/usr/bin/dot', pkg: 'graphviz', why: 'the DOT export\'s layout test' },
+];
+const missing = debian.filter((need) => !existsSync(need.file));
+if (missing.length > 0 && isRoot && existsSync('/usr/bin/apt-get')) {
+  process.stdout.write(`installing ${missing.map((m) => m.pkg).join(', ')} for ${missing.map((m) => m.why).join(' and ')} (apt-get install)…\n`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], { env });
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing.map((m) => m.pkg)], { env });
+}
+for (const need of debian) {
+  if (!existsSync(need.file)) problems.push(`${need.file} is missing, for ${need.why}: install Debian's ${need.pkg} package (apt-get install ${need.pkg})`);
 }
 
 if (problems.length > 0) {
