@@ -4,7 +4,7 @@
  * snapshot change when a task runs, and a worker killed with -9 going through its restart
  * states; a late client gets the live actors replayed; `coord inspect` prints a one-time link
  * that sets an HttpOnly SameSite=Strict cookie once and leaves the code out of the address;
- * `coord watch --machines`-style lines come over the socket's `inspect` stream.
+ * the socket's `inspect` stream carries the same, and `coord watch --machines` prints it as lines.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { InspectMessage } from '../../src/inspect/types.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
 import { isAlive, makeRepo, type TempRepo } from '../helpers/git-repo.js';
 
 let repo: TempRepo;
@@ -146,6 +146,23 @@ describe('the inspection stream of a daemon with 4 workers', () => {
     expect(lines[0]).toEqual({ id: 1, ok: true, data: { subscribed: true } });
     expect(lines.filter((l) => l['type'] === '@xstate.actor').map((l) => l['name'])).toEqual(expect.arrayContaining(['coordinator', 'w1', 'w2', 'w3', 'w4']));
     socket.destroy();
+    expect((await coord('daemon', 'stop', ...where())).code).toBe(0);
+  });
+
+  it('coord watch --machines prints each actor\'s state change as a line, a killed worker\'s restart among them', async () => {
+    repo = makeRepo();
+    await startDaemon();
+    const watch = startCli(['watch', '--machines', ...where()], { cwd: repo.dir });
+    try {
+      await vi.waitFor(() => expect(watch.stdout()).toMatch(/^w3 (started )?in idle$/m), { timeout: 15_000, interval: 50 });
+      const status = JSON.parse((await coord('daemon', 'status', ...where())).stdout) as { workers: Array<{ id: string; pid: number }> };
+      process.kill(status.workers.find((w) => w.id === 'w3')?.pid ?? 0, 'SIGKILL');
+      await vi.waitFor(() => expect(watch.stdout()).toMatch(/^w3 idle → restarting \(process\.exited SIGKILL\)$/m), { timeout: 15_000, interval: 50 });
+      await vi.waitFor(() => expect(watch.stdout()).toMatch(/^w3 \S+ → idle \(/m), { timeout: 15_000, interval: 50 });
+    } finally {
+      watch.child.kill('SIGINT');
+      await watch.exit;
+    }
     expect((await coord('daemon', 'stop', ...where())).code).toBe(0);
   });
 });
