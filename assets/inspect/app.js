@@ -18,8 +18,8 @@ const CARD_MIN_H = 150;
 const CARD_SCROLL_H = 190;
 const GRID_GAP = 8;
 const GRID_PAD = 8;
-/** The card shape layouts are chosen for (width / height of a chart box). */
-const CARD_ASPECT = 1.7;
+/** The shape of card the grid prefers (width / height): the charts are laid out top to bottom. */
+const CARD_ASPECT = 1.1;
 
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, props = {}, ...children) => {
@@ -237,7 +237,7 @@ function measure(text, font) {
   return w;
 }
 
-/** Lays out one definition (two ways, keeping the one that fits a card best); cached. */
+/** Lays out one definition; cached, so actors that share a definition share one layout. */
 function layoutFor(definition) {
   let p = layoutCache.get(definition);
   if (p) return p;
@@ -247,25 +247,8 @@ function layoutFor(definition) {
       elk = new window.ELK();
     }
     const model = parseDefinition(definition);
-    const variants = [
-      { 'elk.direction': 'DOWN' },
-      { 'elk.direction': 'RIGHT', 'elk.layered.wrapping.strategy': 'MULTI_EDGE', 'elk.aspectRatio': String(CARD_ASPECT) },
-    ];
-    let best = null;
-    for (const variant of variants) {
-      const graph = toElkGraph(model, measure);
-      Object.assign(graph.layoutOptions, variant);
-      let laid;
-      try {
-        laid = await elk.layout(graph);
-      } catch (err) {
-        if (variant === variants[variants.length - 1] && best === null) throw err;
-        continue;
-      }
-      const scale = Math.min(CARD_ASPECT / laid.width, 1 / laid.height);
-      if (best === null || scale > best.scale) best = { laid, scale };
-    }
-    const { svg, width, height } = renderSvg(document, model, best.laid);
+    const laid = await elk.layout(toElkGraph(model, measure));
+    const { svg, width, height } = renderSvg(document, model, laid);
     return { model, svg, width, height };
   })();
   layoutCache.set(definition, p);
@@ -373,11 +356,14 @@ function createCard(a) {
         card.dataset.unresolvedTargets = layout.model.unresolved.map((u) => `${u.source || '(root)'}→${u.target}`).join(' ');
       }
       a.cardState = {
+        width: layout.width,
+        height: layout.height,
         nodes: [...svg.querySelectorAll('[data-state-node]')].map((n) => [n.getAttribute('data-state-node'), n]),
         edges: [...svg.querySelectorAll('[data-source]')].map((n) => [n.getAttribute('data-source'), n]),
         active: null,
       };
       card.dataset.drawn = '';
+      scaleCard(a);
       renderActor(a);
     },
     (err) => {
@@ -416,6 +402,18 @@ function renderActor(a) {
   for (const [source, edge] of cs.edges) edge.classList.toggle('live', on.has(source));
 }
 
+/** The size of a card's chart box, as fitGrid() last made it. */
+const cardBox = { w: 0, h: 0 };
+/** Below this scale edge labels are unreadable: they are hidden (an enlarged card shows them). */
+const TINY_SCALE = 0.42;
+
+function scaleCard(a) {
+  const cs = a.cardState;
+  if (!cs || !a.card || cardBox.w <= 0) return;
+  const scale = Math.min(cardBox.w / cs.width, cardBox.h / cs.height);
+  a.card.classList.toggle('tiny', scale < TINY_SCALE);
+}
+
 /** Cards as large as the area allows while they fit; below a minimum size the grid scrolls. */
 function fitGrid() {
   const grid = $('#grid');
@@ -443,6 +441,10 @@ function fitGrid() {
   }
   grid.style.setProperty('--cols', String(cols));
   grid.style.setProperty('--card-h', `${ch}px`);
+  // Less the card's border, header and chart-box padding.
+  cardBox.w = (W - GRID_GAP * (cols - 1)) / cols - 10;
+  cardBox.h = ch - 34;
+  for (const a of actors.values()) scaleCard(a);
 }
 
 function renderFilterOptions(ordered) {
