@@ -319,6 +319,18 @@ export class InspectFixture {
     }
   }
 
+  /** New session ids for every actor, parents kept (coord restarted: the same names, new actors). */
+  renumber(): void {
+    const ids = new Map<string, string>();
+    let n = 1000 + this.seq;
+    for (const a of this.actors.values()) ids.set(a.sessionId, `x:${n++}`);
+    for (const a of this.actors.values()) {
+      a.sessionId = ids.get(a.sessionId)!;
+      a.parentId = a.parentId === undefined ? undefined : ids.get(a.parentId);
+    }
+    this.rootId = [...this.actors.values()].find((a) => a.parentId === undefined)?.sessionId;
+  }
+
   /** Closes every client's socket (the server going away for a moment). */
   disconnectAll(): void {
     for (const ws of this.clients) ws.terminate();
