@@ -252,6 +252,7 @@ function layoutFor(definition) {
     return { model, svg, width, height };
   })();
   layoutCache.set(definition, p);
+  $('#status').dataset.layouts = String(layoutCache.size);
   return p;
 }
 
@@ -532,6 +533,8 @@ function renderPanel() {
   if (ctx === undefined) ctx = '(no context)';
   const pre = $('#panel-context');
   if (pre.textContent !== ctx) pre.textContent = ctx;
+  // Payloads opened by the user stay open when new events come in.
+  const openSeqs = new Set([...document.querySelectorAll('#panel-events details[open]')].map((d) => d.closest('li').getAttribute('data-seq')));
   const items = [];
   for (let i = a.events.length - 1; i >= 0; i--) {
     const e = a.events[i];
@@ -544,10 +547,10 @@ function renderPanel() {
     items.push(
       el(
         'li',
-        { class: `kind-${e.kind}` },
+        { class: `kind-${e.kind}`, 'data-seq': String(e.seq) },
         el(
           'details',
-          {},
+          { open: openSeqs.has(String(e.seq)) },
           el(
             'summary',
             {},

@@ -35,6 +35,12 @@ export const ASSETS_DIR = path.resolve(here, '../../assets/inspect');
 const require = createRequire(import.meta.url);
 const ELK_BUNDLE = require.resolve('elkjs/lib/elk.bundled.js');
 
+/**
+ * A strict Content-Security-Policy, as coord's server may send it: the page needs nothing
+ * beyond its own origin (no inline script or style, no eval; the WebSocket is same-origin).
+ */
+export const INSPECT_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -223,7 +229,14 @@ export class InspectFixture {
     }
     try {
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(body);
+      res
+        .writeHead(200, {
+          'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
+          'cache-control': 'no-store',
+          'x-content-type-options': 'nosniff',
+          'content-security-policy': INSPECT_CSP,
+        })
+        .end(body);
     } catch {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     }

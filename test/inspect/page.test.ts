@@ -343,6 +343,25 @@ describe.skipIf(!existsSync(CHROMIUM))('inspector page in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('keeps the newest 500 events in the timeline and 50 per actor', async () => {
+    const { fixture, page, problems } = await openPage();
+    await allDrawn(page, machineActors(fixture).length);
+    for (let i = 0; i < 300; i++) {
+      fixture.transition('w1', { type: 'task.assign', n: i }, 'busy');
+      fixture.transition('w1', { type: 'task.completed', n: i }, 'idle');
+    }
+    fixture.transition('w2', { type: 'task.completed', last: true }, 'idle');
+    await page.waitForFunction(() => document.querySelector('#timeline-list .tl-row .tl-actor')?.textContent === 'w2', undefined, { timeout: 5000 });
+    expect(await page.locator('#timeline-list .tl-row').count()).toBe(500);
+    expect(await page.locator('#timeline-count').textContent()).toBe('500 events');
+    await page.click('.tree-row[data-tree-id="w1"]');
+    await page.waitForFunction(() => document.querySelector('#panel')?.getAttribute('data-actor-id') === 'w1', undefined, { timeout: 3000 });
+    expect(await page.locator('#panel-events li').count()).toBe(50);
+    const newest = await page.locator('#panel-events li pre').first().textContent();
+    expect(JSON.parse(newest!)).toEqual({ type: 'task.completed', n: 299 });
+    expect(problems).toEqual([]);
+  });
+
   it('replaces its picture with the replay that follows a drop, without duplicating anything', async () => {
     const { fixture, page, problems } = await openPage();
     const before = machineActors(fixture).length;
@@ -414,6 +433,8 @@ describe.skipIf(!existsSync(CHROMIUM))('inspector page in Chromium', () => {
     console.log(`inspector: 64 workers (+ coordinator, 2 breakers, 1 fallback chain): all ${n} cards drawn ${ms} ms after navigation started (${inPage} ms by the page's clock)`);
 
     for (const a of machineActors(fixture)) expect(await stateOf(page, a.name)).toBe(dotted(a.snapshot.value));
+    // One layout per definition (coordinator, worker, breaker, fallback chain), not per actor.
+    expect(await page.getAttribute('#status', 'data-layouts')).toBe('4');
     // Same definition, same drawing: the workers' charts are identical.
     const charts = await page.locator('.card svg.chart').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-machine')} ${e.getAttribute('viewBox')}`));
     expect(new Set(charts.filter((c) => c.startsWith('worker '))).size).toBe(1);
