@@ -298,7 +298,12 @@ describe.skipIf(!existsSync(CHROMIUM))('inspector page in Chromium', () => {
     fixture.transition('w2', { type: 'task.completed', message: { lease: 'lease-w2-1' } }, 'idle', { task: null }, 'coordinator');
     fixture.transition('w2', { type: 'task.assign', message: { taskId: 'task-9', attempt: 1, lease: 'lease-w2-2' } }, 'busy', { task: { taskId: 'task-9', attempt: 1, lease: 'lease-w2-2' } }, 'coordinator');
     fixture.sendEvent('w3', { type: 'task.cancel', reason: 'not w2' });
-    await page.waitForFunction(() => document.querySelectorAll('#panel-events li').length === 2, undefined, { timeout: 3000 });
+    // (An event's row can show before the snapshot that completes it: wait for the state.)
+    await page.waitForFunction(
+      () => document.querySelectorAll('#panel-events li').length === 2 && document.querySelector('#panel-events li .ev-state')?.textContent === '→ busy',
+      undefined,
+      { timeout: 3000 },
+    );
     const events = await page.locator('#panel-events summary').evaluateAll((els) => els.map((e) => [e.querySelector('.ev-type')!.textContent, e.querySelector('.ev-state')?.textContent, e.querySelector('.ev-from')?.textContent]));
     expect(events).toEqual([
       ['task.assign', '→ busy', 'from coordinator'],
@@ -332,8 +337,11 @@ describe.skipIf(!existsSync(CHROMIUM))('inspector page in Chromium', () => {
     // New events of other actors stay out; of this one, come in.
     fixture.transition('w1', { type: 'task.assign' }, 'busy');
     fixture.transition('w4', { type: 'process.ready', pid: 7 }, 'idle');
-    await page.waitForFunction(() => document.querySelectorAll('#timeline-list .tl-row').length === 4, undefined, { timeout: 3000 });
-    expect(await page.locator('#timeline-list .tl-row').first().locator('.tl-state').textContent()).toBe('idle');
+    await page.waitForFunction(
+      () => document.querySelectorAll('#timeline-list .tl-row').length === 4 && document.querySelector('#timeline-list .tl-row .tl-state')?.textContent === 'idle',
+      undefined,
+      { timeout: 3000 },
+    );
     await page.selectOption('#filter', '');
     await page.waitForFunction(() => document.querySelectorAll('#timeline-list .tl-row').length === 11, undefined, { timeout: 3000 });
     // Clicking an actor's name in the timeline filters by it.
@@ -397,10 +405,11 @@ describe.skipIf(!existsSync(CHROMIUM))('inspector page in Chromium', () => {
     const n = machineActors(fixture).length;
     await allDrawn(page, n);
 
+    // While the page is cut off, w4 gets ready: only the replay can tell it.
     let reconnected = fixture.nextConnection();
+    fixture.setStateSilently('w4', 'idle');
     fixture.disconnectAll();
     await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-connection') === 'reconnecting', undefined, { timeout: 3000 });
-    fixture.setStateSilently('w4', 'idle');
     await reconnected;
     await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-connection') === 'connected', undefined, { timeout: 5000 });
     await waitForState(page, 'w4', 'idle');
