@@ -7,7 +7,6 @@
  * The page's contract for tests and scripts: `.card[data-actor-id=<name>]` with
  * `data-state=<dotted state value>`; state boxes `[data-state-node=<path>]`, class `active`.
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,7 +123,8 @@ describe('inspector charts: reading machine definitions', () => {
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))('inspector page in Chromium', () => {
+// Chromium is set up by test/setup/ensure-system.mjs (npm test): without it this fails, never skips.
+describe('inspector page in Chromium', () => {
   let browser: Browser;
   const open: Array<{ fixture: InspectFixture; context: BrowserContext }> = [];
 

@@ -61,7 +61,11 @@ describe('the inspector page in Chromium', () => {
     expect(await page.getAttribute('[data-actor-id="coordinator"]', 'data-state')).toBe('running');
     await vi.waitFor(async () => expect(await page.getAttribute('[data-actor-id="w3"]', 'data-state')).toBe('idle'), { timeout: 15_000, interval: 100 });
     // 1280×800, 4 workers: no scrolling.
-    expect(await page.evaluate('document.documentElement.scrollHeight <= window.innerHeight && document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    const fits = await page.evaluate(() => {
+      const { document: doc, innerHeight, innerWidth } = globalThis as unknown as { document: { documentElement: { scrollHeight: number; scrollWidth: number } }; innerHeight: number; innerWidth: number };
+      return doc.documentElement.scrollHeight <= innerHeight && doc.documentElement.scrollWidth <= innerWidth;
+    });
+    expect(fits).toBe(true);
     const artifacts = path.join(ROOT, 'test', 'artifacts');
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: path.join(artifacts, 'inspector-4-workers.png') });
@@ -70,10 +74,10 @@ describe('the inspector page in Chromium', () => {
     const w3 = status.workers.find((w) => w.id === 'w3');
     process.kill(w3?.pid ?? 0, 'SIGKILL');
     // The page shows it within 3 s (the wait's own bound).
-    await page.waitForFunction(`document.querySelector('[data-actor-id="w3"]')?.getAttribute('data-state') !== 'idle'`, undefined, { timeout: 3_000 });
+    await vi.waitFor(async () => expect(await page.getAttribute('[data-actor-id="w3"]', 'data-state')).not.toBe('idle'), { timeout: 3_000, interval: 25 });
     await page.screenshot({ path: path.join(artifacts, 'inspector-w3-restarting.png') });
     // And back to idle once restarted.
-    await page.waitForFunction(`document.querySelector('[data-actor-id="w3"]')?.getAttribute('data-state') === 'idle'`, undefined, { timeout: 15_000 });
+    await vi.waitFor(async () => expect(await page.getAttribute('[data-actor-id="w3"]', 'data-state')).toBe('idle'), { timeout: 15_000, interval: 100 });
 
     expect(elsewhere).toEqual([]);
     expect(errors).toEqual([]);
