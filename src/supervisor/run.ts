@@ -308,8 +308,15 @@ export class Run {
         }
         case 'coord:failed':
         case 'coord:released':
+          this.gates.ended((payload as { taskId: string }).taskId);
+          return;
         case 'coord:cancelled':
           this.gates.ended((payload as { taskId: string }).taskId);
+          this.dispatcher.unhold((payload as { taskId: string }).taskId);
+          return;
+        case 'coord:dead':
+        case 'coord:blocked':
+          this.dispatcher.unhold((payload as { taskId: string }).taskId);
           return;
         case 'coord:merged':
           this.conflicts.forget((payload as SupervisorEvents['coord:merged']).taskId);

@@ -100,6 +100,10 @@ describe('budgets', () => {
     expect(held.tasks.filter((t) => t.status === 'complete').map((t) => t.id)).toEqual(['a', 'b']);
     expect(held.tasks.filter((t) => t.status === 'ready').map((t) => t.held?.code)).toEqual(['BUDGET_EXCEEDED', 'BUDGET_EXCEEDED']);
     expect(held.budgets.find((b) => b.scope === 'global')).toMatchObject({ capUsd: 0.01, exceeded: true });
+    expect(Object.keys(s.status().held).sort()).toEqual(['c', 'd']);
+    // A held task cancelled is held no more.
+    await s.cancel('d');
+    expect(Object.keys(s.status().held)).toEqual(['c']);
     await s.stop();
 
     // A restart does not reset the spend: the cap still holds.
@@ -109,7 +113,7 @@ describe('budgets', () => {
     expect((await again.summary()).budgets.find((b) => b.scope === 'global')?.spentUsd).toBeCloseTo(0.012, 6);
     await again.reconfigure({ budgets: { globalUsd: 1, warnAt: 0.8 } });
     await again.settled();
-    expect((await again.summary()).tasks.map((t) => t.status)).toEqual(['complete', 'complete', 'complete', 'complete']);
+    expect((await again.summary()).tasks.map((t) => t.status)).toEqual(['complete', 'complete', 'complete', 'cancelled']);
     await again.drain();
   });
 

@@ -206,6 +206,11 @@ export class Dispatcher {
     return this.held;
   }
 
+  /** `taskId` left the ready set some other way (cancelled, dead, blocked): it is held no more. */
+  unhold(taskId: string): void {
+    this.held.delete(taskId);
+  }
+
   /** Wakes the dispatcher when the earliest retry backoff, lease expiry or rate-limit window is due. */
   private async armRetryTimer(now: number): Promise<void> {
     const due = await this.deps.store.nextDueMs(now);
