@@ -60,7 +60,7 @@ export interface SupervisorEvents {
   'coord:budget-exceeded': { scope: string; spentUsd: number; capUsd: number; taskId: string };
   'coord:settled': { counts: Record<string, number> };
   /** A running task reported usage (deltas since its last report), with its agent session once known. */
-  'coord:usage': { taskId: string; workerId: string; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; costUsd: number; sessionId: string | null; model: string | null };
+  'coord:usage': { taskId: string; workerId: string; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; costUsd: number; sessionId: string | null; model: string | null; agent: string | null };
   /** An agent met its provider's rate limit: the task waits until `retryAt` (null: it waited too often and is dead). */
   /** A task waits out a rate limit: its provider's (`signal`: the key is in cooldown for every worker) or the shared limiter's. */
   'coord:rate-limited': { taskId: string; workerId: string; attempt: number; retryAt: string | null; message: string; key: string | null; signal: boolean; resetAt: string };

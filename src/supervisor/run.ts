@@ -18,7 +18,7 @@ import { BreakerBoard } from './breakers.js';
 import { CountsCache, emitIfSettled } from './counts-cache.js';
 import { Dispatcher, type AttemptLimits } from './dispatch/dispatcher.js';
 import { startLeaseUpkeep } from './dispatch/lease-upkeep.js';
-import type { SupervisorEventBus, SupervisorEvents } from './events.js';
+import type { SupervisorEventBus } from './events.js';
 import type { FaultStop } from './fault-stop.js';
 import { FallbackBoard } from './fallbacks.js';
 import type { ResolvedOptions } from './options.js';
@@ -30,14 +30,7 @@ import type { Runtime } from './runtime.js';
 import { handleServiceRequest } from './services.js';
 import { createTaskReaper, type TaskReaper } from './task-reaper.js';
 import { Tracker } from './tracker.js';
-import type { CoordinationSummary } from './summary.js';
-import { BudgetDesk } from './coordination/budgets.js';
-import { FileClaims } from './coordination/files.js';
-import { Gates } from './coordination/gates.js';
-import { RateDesk } from './coordination/rates.js';
-import { MergeDesk } from './coordination/merge.js';
-import { ConflictMonitor, conflictScratchDir } from './coordination/conflicts.js';
-import { postMessage } from './mailbox/operator.js';
+import { Coordination } from './coordination/coordination.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
 /** What a run needs from the supervisor around it. */
@@ -59,9 +52,6 @@ export interface RunParts {
   onRefused: RunProcessOptions['onRefused'];
 }
 
-/** The most of a test's output a merge failure sends to the agent (its log has all of it). */
-const MERGE_MESSAGE_CHARS = 16_000;
-
 export class Run {
   readonly logger: Logger;
   readonly tracker: Tracker;
@@ -75,12 +65,8 @@ export class Run {
   readonly turns: Turns;
   /** How worker processes are forked for this run. */
   readonly processOptions: RunProcessOptions;
-  /** Budgets, declared files and the shared rate limit: what holds a ready task back besides the breakers. */
-  readonly gates: Gates;
-  /** The test-gated merge queue, when the `merge` option sets one up. */
-  readonly merge: MergeDesk | null;
-  /** Conflict prediction between live task branches. */
-  readonly conflicts: ConflictMonitor;
+  /** Budgets, declared files, the shared rate limit, the merge queue and conflict prediction. */
+  readonly coordination: Coordination;
   /** What every attempt is handed with; dispatch reads it at each hand-over, so a live change applies to the next attempt. */
   readonly limits: AttemptLimits;
   /** Kills what tasks leave behind: a lost attempt's processes, and at the close the whole run's. */
@@ -124,36 +110,14 @@ export class Run {
       nodeId: config.nodeId, taskLogDir, now, changed: () => this.changed(),
       agents: config.agents, rateLimitDefaultWaitMs: config.rateLimitDefaultWaitMs, turns: this.turns,
     });
-    this.gates = new Gates(
-      new RateDesk(config.rateLimits, () => this.limits.agents, logger),
-      new BudgetDesk(config.budgets, {
-        store, events, logger, now, agents: () => this.limits.agents,
-        onTaskCap: (taskId, workerId, spentUsd, capUsd) => this.tracker.run(`stopping ${taskId} at its budget`, this.stopAtCap(taskId, workerId, spentUsd, capUsd)),
-        released: () => this.dispatcher.schedule(),
-      }),
-      new FileClaims(),
-    );
-    this.watchGates(events);
-    this.merge = config.merge === undefined ? null : new MergeDesk({
-      options: config.merge, repoRoot: repo.root, dir: path.join(runtime.stateDir, 'merge'), nodeId: config.nodeId, store, events, logger, now,
-      post: async (taskId, text, meta) => {
-        await postMessage(store, taskId, text.length > MERGE_MESSAGE_CHARS ? `…${text.slice(-MERGE_MESSAGE_CHARS)}` : text, {
-          source: 'merge-queue', meta, maxBytes: config.mailbox.maxMessageBytes, now: now(),
-        });
-        this.deliveries.poke();
-      },
+    this.coordination = new Coordination({
+      config, repoRoot: repo.root, stateDir: runtime.stateDir, store, events, logger, tracker: this.tracker, workers, now,
+      agents: () => this.limits.agents,
+      posted: () => this.deliveries.poke(),
+      schedule: () => this.dispatcher.schedule(),
+      unhold: (taskId) => this.dispatcher.unhold(taskId),
       changed: () => this.tracker.run('a settled check', this.changed()),
-    });
-    this.conflicts = new ConflictMonitor({
-      repoRoot: repo.root, scratchDir: conflictScratchDir(runtime.stateDir), target: config.merge?.target ?? null, intervalMs: config.conflictCheckMs,
-      events, logger, tracker: this.tracker, now,
-      running: () => workers.running(),
-      notify: (workerId, message) => void workers.notify(workerId, message),
-      post: async (taskId, text, meta) => {
-        await postMessage(store, taskId, text, { source: 'conflict', meta, maxBytes: config.mailbox.maxMessageBytes, now: now() });
-        this.deliveries.poke();
-      },
-      merged: config.merge === undefined ? null : (taskId) => this.merge?.state(taskId)?.status === 'merged',
+      attemptFailed: (workerId, ref, code, message) => this.outcomes.attemptFailed(workerId, ref, code, message),
     });
     this.limits = {
       taskLogDir, defaultTimeoutMs: config.defaultTimeoutMs, maxLogBytes: config.maxLogBytes, quietAfterMs: config.quietAfterMs,
@@ -169,7 +133,7 @@ export class Run {
       },
       ensureLocal: (heads) => shared.ensureLocal(heads),
       accepting: parts.accepting,
-      gates: this.gates,
+      gates: this.coordination.gates,
     });
     this.processOptions = {
       entry: config.workerEntry ?? defaultWorkerEntry(), repoRoot: repo.root, runId: this.reaper.runId, logger,
@@ -185,7 +149,8 @@ export class Run {
    */
   async open(): Promise<void> {
     const { store, logger } = this.runtime;
-    await this.gates.budgets.load();
+    // Following the events before anything is dispatched: the recovery's changes reach it too.
+    this.closers.push(await this.coordination.open());
     await this.outcomes.recover();
     await this.counts.refresh();
     this.closers.push(startLeaseUpkeep({
@@ -195,9 +160,6 @@ export class Run {
     this.closers.push(store.onChange(() => this.changedElsewhere()));
     this.deliveries.start();
     this.closers.push(() => this.deliveries.stop());
-    if (this.merge !== null) await this.merge.open(await store.list());
-    this.conflicts.start();
-    this.closers.push(() => this.conflicts.stop());
     const { repo, stateDir, shared } = this.runtime;
     logger.info({ repo: repo.root, baseCommit: repo.baseCommit, stateDir, store: store.kind, nodeId: this.parts.config.nodeId, remote: shared.remote, workers: this.runtime.workers.length }, 'initialized');
   }
@@ -218,16 +180,6 @@ export class Run {
     this.tracker.run('cancelling tasks in flight', this.outcomes.cancelInFlight(reason));
   }
 
-  /** The rate limits' and budgets' state now, for the summary and status. */
-  coordination(): CoordinationSummary {
-    return {
-      rateLimits: this.gates.rates.state(Date.now()),
-      budgets: this.gates.budgets.state(),
-      merge: this.merge === null || this.parts.config.merge === undefined ? null : { target: this.parts.config.merge.target, counts: this.merge.counts() },
-      conflicts: this.conflicts.current(),
-    };
-  }
-
   /** The tasks as the store last said (after the close: as it said at the close). */
   async tasks(): Promise<TaskRecord[]> {
     return this.finalTasks ?? this.runtime.store.list();
@@ -239,7 +191,7 @@ export class Run {
     await this.reaper.runEnded(); // the workers are gone: whatever their tasks left goes too
     for (const close of this.closers.splice(0)) close();
     this.dispatcher.stop();
-    await this.merge?.close();
+    await this.coordination.close();
     await this.tracker.flush();
     // A store that failed mid-run may fail here again: close what can be closed anyway,
     // and keep the first fault as the run's error (the summary falls back on the counts).
@@ -280,7 +232,7 @@ export class Run {
         this.deliveries.inputResult(message);
         return;
       case 'coord:rate-request':
-        reply(this.gates.rates.answer(message, Date.now()));
+        reply(this.coordination.gates.rates.answer(message, Date.now()));
         return;
       default:
         handleServiceRequest({
@@ -288,62 +240,6 @@ export class Run {
           onWorkspaceRepaired: (id) => this.parts.workers.countRepair(id),
         }, workerId, message, reply);
     }
-  }
-
-  /**
-   * The gates follow the attempts through the events: usage is spend and tokens, an attempt's
-   * end frees what it held, and a provider's rate limit puts its key in cooldown.
-   */
-  private watchGates(events: SupervisorEventBus): void {
-    const { rates, budgets } = this.gates;
-    this.closers.push(events.onAny((name, payload) => {
-      switch (name) {
-        case 'coord:complete': {
-          const { taskId } = payload as SupervisorEvents['coord:complete'];
-          this.gates.ended(taskId);
-          this.conflicts.completed(taskId, (payload as SupervisorEvents['coord:complete']).commit);
-          const merge = this.merge;
-          if (merge !== null) this.tracker.run(`queueing ${taskId} for merging`, this.runtime.store.get(taskId).then((task) => task && merge.completed(task)));
-          return;
-        }
-        case 'coord:failed':
-        case 'coord:released':
-          this.gates.ended((payload as { taskId: string }).taskId);
-          return;
-        case 'coord:cancelled':
-          this.gates.ended((payload as { taskId: string }).taskId);
-          this.dispatcher.unhold((payload as { taskId: string }).taskId);
-          return;
-        case 'coord:dead':
-        case 'coord:blocked':
-          this.dispatcher.unhold((payload as { taskId: string }).taskId);
-          return;
-        case 'coord:merged':
-          this.conflicts.forget((payload as SupervisorEvents['coord:merged']).taskId);
-          return;
-        case 'coord:usage': {
-          const usage = payload as SupervisorEvents['coord:usage'];
-          rates.used(usage.taskId, usage.inputTokens + usage.outputTokens, Date.now());
-          this.tracker.run(`the spend of ${usage.taskId}`, this.runtime.store.get(usage.taskId).then((task) => budgets.usage({ ...usage, agent: task?.spec.agent })));
-          return;
-        }
-        case 'coord:rate-limited': {
-          const limited = payload as SupervisorEvents['coord:rate-limited'];
-          if (limited.signal && limited.key !== null) rates.signal(limited.key, Date.parse(limited.resetAt), Date.now());
-          return;
-        }
-      }
-    }));
-  }
-
-  /** A running task reached its own budget: it is dead with BUDGET_EXCEEDED, and its processes get SIGINT, then the normal kill path. */
-  private async stopAtCap(taskId: string, workerId: string, spentUsd: number, capUsd: number): Promise<void> {
-    const task = await this.runtime.store.get(taskId);
-    if (task?.lease == null || (task.status !== 'running' && task.status !== 'assigned')) return;
-    const attempt = task.attempts.at(-1)?.attempt ?? task.attempts.length;
-    const message = `spent $${spentUsd.toFixed(4)} of its $${capUsd.toFixed(4)} budget (budgets.perTaskUsd)`;
-    await this.outcomes.attemptFailed(workerId, { taskId, lease: task.lease, attempt }, 'BUDGET_EXCEEDED', message);
-    this.parts.workers.cancel(workerId, taskId, `budget exceeded: ${message}`, 'SIGINT');
   }
 
   /** After a change: dispatch again, and say so if nothing is left to run (nor to merge). */
@@ -354,7 +250,7 @@ export class Run {
 
   /** True when the run has nothing of its own in flight beyond the tasks (the merge queue). */
   idle(): boolean {
-    return this.merge?.idle() ?? true;
+    return this.coordination.idle();
   }
 
   /**

@@ -209,7 +209,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         protocolRefusals,
         liveness: Object.fromEntries(run?.outcomes.liveness ?? []),
         paths: run?.runtime.paths ?? null,
-        ...(run?.coordination() ?? { rateLimits: [], budgets: [], merge: null, conflicts: [] }),
+        ...(run?.coordination.summary() ?? { rateLimits: [], budgets: [], merge: null, conflicts: [] }),
         held: Object.fromEntries([...(run?.dispatcher.holds() ?? [])].map(([id, held]) => [id, { code: held.code, scope: held.scope }])),
       };
     },
@@ -275,11 +275,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         scale: (count) => scaler.scale(count),
         configureCoordinator: (change) => actor.send({ type: 'coordinator.configure', ...change }),
         configureBreakers: (breaker) => current.breakers.configureAll(breaker),
-        configureGates: (change) => {
-          if (change.rateLimits !== undefined) current.gates.rates.configure(change.rateLimits);
-          if (change.budgets !== undefined) current.gates.budgets.configure(change.budgets ?? undefined);
-          current.dispatcher.schedule();
-        },
+        configureGates: (change) => current.coordination.configure(change),
         events,
       }, settings);
     },
@@ -305,8 +301,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         // What can still be read: a closed run's store is gone, and so are its mailboxes.
         mailboxes: run && !run.closed ? await mailboxesOf(run.runtime.store, tasks).catch(() => new Map()) : new Map(),
         holds: run?.dispatcher.holds() ?? new Map(),
-        coordination: run?.coordination(),
-        mergeOf: (taskId) => run?.merge?.state(taskId) ?? null,
+        coordination: run?.coordination.summary(),
+        mergeOf: (taskId) => run?.coordination.merge?.state(taskId) ?? null,
       });
     },
   };

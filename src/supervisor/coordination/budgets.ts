@@ -21,7 +21,7 @@ import type { Hold } from './rates.js';
 export interface SpendReport {
   taskId: string;
   workerId: string;
-  agent: string | undefined;
+  agent: string | null;
   model: string | null;
   inputTokens: number;
   outputTokens: number;
@@ -93,7 +93,7 @@ export class BudgetDesk {
     spend.tokens.outputTokens += report.outputTokens;
     spend.tokens.cacheReadTokens += report.cacheReadTokens;
     spend.tokens.cacheWriteTokens += report.cacheWriteTokens;
-    if (report.agent !== undefined) spend.priced = priceOf(resolveProfile(report.agent, this.deps.agents()), report.model, spend.tokens) ?? 0;
+    if (report.agent !== null) spend.priced = priceOf(resolveProfile(report.agent, this.deps.agents()), report.model, spend.tokens) ?? 0;
     const delta = Math.max(spend.reported, spend.priced) - spend.counted;
     if (!(delta > 0)) return Promise.resolve();
     spend.counted += delta;

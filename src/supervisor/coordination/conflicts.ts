@@ -7,7 +7,6 @@
  * the workers running either task (`coord:conflict` over IPC) and posted to each agent task's
  * mailbox; the current ones are in the summary and status.
  */
-import path from 'node:path';
 import { ConflictWatcher, type Conflict, type LiveBranch } from '../../coordination/conflict-watch.js';
 import { runGit } from '../../git/run-git.js';
 import type { Logger } from '../../log/logger.js';
@@ -148,6 +147,3 @@ function summaryOf(conflict: Conflict): ConflictSummary {
     detectedAt: new Date(conflict.detectedAt).toISOString(),
   };
 }
-
-/** The scratch folder of a run's conflict checks. */
-export const conflictScratchDir = (stateDir: string): string => path.join(stateDir, 'conflicts');

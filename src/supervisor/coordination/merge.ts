@@ -96,11 +96,11 @@ export class MergeDesk {
     };
   }
 
-  /** Counts by status, for status and the summary. */
-  counts(): Record<string, number> {
+  /** The target and how many branches stand where, for status and the summary. */
+  summary(): { target: string; counts: Record<string, number> } {
     const counts: Record<string, number> = { pending: 0, merged: 0, conflict: 0, 'test-failed': 0 };
     for (const state of this.states.values()) counts[state.status] = (counts[state.status] ?? 0) + 1;
-    return counts;
+    return { target: this.deps.options.target, counts };
   }
 
   async close(): Promise<void> {

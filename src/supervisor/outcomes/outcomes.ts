@@ -86,15 +86,17 @@ export class Outcomes {
         this.lastActivity.set(message.taskId, this.deps.now());
         this.deps.logger.debug({ workerId, taskId: message.taskId, outputBytes: message.outputBytes }, 'task progress');
         return;
-      case 'coord:usage':
-        if ((await this.deps.store.get(message.taskId))?.lease !== message.lease) return;
+      case 'coord:usage': {
+        const record = await this.deps.store.get(message.taskId);
+        if (record?.lease !== message.lease) return;
         this.usage.add(message, workerId);
         this.deps.events.emit('coord:usage', {
           taskId: message.taskId, workerId, inputTokens: message.inputTokens, outputTokens: message.outputTokens,
           cacheReadTokens: message.cacheReadTokens ?? 0, cacheWriteTokens: message.cacheWriteTokens ?? 0, costUsd: message.costUsd, sessionId: message.sessionId ?? null,
-          model: message.model ?? null,
+          model: message.model ?? null, agent: record.spec.agent ?? null,
         });
         return;
+      }
       case 'coord:liveness':
         if ((await this.deps.store.get(message.taskId))?.lease !== message.lease) return;
         this.liveness.set(message.taskId, message.state);
