@@ -49,7 +49,9 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
 }
 
 export function registerInspectRoutes(app: FastifyInstance, options: InspectRoutesOptions): void {
-  const assets = loadAssets();
+  // Read on first use: a daemon whose inspector nobody opens never reads the page (elk alone is 1.6 MB).
+  let loaded: ReturnType<typeof loadAssets> | undefined;
+  const assets = { get: (name: string) => (loaded ??= loadAssets()).get(name) };
   const authorized = (request: FastifyRequest): boolean => {
     if (options.sessions.allows(request.headers.cookie)) return true;
     const queryToken = (request.query as { token?: unknown } | undefined)?.token;

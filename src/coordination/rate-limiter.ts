@@ -143,6 +143,11 @@ export class RateLimiter {
     return { granted: true };
   }
 
+  /** The key of the grant `holder` holds, if any. */
+  keyHeldBy(holder: string): string | undefined {
+    return this.heldBy.get(holder);
+  }
+
   /** The holder's attempt ended: its concurrency slot is free (no-op if it held none). */
   release(holder: string): void {
     const key = this.heldBy.get(holder);

@@ -23,8 +23,6 @@ export interface Hold {
 
 export class RateDesk {
   private readonly limiter: RateLimiter;
-  /** The key each task's held grant is on. */
-  private readonly keyOf = new Map<string, string>();
 
   constructor(
     limits: Readonly<Record<string, RateLimit>>,
@@ -49,20 +47,14 @@ export class RateDesk {
     const key = this.keyFor(spec);
     if (key === null) return null;
     const decision = this.limiter.request(key, spec.id, now);
-    if (decision.granted) {
-      this.keyOf.set(spec.id, key);
-      return null;
-    }
+    if (decision.granted) return null;
     return { code: 'RATE_LIMITED', scope: `rate:${key}`, retryAfterMs: decision.retryAfterMs };
   }
 
   /** The worker asks before the attempt starts: granted (what dispatch took), or wait (a cooldown began since). */
   answer(message: WorkerMessageOf<'coord:rate-request'>, now: number): ParentMessage {
     const decision = this.limiter.limits(message.key) ? this.limiter.request(message.key, message.taskId, now) : { granted: true as const };
-    if (decision.granted) {
-      this.keyOf.set(message.taskId, message.key);
-      return { type: 'coord:rate-grant', requestId: message.requestId, key: message.key };
-    }
+    if (decision.granted) return { type: 'coord:rate-grant', requestId: message.requestId, key: message.key };
     this.logger.info({ taskId: message.taskId, key: message.key, retryAfterMs: decision.retryAfterMs, reason: decision.reason }, 'a start waits for the shared rate limit');
     return { type: 'coord:rate-wait', requestId: message.requestId, key: message.key, retryAfterMs: decision.retryAfterMs };
   }
@@ -70,12 +62,11 @@ export class RateDesk {
   /** The attempt of `taskId` ended: its concurrency slot is free. */
   ended(taskId: string): void {
     this.limiter.release(taskId);
-    this.keyOf.delete(taskId);
   }
 
   /** Tokens the running attempt of `taskId` used, against its key's window. */
   used(taskId: string, tokens: number, now: number): void {
-    const key = this.keyOf.get(taskId);
+    const key = this.limiter.keyHeldBy(taskId);
     if (key !== undefined) this.limiter.consume(key, tokens, now);
   }
 
@@ -84,11 +75,6 @@ export class RateDesk {
     if (!this.limiter.limits(key)) return;
     this.limiter.signal(key, until, now);
     this.logger.warn({ key, until: new Date(until).toISOString() }, 'rate limited by the provider: every start on the key waits');
-  }
-
-  /** The key of the grant `taskId` holds, if any. */
-  heldKey(taskId: string): string | null {
-    return this.keyOf.get(taskId) ?? null;
   }
 
   nextChangeMs(now: number): number | null {

@@ -144,12 +144,14 @@ export class Dispatcher {
       }
       // Work stealing: a worker still idle takes, oldest first, a task the strategy kept for a busy worker.
       const steal = strategy.steal;
-      for (const task of steal === undefined ? [] : waiting) {
-        if (slots.length === 0 || !this.deps.accepting()) break;
-        const slot = steal?.(task, this.deps.fallbacks.placeable(task.spec.id, slots, (id) => workers.gone(id), workers.slots().length)) ?? null;
-        if (slot !== null && (await this.claim(task, slot, now))) {
-          slots = slots.filter((s) => s.workerId !== slot.workerId);
-          this.deps.events.emit('coord:stolen', { taskId: task.spec.id, workerId: slot.workerId });
+      if (steal !== undefined) {
+        for (const task of waiting) {
+          if (slots.length === 0 || !this.deps.accepting()) break;
+          const slot = steal(task, this.deps.fallbacks.placeable(task.spec.id, slots, (id) => workers.gone(id), workers.slots().length));
+          if (slot !== null && (await this.claim(task, slot, now))) {
+            slots = slots.filter((s) => s.workerId !== slot.workerId);
+            this.deps.events.emit('coord:stolen', { taskId: task.spec.id, workerId: slot.workerId });
+          }
         }
       }
     }
