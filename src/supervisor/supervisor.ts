@@ -11,7 +11,7 @@ import { createActor, fromPromise, waitFor, type AnyActorRef, type SnapshotFrom 
 import { coordinatorMachine, coordinatorStateOf, type CoordinatorState, type InitializeOutput, type StopWorkersInput } from '../../machines/coordinator.js';
 import { CoordError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import { Placements, strategyFor } from './coordination/placements.js';
+import { strategyFor } from './coordination/placements.js';
 import { whenTrue } from './counts-cache.js';
 import { SupervisorEventBus } from './events.js';
 import { FaultStop } from './fault-stop.js';
@@ -75,8 +75,6 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   const childOf = (id: string): AnyActorRef | undefined => actor.getSnapshot().children[id] as AnyActorRef | undefined;
 
   const machines = { config, logger, live, events, wake: () => run?.dispatcher.schedule() };
-  const placements = new Placements();
-  placements.watch(events);
   const coordinator = coordinatorMachine.provide({
     actors: {
       worker: provideWorker(machines),
@@ -85,7 +83,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       initialize: fromPromise<InitializeOutput>(async () => {
         const runtime = await openRuntime(config, faults, random);
         run = new Run(runtime, {
-          config, events, workers: registry, faults, strategy: config.strategy ?? strategyFor(config.assignment, placements, (id) => !registry.gone(id)),
+          config, events, workers: registry, faults, strategy: config.strategy ?? strategyFor(config.assignment, events, (id) => !registry.gone(id)),
           children: {
             child: childOf,
             spawnBreaker: (scope) => actor.send({ type: 'breaker.ensure', scope }),

@@ -32,14 +32,20 @@ export class Placements {
   }
 }
 
-/** The strategy for `assignment`; `inService` says whether a worker will take work again. */
-export function strategyFor(assignment: Assignment, placements: Placements, inService: (workerId: string) => boolean): AssignStrategy {
+/**
+ * The strategy for `assignment`; `inService` says whether a worker will take work again. Only
+ * locality follows the completions on `events` (for as long as the supervisor lives).
+ */
+export function strategyFor(assignment: Assignment, events: SupervisorEventBus, inService: (workerId: string) => boolean): AssignStrategy {
   switch (assignment) {
     case 'round-robin':
       return createRoundRobin();
     case 'capability':
       return createCapability();
-    case 'locality':
+    case 'locality': {
+      const placements = new Placements();
+      placements.watch(events);
       return createLocality({ preferred: (task) => placements.preferred(task), inService });
+    }
   }
 }
