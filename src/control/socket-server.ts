@@ -100,6 +100,7 @@ function serveConnection(socket: net.Socket, options: SocketServerOptions, conne
   const splitter = new LineSplitter(MAX_REQUEST_BYTES);
   let queue = Promise.resolve();
   let unsubscribe: (() => void) | undefined;
+  let stopInspecting: (() => void) | undefined;
   const write = (value: unknown): void => {
     if (!socket.destroyed && socket.writable) socket.write(`${JSON.stringify(value)}\n`);
   };
@@ -141,7 +142,7 @@ function serveConnection(socket: net.Socket, options: SocketServerOptions, conne
       }
       answer(id, { data: { subscribed: true } });
       // After the answer: the replay of live actors, then every message, one per line.
-      unsubscribe ??= hub.subscribe({ send: (text) => { if (!socket.destroyed && socket.writable) socket.write(`${text}\n`); }, backlog: () => socket.writableLength });
+      stopInspecting ??= hub.subscribe({ send: (text) => { if (!socket.destroyed && socket.writable) socket.write(`${text}\n`); }, backlog: () => socket.writableLength });
       return;
     }
     try {
@@ -163,6 +164,7 @@ function serveConnection(socket: net.Socket, options: SocketServerOptions, conne
   socket.on('error', () => undefined);
   socket.on('close', () => {
     unsubscribe?.();
+    stopInspecting?.();
     connections.delete(socket);
   });
 }
