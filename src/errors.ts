@@ -37,8 +37,8 @@ export const COORD_ERROR_CODES = [
   // coordination: a spending cap reached, declared files in use by a running task, and the merge
   // queue's verdicts (a target checked out with local changes, a branch that conflicts, a failing test)
   'BUDGET_EXCEEDED', 'FILES_BUSY', 'MERGE_TARGET_DIRTY', 'MERGE_CONFLICT', 'MERGE_TEST_FAILED',
-  // pools: a worker whose worktree's setup command failed, a pool nobody declared
-  'SETUP_FAILED', 'POOL_NOT_FOUND',
+  // pools: a worker whose worktree's setup command failed, a pool nobody declared, one not ready in time
+  'SETUP_FAILED', 'POOL_NOT_FOUND', 'POOL_NOT_READY',
   // protocol and lifecycle
   'PROTOCOL_INVALID', 'NOT_RUNNING', 'WORKER_SPAWN_FAILED', 'ALL_WORKERS_FAILED', 'INTERNAL',
 ] as const;
@@ -173,6 +173,7 @@ export const ERROR_POLICY: Readonly<Record<CoordErrorCode, ErrorPolicy>> = Objec
   // The worker's worktree is not fit for tasks: the worker stays out of service, no task is charged.
   SETUP_FAILED: policy(false, 'workspace', false, false, 1),
   POOL_NOT_FOUND: policy(false, 'supervisor', false, false, 2),
+  POOL_NOT_READY: policy(true, 'supervisor', false, false, 1),
   // the merge queue's: the task's own work stays complete on its branch; the target is left as it was
   MERGE_TARGET_DIRTY: policy(true, 'supervisor', false, false, 1),
   MERGE_CONFLICT: policy(false, 'task', false, false, 1),

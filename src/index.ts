@@ -23,3 +23,7 @@ export { createRoundRobin, type AssignStrategy, type WorkerSlot } from './pool/a
 export { coordinatorMachine, type CoordinatorState } from '../machines/coordinator.js';
 export { workerMachine } from '../machines/worker.js';
 export { PROTOCOL_VERSION } from './protocol/messages.js';
+export { waitForPoolAt, type WaitForPoolOptions } from './pools/wait-for-pool.js';
+export type { PoolStatus } from './pools/readiness.js';
+export type { HeartbeatFile } from './intake/outputs.js';
+export type { InboxError } from './intake/inbox.js';

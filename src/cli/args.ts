@@ -43,6 +43,8 @@ export interface CliArgs {
   remote: string | false | undefined;
   /** `--http HOST:PORT`, checked. */
   http: string | undefined;
+  /** `--inbox DIR`, or false for `--inbox none`. */
+  inbox: string | false | undefined;
 }
 
 export const USAGE = `Usage: coord [options]        (or: node supervisor.js [options])
@@ -72,6 +74,9 @@ Runs a graph of tasks on N forked workers, each in its own git worktree.
   --drain-deadline-ms MS  how long a drain lets running tasks finish (default 30000)
   --http HOST:PORT      with coord daemon start: serve the HTTP API there (port 0: a free
                         port, which coord daemon status reports)
+  --inbox DIR|none      submit the task files dropped into DIR, and write results/, dlq/
+                        and heartbeats/ in the state directory (a daemon's default:
+                        <state-dir>/inbox; see docs/intake-and-pools.md)
   --fresh               start over: archive the stored queue (SQLite) and remove the old
                         coord/<id> branches of the task file's tasks, then run it as new
   --allow-dirty         run even if the repository has uncommitted changes
@@ -120,6 +125,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     maxLogBytes: integerFlag('--max-log-bytes', values['max-log-bytes'], MIN_LOG_BYTES, MAX_LOG_BYTES),
     remote: values.remote === 'none' ? false : values.remote,
     http: values.http,
+    inbox: values.inbox === 'none' ? false : values.inbox,
   };
 }
 
@@ -167,6 +173,7 @@ const OPTIONS = {
   'max-log-bytes': { type: 'string' },
   remote: { type: 'string' },
   http: { type: 'string' },
+  inbox: { type: 'string' },
 } as const;
 
 function parse(argv: readonly string[]) {

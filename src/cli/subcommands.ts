@@ -9,6 +9,7 @@ import { cleanCommand } from './clean.js';
 import { cancelCommand, submitCommand, watchCommand } from './client-commands.js';
 import { daemonCommand } from './daemon-commands.js';
 import { inspectCommand } from './inspect-command.js';
+import { poolsCommand } from './pools-command.js';
 import { machinesCommand } from './machines-commands.js';
 import { messageCommand, unblockCommand } from './mailbox-commands.js';
 import { logsCommand, redriveCommand, statusCommand, taskCommand, tasksCommand } from './store-commands.js';
@@ -109,6 +110,15 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     options: { 'no-open': { type: 'boolean' } },
     positionals: 'none',
     run: (v) => inspectCommand({ ...state(v), open: v['no-open'] !== true }),
+  },
+  pools: {
+    usage: 'coord pools [ID] [--json]             each pool\'s readiness (workers ready, busy, in all); with ID: exit 0 ready, 1 not',
+    options: { json: { type: 'boolean' } },
+    positionals: 'many',
+    run: (v, names) => {
+      if (names.length > 1) throw new CoordError('USAGE', 'coord pools takes one pool id at most');
+      return poolsCommand({ ...state(v), pool: names[0], json: v['json'] === true });
+    },
   },
   machines: {
     usage: 'coord machines export [--format json|mermaid|dot] [--out DIR] [--doc FILE]\n'

@@ -44,6 +44,7 @@ export function flagLayer(args: CliArgs, cwd: string): SettingsLayer {
     heartbeatMs: args.heartbeatMs,
     drainDeadlineMs: args.drainDeadlineMs,
     allowDirty: args.allowDirty,
+    inbox: args.inbox,
     http: args.http,
   }), cwd);
 }
@@ -59,12 +60,13 @@ export function stack(...layers: SettingsLayer[]): SettingsLayer {
   return Object.assign({}, ...layers.map(definedOnly)) as SettingsLayer;
 }
 
-/** `layer` with `repo`, `stateDir`, `worktreeRoot` and a SQLite store's path absolute against `base`. */
+/** `layer` with `repo`, `stateDir`, `worktreeRoot`, `inbox` and a SQLite store's path absolute against `base`. */
 function absolutePaths(layer: SettingsLayer, base: string): SettingsLayer {
   const out: SettingsLayer = { ...layer };
   if (out.repo !== undefined) out.repo = path.resolve(base, out.repo);
   if (out.stateDir !== undefined) out.stateDir = path.resolve(base, out.stateDir);
   if (out.worktreeRoot !== undefined) out.worktreeRoot = path.resolve(base, out.worktreeRoot);
+  if (typeof out.inbox === 'string') out.inbox = path.resolve(base, out.inbox);
   if (out.store !== undefined) out.store = absoluteStoreUrl(out.store, base);
   return out;
 }

@@ -41,9 +41,8 @@ export function diffRunConfigs(before: RunConfig, after: RunConfig): ConfigDiff 
   const keys = new Set([...Object.keys(was), ...Object.keys(now)].filter((key) => !LIVE.has(key) && !NOT_SETTINGS.has(key)));
   for (const key of keys) changedPaths(key, was[key as keyof ResolvedOptions], now[key as keyof ResolvedOptions], restart);
   if (before.http !== after.http) restart.push('http');
-  // Pools are not used by the supervisor yet: nothing can take a change to them while it runs.
-  // (The other sections are options, compared above: rate limits and budgets live, the rest by path.)
-  if (!sameValue(before.sections.pools, after.sections.pools)) restart.push('pools');
+  // The sections are options, compared above: rate limits and budgets live, the rest (pools,
+  // laid out at start) by path.
   return { live: live as LiveSettings, restart: restart.sort() };
 }
 

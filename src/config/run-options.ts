@@ -77,8 +77,8 @@ async function buildRunConfig(inputs: RunConfig['inputs'], file: string | null):
     envLayer(env, inputs.cwd),
     flagLayer(inputs.args, inputs.cwd),
   );
-  // Agent profiles, rate limits, budgets and the merge queue are supervisor options; pools wait for their capability.
-  const supervised = Object.fromEntries((['agents', 'rateLimits', 'budgets', 'merge'] as const).flatMap((key) => (fromFile?.[key] === undefined ? [] : [[key, fromFile[key]]])));
+  // The sections are supervisor options.
+  const supervised = Object.fromEntries((['agents', 'rateLimits', 'budgets', 'merge', 'pools'] as const).flatMap((key) => (fromFile?.[key] === undefined ? [] : [[key, fromFile[key]]])));
   const runOptions = { ...options, repo: options.repo ?? inputs.cwd, ...supervised };
   // Every layer's values were checked one by one; this checks what they make together.
   resolveOptions(runOptions);
@@ -87,8 +87,9 @@ async function buildRunConfig(inputs: RunConfig['inputs'], file: string | null):
   for (const key of SECTION_KEYS) {
     if (fromFile?.[key] === undefined) continue;
     Object.assign(sections, { [key]: fromFile[key] });
-    if (key !== 'pools') continue;
-    warnings.push(`${shown}: ${key} is accepted but not enforced by this version`);
+  }
+  if (fromFile?.pools !== undefined && runOptions.workers !== undefined) {
+    warnings.push(`${shown}: pools are declared, so the worker count given (${runOptions.workers}) is not used: each pool has its own`);
   }
   return { options: runOptions, file, http: http ?? null, sections, warnings, inputs };
 }

@@ -13,6 +13,7 @@ import { parseStoreUrl } from '../store/store-url.js';
 import { OptionsSchema } from '../supervisor/options.js';
 import { HTTP_ADDRESS_HINT, tryParseHttpAddress } from './http-address.js';
 import { SECTIONS_SHAPE } from './sections-schema.js';
+import { BUILT_IN_AGENTS } from '../agents/profiles.js';
 
 /** A schema with its `.default()` / `.prefault()` taken off. */
 type Undefaulted<T> = T extends z.ZodDefault<infer I extends z.ZodType> ? I : T extends z.ZodPrefault<infer I extends z.ZodType> ? I : T;
@@ -77,6 +78,9 @@ export const FILE_OPTIONS_SHAPE = {
   agentStallAfterMs: undefaulted(option.agentStallAfterMs),
   maxRateLimitWaits: undefaulted(option.maxRateLimitWaits),
   rateLimitDefaultWaitMs: undefaulted(option.rateLimitDefaultWaitMs),
+  inbox: undefaulted(option.inbox),
+  fileOutputs: undefaulted(option.fileOutputs),
+  handoffRemove: undefaulted(option.handoffRemove),
 };
 
 /** Every key of the file. */
@@ -88,11 +92,11 @@ export const ConfigFileSchema = z
     ...SECTIONS_SHAPE,
   })
   .superRefine((config, ctx) => {
-    // A pool names an agent profile of the same file, and pools are told apart by id.
+    // A pool names a built-in agent profile or one of the same file, and pools are told apart by id.
     const seen = new Set<string>();
     config.pools?.forEach((pool, index) => {
-      if (pool.agent !== undefined && !Object.hasOwn(config.agents ?? {}, pool.agent)) {
-        const known = Object.keys(config.agents ?? {});
+      if (pool.agent !== undefined && !Object.hasOwn(config.agents ?? {}, pool.agent) && !(BUILT_IN_AGENTS as string[]).includes(pool.agent)) {
+        const known = [...BUILT_IN_AGENTS, ...Object.keys(config.agents ?? {})];
         ctx.addIssue({
           code: 'custom', path: ['pools', index, 'agent'],
           message: `no agent profile "${pool.agent}" under agents${known.length > 0 ? ` (there: ${known.join(', ')})` : ''}`,

@@ -64,24 +64,24 @@ export const MergeSchema = z.strictObject({
   onFailure: z.enum(['report', 'requeue']).default('report'),
 });
 
-/** A group of workers with its own capabilities, agent and setup. */
-export const PoolSchema = z
-  .strictObject({
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit'),
-    workers: z.number().int().min(0).max(64),
-    capabilities: z.array(Name).optional(),
-    /** An agent profile's name (a key of `agents`). */
-    agent: Name.optional(),
-    /** Commands run in a worker's worktree before its first task: one argv, or a list of them. */
-    setup: z.union([Argv, z.array(Argv).min(1)], { error: 'must be a command (["npm", "ci"]) or a list of commands' }).optional(),
-    env: Env.optional(),
-    /** Workers kept set up and idle, ready for a task. */
-    minReady: z.number().int().min(0).optional(),
-  })
-  .refine((pool) => pool.minReady === undefined || pool.minReady <= pool.workers, {
-    message: 'minReady cannot be more than the pool\'s workers',
-    path: ['minReady'],
-  });
+/** A group of workers with its own capabilities, agent and setup (docs/intake-and-pools.md). */
+export const PoolSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit'),
+  /** coord's own workers in the pool; 0 for a pool whose capacity is only announced by handoff files. */
+  workers: z.number().int().min(0).max(64),
+  capabilities: z.array(Name).default([]),
+  /** An agent profile's name (a key of `agents`): the pool takes that agent's tasks (and only those, when other pools take the rest). */
+  agent: Name.optional(),
+  /** Commands run in each worker's worktree before its first task (once per worktree): one argv, or a list of them. */
+  setup: z.union([Argv, z.array(Argv).min(1)], { error: 'must be a command (["npm", "ci"]) or a list of commands' }).optional(),
+  /** Environment of the pool's setup commands and of every task its workers run (under the task's own `env`). */
+  env: Env.default({}),
+  /** Ready workers (its own and announced ones) the pool needs to count as ready; default 1. */
+  minReady: z.number().int().min(1).max(1024).default(1),
+});
+
+/** A pool as declared, defaults applied. */
+export type PoolConfig = z.output<typeof PoolSchema>;
 
 /** The five sections, each optional. */
 export const SECTIONS_SHAPE = {

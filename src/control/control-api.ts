@@ -7,12 +7,12 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { CoordError } from '../errors.js';
 import { taskLogFile } from '../supervisor/dispatch/assign-message.js';
-import type { SummaryFilter, Supervisor, SupervisorStatus } from '../supervisor/supervisor-api.js';
+import type { PoolStatus, SummaryFilter, Supervisor, SupervisorStatus } from '../supervisor/supervisor-api.js';
 import type { TaskSummary } from '../supervisor/summary.js';
 import type { TaskSpecInput } from '../tasks/spec.js';
 
 /** What the control plane drives of a supervisor. */
-export type ControlTarget = Pick<Supervisor, 'status' | 'submit' | 'summary' | 'redrive' | 'cancel' | 'drain' | 'stop' | 'events' | 'message' | 'unblock'>;
+export type ControlTarget = Pick<Supervisor, 'status' | 'submit' | 'summary' | 'redrive' | 'cancel' | 'drain' | 'stop' | 'events' | 'message' | 'unblock' | 'pools' | 'pool'>;
 
 /** Where the daemon can be reached and since when: part of every status answer. */
 export interface DaemonFacts {
@@ -31,8 +31,10 @@ export interface DaemonStatus {
   startedAt: string;
   socket: string;
   http: string | null;
-  /** `liveness`: the running agent task's (`progressing`, `quiet`, `stalled`), else null. */
-  workers: Array<{ id: string; pid: number | null; state: string; task: string | null; restarts: number; liveness: string | null }>;
+  /** `liveness`: the running agent task's (`progressing`, `quiet`, `stalled`), else null; `error`: why a worker whose setup failed is out of service. */
+  workers: Array<{ id: string; pool: string; pid: number | null; state: string; task: string | null; restarts: number; liveness: string | null; error?: { code: string; message: string; logFile: string } }>;
+  /** Each pool's readiness (`GET /pools`). */
+  pools: SupervisorStatus['pools'];
   counts: Partial<Record<string, number>>;
   /** Coordination (docs/coordination.md): each rate-limited key, each budget scope, the merge queue, predicted conflicts, held tasks. */
   rateLimits: SupervisorStatus['rateLimits'];
@@ -61,8 +63,10 @@ export class ControlApi {
       socket: facts.socket,
       http: facts.http,
       workers: status.workers.map((w) => ({
-        id: w.id, pid: w.pid, state: w.state, task: w.task, restarts: w.restarts, liveness: (w.task !== null ? status.liveness[w.task] : undefined) ?? null,
+        id: w.id, pool: w.pool, pid: w.pid, state: w.state, task: w.task, restarts: w.restarts, liveness: (w.task !== null ? status.liveness[w.task] : undefined) ?? null,
+        ...(w.error ? { error: w.error } : {}),
       })),
+      pools: status.pools,
       counts: status.counts,
       rateLimits: status.rateLimits,
       budgets: status.budgets,
@@ -70,6 +74,16 @@ export class ControlApi {
       conflicts: status.conflicts,
       held: status.held,
     };
+  }
+
+  /** Every pool's readiness (`GET /pools`). */
+  pools(): PoolStatus[] {
+    return this.supervisor.pools();
+  }
+
+  /** One pool's readiness (`GET /pools/{id}/status`); `POOL_NOT_FOUND` for a pool not declared. */
+  pool(id: string): PoolStatus {
+    return this.supervisor.pool(id);
   }
 
   /** Submits tasks, all or nothing; resolves with the ids added (tasks already stored are not repeated). */

@@ -62,7 +62,11 @@ export async function runDaemon(daemon: DaemonOptions): Promise<number> {
   mkdirSync(path.dirname(files.log), { recursive: true });
   const { options } = daemon.config;
   const logger = createLogger({ file: files.log, level: options.logLevel ?? 'info', stderrLevel: 'warn' });
-  const supervisor = createSupervisor({ ...options, stateDir: daemon.stateDir, logger });
+  // A daemon reads its inbox and writes its files for readers unless the config says not to.
+  const supervisor = createSupervisor({
+    ...options, stateDir: daemon.stateDir, logger,
+    inbox: options.inbox ?? path.join(daemon.stateDir, 'inbox'), fileOutputs: options.fileOutputs ?? true,
+  });
   const startedAt = new Date().toISOString();
   let httpServer: HttpServer | null = null;
   const facts = (): DaemonFacts => ({ pid: process.pid, startedAt, socket: files.socket, http: httpServer?.url ?? null });
@@ -140,6 +144,8 @@ async function answer(api: ControlApi, request: ControlRequest): Promise<unknown
       return api.message(targetTask(request), request.text);
     case 'unblock':
       return api.unblock(targetTask(request), request.reason);
+    case 'pools':
+      return request.pool === undefined ? api.pools() : api.pool(request.pool);
     case 'drain':
       return api.drain(request.deadlineMs);
     case 'stop':

@@ -50,6 +50,7 @@ export function httpStatusOf(code: CoordErrorCode): number {
     case 'UNAUTHORIZED':
       return 401;
     case 'TASK_NOT_FOUND':
+    case 'POOL_NOT_FOUND':
       return 404;
     case 'TASK_STATE_CONFLICT':
     case 'NOT_RUNNING':
@@ -68,6 +69,7 @@ const TasksQuery = z.strictObject({ status: z.string().optional(), token: z.stri
 const LogQuery = z.strictObject({ attempt: z.coerce.number().int().min(1).optional(), token: z.string().optional() });
 const DrainBody = z.strictObject({ deadlineMs: z.number().int().min(0).optional() }).optional();
 const TaskParams = z.strictObject({ id: z.string().min(1).max(200) });
+const PoolParams = z.strictObject({ id: z.string().min(1).max(64) });
 const MessageBody = z.strictObject({ text: z.unknown() });
 const UnblockBody = z.strictObject({ reason: z.string({ error: 'an override needs a reason' }) });
 
@@ -145,6 +147,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const log = await api.log(id, attempt);
     return reply.type('text/plain; charset=utf-8').send(log.text);
   });
+  app.get('/pools', async () => api.pools());
+  app.get('/pools/:id/status', async (request) => api.pool(validated(PoolParams, request.params, 'path').id));
   app.get('/metrics', async (_request, reply) => reply.type(options.metrics.contentType).send(await options.metrics.render()));
   app.get('/events', { websocket: true }, (socket: WebSocket) => streamEvents(socket, options.events, logger));
   const sessions = new InspectSessions();

@@ -199,6 +199,28 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions = {
     },
   });
   new Gauge({
+    name: 'coord_pool_ready',
+    help: 'Whether each pool is ready (1) or not (0): at least its minReady workers, coord\'s own and announced ones, are ready.',
+    labelNames: ['pool'],
+    registers,
+    collect() {
+      this.reset();
+      for (const pool of source.status().pools) this.set({ pool: pool.id }, pool.ready ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'coord_pool_workers',
+    help: 'Workers of each pool: in all (total), ready, and busy with a task.',
+    labelNames: ['pool', 'kind'],
+    registers,
+    collect() {
+      this.reset();
+      for (const pool of source.status().pools) {
+        for (const kind of ['total', 'ready', 'busy'] as const) this.set({ pool: pool.id, kind }, pool.workers[kind]);
+      }
+    },
+  });
+  new Gauge({
     name: 'coord_conflicts_predicted',
     help: 'Conflicts predicted now between live task branches (and with the merge target).',
     registers,

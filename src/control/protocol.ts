@@ -35,6 +35,8 @@ const Requests = [
   z.strictObject({ id: RequestId.optional(), cmd: z.literal('subscribe') }),
   /** Streams the inspection messages (src/inspect/types.ts), one per line, after the answer. */
   z.strictObject({ id: RequestId.optional(), cmd: z.literal('inspect') }),
+  /** Every pool's readiness, or (`pool`) one pool's. */
+  z.strictObject({ id: RequestId.optional(), cmd: z.literal('pools'), pool: z.string().min(1).max(64).optional() }),
   /** A one-time link to the inspector page (the daemon needs its HTTP server). */
   z.strictObject({ id: RequestId.optional(), cmd: z.literal('inspect-link') }),
 ] as const;

@@ -27,6 +27,10 @@ export interface RunProcessOptions {
   logger: Logger;
   /** Extra environment for worker processes. */
   env?: Record<string, string>;
+  /** Extra environment for one worker's process (its pool's), over `env`. */
+  envOf?(workerId: string): Readonly<Record<string, string>>;
+  /** The worker's heartbeat arrived (after its machine heard it). */
+  onHeartbeat?(workerId: string): void;
   /** A refused (malformed or unknown) message from a worker. */
   onRefused(workerId: string, refusal: Refusal): void;
   /** A parsed message for the supervisor's services; `reply` answers the worker. */
@@ -47,7 +51,7 @@ export function startWorkerProcess(options: RunProcessOptions, { input, sendBack
     execArgv: options.entry.execArgv,
     serialization: 'json',
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    env: { ...process.env, ...options.env, COORD_WORKER_ID: workerId },
+    env: { ...process.env, ...options.env, ...options.envOf?.(workerId), COORD_WORKER_ID: workerId },
   });
   let exited = false;
   const send = (message: ParentMessage): void => {
@@ -64,7 +68,10 @@ export function startWorkerProcess(options: RunProcessOptions, { input, sendBack
       return;
     }
     const event = toMachineEvent(parsed.message);
-    if (event) sendBack(event);
+    if (event) {
+      sendBack(event);
+      if (event.type === 'process.heartbeat') options.onHeartbeat?.(workerId);
+    }
     else if (parsed.message.type === 'coord:protocol-error') log.warn({ refused: parsed.message }, 'worker refused a message');
     else options.onServiceMessage(workerId, parsed.message as ServiceMessage, send);
   });

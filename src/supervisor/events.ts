@@ -86,6 +86,12 @@ export interface SupervisorEvents {
   'coord:trigger': { taskId: string; triggerId: number; uptoSeq: number; stage: string; outcome: string; code: string; detail: string | null };
   /** The task's messages up to `uptoSeq` reached its agent, by `route`. */
   'coord:delivered': { taskId: string; triggerId: number; uptoSeq: number; route: string };
+  /** A worker's setup (its pool's `setup` in its worktree): `running`, then `done`, `skipped` (done before for this worktree) or `failed` (SETUP_FAILED; the log says why). */
+  'coord:worker-setup': { workerId: string; pool: string; status: 'running' | 'done' | 'skipped' | 'failed'; logFile: string; durationMs: number | null; error: TaskErrorInfo | null };
+  /** A pool became ready (at least `minReady` ready workers, its own and announced ones) or stopped being ready. */
+  'coord:pool': { pool: string; ready: boolean; workers: { total: number; ready: number; busy: number }; since: string };
+  /** A task file dropped into the inbox was submitted (`accepted`, with the ids added) or refused (`rejected`, with why). */
+  'coord:intake': { file: string; status: 'accepted' | 'rejected'; ids: string[]; error: { code: string; message: string; line: number | null; column: number | null } | null };
   /** A safeguard's block was lifted by an operator, with the reason they gave. */
   'coord:overridden': { taskId: string; code: string; reason: string };
 }

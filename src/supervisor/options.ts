@@ -11,7 +11,7 @@ import type { WorkerEntry } from '../pool/worker-entry.js';
 import type { TaskStore } from '../store/task-store.js';
 import os from 'node:os';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../agents/payload.js';
-import { AgentProfileSchema, BudgetsSchema, MergeSchema, RateLimitSchema } from '../config/sections-schema.js';
+import { AgentProfileSchema, BudgetsSchema, MergeSchema, PoolSchema, RateLimitSchema } from '../config/sections-schema.js';
 
 /** The host name, made safe as a node id. */
 function defaultNodeId(): string {
@@ -114,6 +114,18 @@ export const OptionsSchema = z.strictObject({
   conflictCheckMs: z.number().int().min(100).nullable().default(30_000),
   /** Which worker gets a ready task: `round-robin`, `capability` (the least specialised capable worker), `locality` (the worker that ran its dependency; idle workers steal). */
   assignment: z.enum(['round-robin', 'capability', 'locality']).default('round-robin'),
+  /**
+   * Worker pools (docs/intake-and-pools.md): each with its own workers, capabilities, agent,
+   * setup and environment. When present they replace `workers` and `workerCapabilities`
+   * (which are one implicit pool, `default`).
+   */
+  pools: z.array(PoolSchema).min(1).max(64).optional(),
+  /** A folder watched for task files (docs/intake-and-pools.md); none by default or with `false` (the daemon's default is `<state-dir>/inbox`). */
+  inbox: z.union([z.string().min(1), z.literal(false)]).optional(),
+  /** Write `results/`, `dlq/` and `heartbeats/` files in the state directory for others to read; default: when there is an inbox. */
+  fileOutputs: z.boolean().optional(),
+  /** Delete external handoff files once processed, whatever their `remove` says. */
+  handoffRemove: z.boolean().default(false),
   /** Observe every machine for the inspector (docs/inspector.md); off, nothing is observed and `supervisor.inspection` is null. */
   inspect: z.boolean().default(true),
   /** Also forward the inspection stream to a Stately inspector's WebSocket server (e.g. `ws://127.0.0.1:8080`). */
@@ -162,11 +174,23 @@ export type ResolvedOptions = z.output<typeof OptionsSchema>;
 
 /** Validates options, throwing `CONFIG_INVALID` with the offending option named. */
 export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
-  const parsed = OptionsSchema.safeParse(options);
+  const parsed = OptionsSchema.superRefine(checkPools).safeParse(options);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const where = issue?.path.join('.') || 'options';
   throw new CoordError('CONFIG_INVALID', `invalid option ${where}: ${issue?.message ?? 'invalid'}`, {
     details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
   });
+}
+
+/** Pools are told apart by id, and the worker count they add up to stays within the limit. */
+function checkPools(options: z.output<typeof OptionsSchema>, ctx: z.RefinementCtx): void {
+  if (options.pools === undefined) return;
+  const seen = new Set<string>();
+  options.pools.forEach((pool, index) => {
+    if (seen.has(pool.id)) ctx.addIssue({ code: 'custom', path: ['pools', index, 'id'], message: `a second pool "${pool.id}"` });
+    seen.add(pool.id);
+  });
+  const total = options.pools.reduce((sum, pool) => sum + pool.workers, 0);
+  if (total > 64) ctx.addIssue({ code: 'custom', path: ['pools'], message: `the pools have ${total} workers in all; at most 64` });
 }

@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import type { AnyActorRef } from 'xstate';
+import type { CoordError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { AssignStrategy } from '../pool/assign.js';
 import type { RunProcessOptions, ServiceMessage } from '../pool/run-process.js';
@@ -32,6 +33,8 @@ import { createTaskReaper, type TaskReaper } from './task-reaper.js';
 import { Tracker } from './tracker.js';
 import { Coordination } from './coordination/coordination.js';
 import type { WorkerRegistry } from './worker-registry.js';
+import type { WorkerInput } from '../../machines/worker.js';
+import { PoolDesk } from './pools/pool-desk.js';
 
 /** What a run needs from the supervisor around it. */
 export interface RunParts {
@@ -50,6 +53,12 @@ export interface RunParts {
   accepting(): boolean;
   /** A worker sent a message that did not parse. */
   onRefused: RunProcessOptions['onRefused'];
+  /** Spawns workers whose setup is done (the coordinator is running). */
+  addWorkers(workers: WorkerInput[]): void;
+  /** A worker's heartbeat arrived. */
+  onHeartbeat?(workerId: string): void;
+  /** The run cannot go on: drain and stop, failed with `error`. */
+  stopWith(error: CoordError): void;
 }
 
 export class Run {
@@ -67,6 +76,8 @@ export class Run {
   readonly processOptions: RunProcessOptions;
   /** Budgets, declared files, the shared rate limit, the merge queue and conflict prediction. */
   readonly coordination: Coordination;
+  /** The pools: setups, handoff files, readiness. */
+  readonly pools: PoolDesk;
   /** What every attempt is handed with; dispatch reads it at each hand-over, so a live change applies to the next attempt. */
   readonly limits: AttemptLimits;
   /** Kills what tasks leave behind: a lost attempt's processes, and at the close the whole run's. */
@@ -135,10 +146,20 @@ export class Run {
       accepting: parts.accepting,
       gates: this.coordination.gates,
     });
+    this.pools = new PoolDesk({
+      pools: runtime.pools, slots: runtime.slots, stateDir: runtime.stateDir, repo, events, logger, now, handoffRemove: config.handoffRemove,
+      workers: () => workers.describe(),
+      add: parts.addWorkers,
+      running: parts.accepting,
+      fatal: (error) => parts.stopWith(error),
+    });
+    const poolEnv = new Map(runtime.pools.map((pool) => [pool.id, pool.env]));
     this.processOptions = {
       entry: config.workerEntry ?? defaultWorkerEntry(), repoRoot: repo.root, runId: this.reaper.runId, logger,
       heartbeatMs: config.heartbeatMs, moduleThreads: config.moduleThreads, killGraceMs: config.killGraceMs,
       onRefused: parts.onRefused,
+      envOf: (workerId) => poolEnv.get(this.pools.poolOf(workerId)) ?? {},
+      ...(parts.onHeartbeat === undefined ? {} : { onHeartbeat: parts.onHeartbeat }),
       onServiceMessage: (workerId, message, reply) => this.workerSaid(workerId, message, reply),
     };
   }
@@ -188,6 +209,7 @@ export class Run {
   /** Stops dispatch and upkeep, waits for what is in flight in the store, and releases everything held. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.pools.close();
     await this.reaper.runEnded(); // the workers are gone: whatever their tasks left goes too
     for (const close of this.closers.splice(0)) close();
     this.dispatcher.stop();

@@ -18,6 +18,7 @@ import type { FaultStop } from './fault-stop.js';
 import type { ResolvedOptions } from './options.js';
 import { plural } from '../plural.js';
 import { prepareStateDir } from './state-dir.js';
+import { layoutWorkers, poolsOf, type Pool, type PoolSlot } from '../pools/layout.js';
 import { openConfiguredStore } from './store-choice.js';
 
 /** Where a run keeps things, as the user should be told once. */
@@ -44,7 +45,10 @@ export interface Runtime {
   shared: SharedBranches;
   /** The worker slots to spawn, each with its prepared worktree. */
   workers: WorkerInput[];
-  /** Prepares one more worker slot (its worktree locked and ready), for scaling up. */
+  /** The run's pools (the implicit `default` one without `pools`), and which pool each worker slot is in. */
+  pools: Pool[];
+  slots: PoolSlot[];
+  /** Prepares one more worker slot (its worktree locked and ready), for scaling up: in the default pool. */
   prepareWorker(workerId: string): Promise<WorkerInput>;
   holds: Holds;
 }
@@ -128,18 +132,21 @@ export async function openRuntime(config: ResolvedOptions, faults: FaultStop, ra
     const worktrees = new WorktreeManager(repo, worktreeRoot, owner);
     holds.add(() => worktrees.releaseAll());
     const { type: restart, ...limits } = config.restart;
-    const prepareWorker = async (workerId: string): Promise<WorkerInput> => {
+    const prepareSlot = async (workerId: string, capabilities: readonly string[]): Promise<WorkerInput> => {
       const ensured = await worktrees.ensure(workerId);
       if (ensured.repaired) logger.warn({ workerId, worktree: ensured.path, found: ensured.repaired }, 'rebuilt a broken worktree');
-      return { workerId, worktree: ensured.path, capabilities: config.workerCapabilities, restartPolicy: { restart, ...limits }, random };
+      return { workerId, worktree: ensured.path, capabilities: [...capabilities], restartPolicy: { restart, ...limits }, random };
     };
+    const pools = poolsOf(config);
+    const slots = layoutWorkers(pools);
     const workers: WorkerInput[] = [];
-    for (let i = 1; i <= config.workers; i += 1) workers.push(await prepareWorker(`w${i}`));
+    for (const slot of slots) workers.push(await prepareSlot(slot.workerId, slot.capabilities));
     const taskLogDir = path.join(stateDir, 'logs', 'tasks');
     const paths: RunPaths = {
       repo: repo.root, stateDir, store: describeStore(config, stateDir), worktreeRoot, logFile: config.logger ? null : logFile, taskLogDir,
     };
-    return { repo, stateDir, taskLogDir, paths, logger, store, shared, workers, prepareWorker, holds };
+    const prepareWorker = (workerId: string): Promise<WorkerInput> => prepareSlot(workerId, config.workerCapabilities);
+    return { repo, stateDir, taskLogDir, paths, logger, store, shared, workers, pools, slots, prepareWorker, holds };
   } catch (error) {
     await holds.releaseAll();
     throw error;

@@ -7,7 +7,6 @@ import { checkPayload } from '../agents/payload.js';
 import { resolveProfile, type AgentProfileConfig } from '../agents/profiles.js';
 import { CoordError } from '../errors.js';
 import { plural } from '../plural.js';
-import { canEverRun, type WorkerSlot } from '../pool/assign.js';
 import type { TaskStore } from '../store/task-store.js';
 import { TaskSpecSchema, type TaskSpec, type TaskSpecInput } from '../tasks/spec.js';
 import { existingTaskBranches, type Repository } from '../worktrees/repository.js';
@@ -44,7 +43,7 @@ export function prepareAgentTasks(specs: readonly TaskSpec[], options: { agents:
 }
 
 /** Throws `BRANCH_EXISTS` or `TASK_UNSATISFIABLE` when the submission cannot be taken. */
-export async function checkSubmission(specs: readonly TaskSpec[], repo: Repository, store: TaskStore, slots: readonly WorkerSlot[]): Promise<void> {
+export async function checkSubmission(specs: readonly TaskSpec[], repo: Repository, store: TaskStore, canRun: (spec: TaskSpec) => boolean): Promise<void> {
   const branches = await existingTaskBranches(repo);
   const taken: string[] = [];
   for (const spec of specs) {
@@ -56,8 +55,9 @@ export async function checkSubmission(specs: readonly TaskSpec[], repo: Reposito
       `${plural(taken.length, 'branch', 'branches')} of these tasks already ${taken.length === 1 ? 'exists' : 'exist'} (${shown}) but the store does not know the tasks: `
       + 'remove them with coord clean --branches (or git branch -D), or rename the tasks', { details: { branches: taken } });
   }
-  const unrunnable = specs.find((spec) => !canEverRun(spec, slots));
+  const unrunnable = specs.find((spec) => !canRun(spec));
   if (unrunnable) {
-    throw new CoordError('TASK_UNSATISFIABLE', `no worker has the capabilities task "${unrunnable.id}" needs (${unrunnable.needs.join(', ')})`);
+    const what = unrunnable.agent !== undefined ? `task "${unrunnable.id}" (agent ${unrunnable.agent}) needs` : `task "${unrunnable.id}" needs`;
+    throw new CoordError('TASK_UNSATISFIABLE', `no worker has the capabilities ${what} (${unrunnable.needs.join(', ') || 'none'})`, { details: { taskId: unrunnable.id } });
   }
 }

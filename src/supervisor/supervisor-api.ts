@@ -15,7 +15,12 @@ import type { ReconfigureResult } from './reconfigure.js';
 import type { ScaleResult } from './scaling.js';
 import type { RunSummary } from './summary.js';
 import type { RunPaths } from './runtime.js';
-import type { WorkerRegistry } from './worker-registry.js';
+import type { WorkerDescription } from './worker-registry.js';
+import type { PoolStatus } from '../pools/readiness.js';
+import type { WaitForPoolOptions } from '../pools/wait-for-pool.js';
+
+export type { WaitForPoolOptions } from '../pools/wait-for-pool.js';
+export type { PoolStatus } from '../pools/readiness.js';
 
 /** The root actor: the coordinator machine with coord's effects provided. */
 export type CoordinatorActor = Actor<typeof coordinatorMachine>;
@@ -23,7 +28,10 @@ export type CoordinatorActor = Actor<typeof coordinatorMachine>;
 /** A point-in-time view of the supervisor. */
 export interface SupervisorStatus {
   state: CoordinatorState;
-  workers: ReturnType<WorkerRegistry['describe']>;
+  /** coord's workers, each with its pool; a worker still running its pool's setup is `setup`, one whose setup failed `setup-failed` (with `error`). */
+  workers: Array<WorkerDescription & { pool: string; error?: { code: string; message: string; logFile: string } | null }>;
+  /** Each pool's readiness (docs/intake-and-pools.md). */
+  pools: PoolStatus[];
   counts: Partial<Record<string, number>>;
   breakers: Array<{ scope: string; state: string }>;
   protocolRefusals: number;
@@ -86,6 +94,16 @@ export interface Supervisor {
    * worktree), removed ones stop once their task is done.
    */
   setWorkers(count: number): Promise<ScaleResult>;
+  /** Each pool's readiness, as `GET /pools` (the implicit `default` pool without `pools`). */
+  pools(): PoolStatus[];
+  /** One pool's readiness, as `GET /pools/{id}/status`; `POOL_NOT_FOUND` for a pool not declared. */
+  pool(id: string): PoolStatus;
+  /**
+   * Resolves with the pool's status once it is ready, looking every `pollMs` (default 5 s) and
+   * at every change of its readiness. Rejects with `POOL_NOT_FOUND` for a pool not declared,
+   * `POOL_NOT_READY` when `timeoutMs` passes first, `NOT_RUNNING` when the supervisor stops.
+   */
+  waitForPool(id: string, options?: WaitForPoolOptions): Promise<PoolStatus>;
   /** Applies live settings (see {@link LiveSettings}); each change is logged and announced as `coord:reconfigured`. */
   reconfigure(settings: LiveSettings): Promise<ReconfigureResult>;
   /**
@@ -102,3 +120,4 @@ export interface Supervisor {
    */
   unblock(taskId: string, reason: string): Promise<Override>;
 }
+

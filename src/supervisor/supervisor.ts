@@ -29,6 +29,12 @@ import type { TaskRecord, TaskStore } from '../store/task-store.js';
 import { WorkerRegistry } from './worker-registry.js';
 import { WorkerScaler } from './scaling.js';
 import { applyLiveSettings } from './reconfigure.js';
+import { poolsOf, someWorkerAccepts } from '../pools/layout.js';
+import { withinPools } from '../pools/pool-strategy.js';
+import { pollPoolReady } from '../pools/wait-for-pool.js';
+import { canEverRun } from '../pool/assign.js';
+import { FileOutputs } from '../intake/outputs.js';
+import { startIntake, type Intake } from '../intake/intake.js';
 
 export type { CoordinatorActor, Supervisor, SupervisorStatus } from './supervisor-api.js';
 
@@ -62,6 +68,13 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   /** The started run; set once by `initialize`, kept after the close for the summary. */
   let run: Run | undefined;
   let protocolRefusals = 0;
+  /** The files written for readers (`fileOutputs`), and the inbox (`inbox`): both only while running. */
+  let outputs: FileOutputs | null = null;
+  let intake: Intake | null = null;
+  const pools = poolsOf(config);
+  const baseStrategy = config.strategy ?? strategyFor(config.assignment, events, (id) => !registry.gone(id));
+  // Only a pool with an agent can refuse a worker's task: without one, dispatch pays nothing for pools.
+  const strategy = pools.some((pool) => pool.agent !== null) ? withinPools(baseStrategy, pools, (id) => run?.pools.poolOf(id)) : baseStrategy;
 
   const logger = (): Logger => run?.logger ?? bootLogger;
   const live = (): Run => {
@@ -83,7 +96,10 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       initialize: fromPromise<InitializeOutput>(async () => {
         const runtime = await openRuntime(config, faults, random);
         run = new Run(runtime, {
-          config, events, workers: registry, faults, strategy: config.strategy ?? strategyFor(config.assignment, events, (id) => !registry.gone(id)),
+          config, events, workers: registry, faults, strategy,
+          addWorkers: (workers) => actor.send({ type: 'workers.add', workers }),
+          onHeartbeat: (workerId) => outputs?.heartbeat(workerId),
+          stopWith: (error) => actor.send({ type: 'coordinator.fault', error: { code: error.code, message: error.message } }),
           children: {
             child: childOf,
             spawnBreaker: (scope) => actor.send({ type: 'breaker.ensure', scope }),
@@ -96,13 +112,22 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
             events.emit('coord:protocol-refused', { workerId, reason: refusal.reason, refusedType: refusal.refusedType });
           },
         });
+        let spawnNow;
         try {
           await run.open();
+          spawnNow = await run.pools.open(runtime.workers);
         } catch (error) {
           await run.close().catch(() => undefined);
           throw error;
         }
-        return { workers: runtime.workers };
+        if (config.fileOutputs ?? typeof config.inbox === 'string') {
+          outputs = new FileOutputs({
+            stateDir: runtime.stateDir, events, logger: runtime.logger, now: Date.now,
+            taskSummary: async (taskId) => (await api.summary({ ids: [taskId] })).tasks[0],
+            worker: (workerId) => registry.describe().find((w) => w.id === workerId),
+          });
+        }
+        return { workers: spawnNow };
       }),
       awaitIdle: fromPromise(async () => {
         const { store } = live().runtime;
@@ -113,7 +138,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         await Promise.all(input.workers.map((ref) => waitFor(ref, (s) => s.status === 'done', { timeout: Infinity })));
       }),
       closeResources: fromPromise(async () => {
+        await intake?.close();
         await run?.close();
+        await outputs?.close();
       }),
     },
     actions: {
@@ -144,6 +171,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     });
     const state = coordinatorStateOf(snapshot);
     if (state !== lastState) {
+      if (state === 'running' && lastState === 'init') startedRunning();
       lastState = state;
       logger().info({ state }, 'coordinator state');
       events.emit('coord:state', { state });
@@ -163,6 +191,19 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     actor.send({ type: 'worker.failed', workerId });
   });
 
+  /** Once running: the pools' setups start, and the inbox is read (it submits through `submit`). */
+  function startedRunning(): void {
+    const current = run;
+    if (current === undefined) return;
+    current.pools.startSetups();
+    if (typeof config.inbox === 'string') {
+      intake = startIntake({
+        dir: config.inbox, nodeId: config.nodeId, events, logger: current.logger,
+        submit: (specs) => api.submit(specs),
+      });
+    }
+  }
+
   const finalState = (): Promise<void> => waitFor(actor, (s) => s.status === 'done', { timeout: Infinity }).then(() => undefined);
   const ended = (): boolean => actor.getSnapshot().status === 'done';
   const requireRunning = (): Run => {
@@ -171,7 +212,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     return live();
   };
 
-  return {
+  const api: Supervisor = {
     actor,
     events,
     inspection,
@@ -193,7 +234,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       const current = requireRunning();
       const specs = prepareAgentTasks(parseSpecs(tasks), config);
       const { repo, store, logger: log } = current.runtime;
-      await checkSubmission(specs, repo, store, registry.slots());
+      // Declared pools say what can ever run; the implicit pool's workers (scaled live) say it themselves.
+      const slots = registry.slots();
+      await checkSubmission(specs, repo, store, pools[0]?.declared ? (spec) => someWorkerAccepts(spec, pools) : (spec) => canEverRun(spec, slots));
       const added = await current.outcomes.submit(specs);
       log.info({ added: added.length }, 'tasks submitted');
       return added;
@@ -201,7 +244,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     status() {
       return {
         state: coordinatorStateOf(actor.getSnapshot()),
-        workers: registry.describe(),
+        workers: [...registry.describe().map((w) => ({ ...w, pool: run?.pools.poolOf(w.id) ?? 'default' })), ...(run?.pools.waiting() ?? [])],
+        pools: run?.pools.statuses() ?? [],
         counts: run?.counts.current() ?? {},
         breakers: run?.breakers.describe() ?? [],
         protocolRefusals,
@@ -249,7 +293,32 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         : onStore(config, run?.runtime.stateDir, random, (store) => cancelOn(store, () => store.cancel(taskId, Date.now())));
     },
     setWorkers(count) {
+      if (pools[0]?.declared) return Promise.reject(new CoordError('USAGE', 'the workers are laid out by pools: change a pool\'s workers in the config and restart'));
       return scaler.scale(count);
+    },
+    pools() {
+      return live().pools.statuses();
+    },
+    pool(id) {
+      return live().pools.status(id);
+    },
+    waitForPool(id, options = {}) {
+      return pollPoolReady(id, async () => {
+        if (ended() || run === undefined) throw new CoordError('NOT_RUNNING', `the supervisor is ${coordinatorStateOf(actor.getSnapshot())}: pool "${id}" will not get ready`);
+        return run.pools.status(id);
+      }, {
+        ...options,
+        changes: (listener) => {
+          const onPool = ({ pool }: { pool: string }): void => pool === id ? listener() : undefined;
+          const onState = (): void => listener();
+          events.on('coord:pool', onPool);
+          events.on('coord:state', onState);
+          return () => {
+            events.off('coord:pool', onPool);
+            events.off('coord:state', onState);
+          };
+        },
+      });
     },
     async message(taskId, text) {
       if (run && !run.closed) return run.deliveries.post(taskId, text);
@@ -304,6 +373,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       });
     },
   };
+  return api;
 }
 
 /** The tasks a summary lists: those named read one by one from a live store (a task lookup must not list the whole store), else all. */

@@ -57,9 +57,9 @@ describe('diffRunConfigs', () => {
     });
   });
 
-  it('pools, not enforced yet, count as a restart change', () => {
-    const before = config({}, { sections: { pools: [{ id: 'a', workers: 1 }] } });
-    const after = config({}, { sections: { pools: [{ id: 'a', workers: 2 }] } });
+  it('pools, laid out at start, count as a restart change', () => {
+    const before = config({ pools: [{ id: 'a', workers: 1 }] });
+    const after = config({ pools: [{ id: 'a', workers: 2 }] });
     expect(diffRunConfigs(before, after)).toEqual({ live: {}, restart: ['pools'] });
   });
 

@@ -183,13 +183,14 @@ describe('the config file\'s sections', () => {
     });
   });
 
-  it('pools are kept as validated, with a warning that says they have no effect yet', async () => {
+  it('pools become a supervisor option, and a worker count beside them is said to be unused', async () => {
     const dir = scratch();
     write(path.join(dir, 'coord.yaml'), 'workers: 2\npools: [{id: gpu, workers: 1}]\n');
     const config = await load([], dir);
-    expect(config.sections).toEqual({ pools: [{ id: 'gpu', workers: 1 }] });
-    expect(config.warnings).toEqual(['coord.yaml: pools is accepted but not enforced by this version']);
-    expect(config.options).toEqual({ repo: dir, workers: 2 });
+    const pool = { id: 'gpu', workers: 1, capabilities: [], env: {}, minReady: 1 };
+    expect(config.sections).toEqual({ pools: [pool] });
+    expect(config.warnings).toEqual(['coord.yaml: pools are declared, so the worker count given (2) is not used: each pool has its own']);
+    expect(config.options).toEqual({ repo: dir, workers: 2, pools: [pool] });
   });
 });
 

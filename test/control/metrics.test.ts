@@ -38,13 +38,13 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string>
 
 function fakeStatus(overrides: Partial<SupervisorStatus> = {}): SupervisorStatus {
   return {
-    state: 'running', workers: [], counts: {}, breakers: [], protocolRefusals: 0, liveness: {}, paths: null,
+    state: 'running', workers: [], pools: [], counts: {}, breakers: [], protocolRefusals: 0, liveness: {}, paths: null,
     rateLimits: [], budgets: [], merge: null, conflicts: [], held: {}, ...overrides,
   };
 }
 
 const worker = (id: string, state: string): SupervisorStatus['workers'][number] => ({
-  id, worktree: `/wt/${id}`, state, pid: 100, restarts: 0, task: null, exit: null, repairs: 0, retired: null, leaving: false,
+  id, worktree: `/wt/${id}`, state, pid: 100, restarts: 0, task: null, exit: null, repairs: 0, retired: null, leaving: false, pool: 'default',
 });
 
 const EVENT_NAMES = [

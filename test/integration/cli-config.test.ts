@@ -21,13 +21,13 @@ function writeTasks(): string {
 }
 
 describe('coord with a config file', () => {
-  it("uses the repository's coord.yaml (paths relative to it) and warns once about what it does not enforce", async () => {
+  it("uses the repository's coord.yaml (paths relative to it) and warns once about the worker count its pools replace", async () => {
     repo = makeRepo({ 'README.md': '# test\n', 'coord.yaml': COORD_YAML });
     const { code, stderr } = await runCli(['--repo', repo.repo, '--tasks', writeTasks(), '--once'], { cwd: repo.dir });
     expect(code, stderr).toBe(0);
     expect(stderr).toContain(`coord: state ${path.join(repo.dir, 'state-from-file')}`);
     expect(stderr).toContain(`worktrees ${path.join(repo.dir, 'trees-from-file')}`);
-    const warning = 'coord: repo/coord.yaml: pools is accepted but not enforced by this version';
+    const warning = 'coord: repo/coord.yaml: pools are declared, so the worker count given (1) is not used: each pool has its own';
     expect(stderr.split('\n').filter((line) => line === warning)).toHaveLength(1);
   });
 
