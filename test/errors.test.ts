@@ -23,7 +23,7 @@ describe('ERROR_POLICY', () => {
       'BAD_REQUEST', 'BRANCH_EXISTS', 'CONFIG_INVALID', 'DAEMON_RUNNING', 'DISK_FULL', 'REPO_DIRTY', 'REPO_NOT_FOUND', 'REPO_NO_COMMITS', 'SERVICE_MANAGER_UNAVAILABLE', 'STATE_DIR_UNWRITABLE', 'STATE_LOCKED',
       'STORE_CORRUPT', 'STORE_TOO_NEW', 'STORE_URL_INVALID', 'TASK_CYCLE', 'TASK_DUPLICATE_ID', 'TASK_EXISTS', 'TASK_FILE_SYNTAX',
       'TASK_FILE_UNREADABLE', 'TASK_INVALID', 'TASK_UNKNOWN_DEP', 'TASK_UNSAFE_ID', 'TASK_UNSATISFIABLE', 'UNAUTHORIZED', 'USAGE', 'WORKTREE_LOCKED',
-      'PAYLOAD_INVALID', 'PAYLOAD_TOO_LARGE',
+      'PAYLOAD_INVALID', 'PAYLOAD_TOO_LARGE', 'POOL_NOT_FOUND',
     ].sort());
     expect(exitCodeFor(new CoordError('STATE_LOCKED', 'held'))).toBe(2);
     expect(exitCodeFor(new CoordError('ALL_WORKERS_FAILED', 'gone'))).toBe(1);
@@ -44,8 +44,8 @@ describe('ERROR_POLICY', () => {
     expect([...FALLBACK_CODES].sort()).toEqual(['LEASE_EXPIRED', 'TASK_TIMEOUT', 'WORKER_HUNG']);
   });
 
-  it('charges only a worktree that cannot be prepared to the workspace', () => {
-    expect(codesWhere((code) => policyOf(code).chargedTo === 'workspace')).toEqual(['WORKTREE_FAILED']);
+  it('charges only a worktree that cannot be prepared (or set up) to the workspace', () => {
+    expect(codesWhere((code) => policyOf(code).chargedTo === 'workspace')).toEqual(['SETUP_FAILED', 'WORKTREE_FAILED']);
   });
 
   it('never retries what another try cannot fix', () => {

@@ -96,10 +96,10 @@ export const ConfigFileSchema = z
     const seen = new Set<string>();
     config.pools?.forEach((pool, index) => {
       if (pool.agent !== undefined && !Object.hasOwn(config.agents ?? {}, pool.agent) && !(BUILT_IN_AGENTS as string[]).includes(pool.agent)) {
-        const known = [...BUILT_IN_AGENTS, ...Object.keys(config.agents ?? {})];
+        const known = [...new Set([...BUILT_IN_AGENTS, ...Object.keys(config.agents ?? {})])];
         ctx.addIssue({
           code: 'custom', path: ['pools', index, 'agent'],
-          message: `no agent profile "${pool.agent}" under agents${known.length > 0 ? ` (there: ${known.join(', ')})` : ''}`,
+          message: `no agent profile "${pool.agent}", built in or under agents (there are: ${known.join(', ')})`,
         });
       }
       if (seen.has(pool.id)) ctx.addIssue({ code: 'custom', path: ['pools', index, 'id'], message: `a second pool "${pool.id}"` });

@@ -2,7 +2,7 @@
  * The files coord writes for others to read (docs/intake-and-pools.md): in the state
  * directory, `results/<taskId>.json` (the summary's task object) when a task completes,
  * `dlq/<taskId>.json` (its reason and attempt history) when it goes dead — removed again when
- * it is redriven — and `heartbeats/<workerId>.json` on every heartbeat of a worker. Each is
+ * it is redriven, or starts again after a redrive made elsewhere — and `heartbeats/<workerId>.json` on every heartbeat of a worker. Each is
  * written whole by a rename (a reader never sees half a file), one write at a time per file,
  * so the last state is the one on disk.
  */
@@ -49,7 +49,7 @@ export class FileOutputs {
 
   constructor(private readonly deps: FileOutputsDeps) {
     this.dirs = outputDirsOf(deps.stateDir);
-    const on = <K extends 'coord:complete' | 'coord:dead' | 'coord:redriven'>(name: K, listener: (payload: SupervisorEvents[K]) => void): void => {
+    const on = <K extends 'coord:complete' | 'coord:dead' | 'coord:redriven' | 'coord:started'>(name: K, listener: (payload: SupervisorEvents[K]) => void): void => {
       deps.events.on(name, listener);
       this.off.push(() => deps.events.off(name, listener));
     };
@@ -62,9 +62,11 @@ export class FileOutputs {
       if (task === undefined || task.status !== 'dead') return null;
       return { taskId, reason: task.error ?? error, attempts: task.history, deadAt: task.finishedAt, task };
     }));
+    // Back in play: redriven here, or elsewhere (`coord redrive` on the store) and now started again.
     on('coord:redriven', ({ changed }) => {
       for (const taskId of changed) this.remove(path.join(this.dirs.dlq, `${taskId}.json`));
     });
+    on('coord:started', ({ taskId }) => this.remove(path.join(this.dirs.dlq, `${taskId}.json`)));
   }
 
   /** A worker heartbeat: its file is written again. */

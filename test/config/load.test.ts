@@ -118,8 +118,9 @@ describe('config file errors, YAML', () => {
   it('the sections are checked too: a missing field, a pool naming no agent profile', () => {
     expect(fromYaml(yaml('merge:', '  test: [npm, test]')).message).toBe('coord.yaml:1:1: merge.target: missing: expected string');
     expect(fromYaml(yaml('budgets: {warnAt: 1.5}')).message).toBe('coord.yaml:1:19: budgets.warnAt: must be a number above 0 and at most 1');
-    expect(fromYaml(yaml('agents: {codex: {command: codex}}', 'pools:', '  - {id: a, workers: 1, agent: claude}')).message)
-      .toBe('coord.yaml:3:32: pools[0].agent: no agent profile "claude" under agents (there: codex)');
+    expect(fromYaml(yaml('agents: {mine: {command: mine}}', 'pools:', '  - {id: a, workers: 1, agent: theirs}')).message)
+      .toBe('coord.yaml:3:32: pools[0].agent: no agent profile "theirs", built in or under agents (there are: claude, codex, gemini, aider, mine)');
+    expect(parseConfigText(yaml('pools:', '  - {id: a, workers: 1, agent: claude}'), '/srv/app/coord.yaml', 'coord.yaml').pools?.[0]?.agent).toBe('claude');
   });
 
   it('a syntax error, with its line and column', () => {

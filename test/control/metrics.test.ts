@@ -237,7 +237,7 @@ describe('createMetrics', () => {
       "import { createMetrics } from './src/control/metrics.ts';",
       "import { SupervisorEventBus } from './src/supervisor/events.ts';",
       'const events = new SupervisorEventBus();',
-      "const metrics = createMetrics({ events, status: () => ({ state: 'running', workers: [], counts: {}, breakers: [], protocolRefusals: 0, paths: null, rateLimits: [], budgets: [], merge: null, conflicts: [], held: {} }) });",
+      "const metrics = createMetrics({ events, status: () => ({ state: 'running', workers: [], pools: [], counts: {}, breakers: [], protocolRefusals: 0, paths: null, rateLimits: [], budgets: [], merge: null, conflicts: [], held: {} }) });",
       "await metrics.render().then(() => metrics.close()).then(() => console.log('closed'));",
     ].join('\n');
     // No process.exit: the child ends only if nothing keeps its event loop busy. The

@@ -18,7 +18,7 @@ function refusal(line: string): { code: string; message: string; id: unknown } {
 
 describe('parseRequest', () => {
   it('reads every command', () => {
-    expect(CONTROL_COMMANDS).toEqual(['status', 'submit', 'tasks', 'task', 'cancel', 'redrive', 'message', 'unblock', 'drain', 'stop', 'subscribe', 'inspect', 'inspect-link']);
+    expect(CONTROL_COMMANDS).toEqual(['status', 'submit', 'tasks', 'task', 'cancel', 'redrive', 'message', 'unblock', 'drain', 'stop', 'subscribe', 'inspect', 'pools', 'inspect-link']);
     expect(parseRequest('{"id":1,"cmd":"status"}')).toEqual({ id: 1, cmd: 'status' });
     expect(parseRequest('{"id":"x","cmd":"submit","tasks":[{"id":"a","run":["true"]}]}')).toMatchObject({ cmd: 'submit', tasks: [{ id: 'a' }] });
     expect(parseRequest('{"cmd":"tasks","status":"dead"}')).toEqual({ cmd: 'tasks', status: 'dead' });

@@ -91,7 +91,7 @@ describe('the inbox', () => {
     }, { timeout: 20_000, interval: 50 });
 
     // Invalid: rejected, with the line of the error, and nothing of it submitted.
-    drop(inbox, 'bad.yaml', 'tasks:\n  - id: fine\n    run: [true]\n  - id: broken\n    run: 5\n');
+    drop(inbox, 'bad.yaml', 'tasks:\n  - id: fine\n    run: ["true"]\n  - id: broken\n    run: 5\n');
     const errorFile = path.join(inbox, 'rejected', 'bad.yaml.error.json');
     await vi.waitFor(() => expect(existsSync(errorFile)).toBe(true), { timeout: 20_000, interval: 50 });
     expect(existsSync(path.join(inbox, 'rejected', 'bad.yaml'))).toBe(true);
