@@ -10,20 +10,17 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { isAlive, makeRepo, type TempRepo } from '../helpers/git-repo.js';
+import { makeRepo, type TempRepo } from '../helpers/git-repo.js';
+import { killDaemons, startDaemon, stateOf } from '../helpers/daemon.js';
 
 const repos: TempRepo[] = [];
-const started: number[] = [];
 
 afterEach(async () => {
-  for (const pid of started.splice(0)) {
-    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    await vi.waitFor(() => expect(isAlive(pid)).toBe(false), { timeout: 10_000 });
-  }
+  await killDaemons();
   for (const repo of repos.splice(0)) repo.cleanup();
 });
 
-const where = (repo: TempRepo): string[] => ['--repo', repo.repo, '--state-dir', repo.stateDir];
+const where = stateOf;
 const coord = (repo: TempRepo, ...args: string[]) => runCli(args, { cwd: repo.dir });
 
 function newRepo(): TempRepo {
@@ -32,13 +29,7 @@ function newRepo(): TempRepo {
   return repo;
 }
 
-async function startDaemon(repo: TempRepo, ...flags: string[]): Promise<number> {
-  const run = await coord(repo, 'daemon', 'start', '--detach', ...where(repo), '--worktree-root', repo.worktreeRoot, '--workers', '2', ...flags);
-  expect(run.code, run.stderr).toBe(0);
-  const { pid } = JSON.parse(run.stdout) as { pid: number };
-  started.push(pid);
-  return pid;
-}
+const startTwoWorkers = (repo: TempRepo, ...flags: string[]) => startDaemon(repo, '--workers', '2', ...flags);
 
 /** Writes `text` elsewhere, then renames it into `dir` as `name`: how a file should be dropped. */
 function drop(dir: string, name: string, text: string): void {
@@ -57,7 +48,7 @@ describe('the inbox', () => {
     mkdirSync(inbox, { recursive: true });
     // Dropped while no daemon runs: picked up at the start.
     drop(inbox, 'early.json', taskFile([{ id: 'early', run: ['sh', '-c', 'echo early > early.txt'] }]));
-    await startDaemon(repo, '--heartbeat-ms', '200');
+    await startTwoWorkers(repo, '--heartbeat-ms', '200');
 
     const results = path.join(repo.stateDir, 'results');
     await vi.waitFor(() => expect(readJson<{ status: string }>(path.join(results, 'early.json')).status).toBe('complete'), { timeout: 20_000, interval: 50 });
@@ -125,8 +116,8 @@ describe('the inbox', () => {
     const two = newRepo();
     const inbox = path.join(one.dir, 'shared-inbox');
     mkdirSync(inbox);
-    await startDaemon(one, '--inbox', inbox, '--node-id', 'host-one');
-    await startDaemon(two, '--inbox', inbox, '--node-id', 'host-two');
+    await startTwoWorkers(one, '--inbox', inbox, '--node-id', 'host-one');
+    await startTwoWorkers(two, '--inbox', inbox, '--node-id', 'host-two');
     const count = 24;
     for (let i = 0; i < count; i += 1) drop(inbox, `job-${i}.json`, taskFile([{ id: `job-${i}`, run: ['true'] }]));
     await vi.waitFor(() => expect(readdirSync(path.join(inbox, 'accepted')).sort()).toHaveLength(count), { timeout: 30_000, interval: 100 });

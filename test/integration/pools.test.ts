@@ -10,41 +10,22 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { isAlive, makeRepo, type TempRepo } from '../helpers/git-repo.js';
+import { makeRepo, type TempRepo } from '../helpers/git-repo.js';
+import { killDaemons, startDaemon, stateOf } from '../helpers/daemon.js';
 
 let repo: TempRepo;
-const started: number[] = [];
 const children: ChildProcess[] = [];
 
 afterEach(async () => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
-  for (const pid of started.splice(0)) {
-    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    await vi.waitFor(() => expect(isAlive(pid)).toBe(false), { timeout: 10_000 });
-  }
+  await killDaemons();
   repo?.cleanup();
 });
 
-const where = (): string[] => ['--repo', repo.repo, '--state-dir', repo.stateDir];
+const where = (): string[] => stateOf(repo);
 const coord = (...args: string[]) => runCli(args, { cwd: repo.dir });
 
 interface PoolStatus { id: string; ready: boolean; workers: { total: number; ready: number; busy: number }; capabilities: string[]; since: string }
-
-/** A daemon with HTTP; resolves with its pid and a GET on its API. */
-async function startDaemon(): Promise<{ pid: number; get: <T>(route: string) => Promise<{ status: number; body: T }> }> {
-  const run = await coord('daemon', 'start', '--detach', ...where(), '--worktree-root', repo.worktreeRoot, '--http', '127.0.0.1:0');
-  expect(run.code, run.stderr).toBe(0);
-  const facts = JSON.parse(run.stdout) as { pid: number; http: string };
-  started.push(facts.pid);
-  const token = readFileSync(path.join(repo.stateDir, 'http.token'), 'utf8').trim();
-  return {
-    pid: facts.pid,
-    get: async <T>(route: string) => {
-      const response = await fetch(`${facts.http}${route}`, { headers: { authorization: `Bearer ${token}` } });
-      return { status: response.status, body: (await response.json()) as T };
-    },
-  };
-}
 
 const GATE = 'setup-gate';
 const POOLS_YAML = (gate: string) => `
@@ -68,7 +49,7 @@ describe('worker pools', () => {
     writeFileSync(path.join(repo.repo, 'coord.yaml'), POOLS_YAML(gate));
     repo.git('add', 'coord.yaml');
     repo.git('commit', '--quiet', '-m', 'pools');
-    const daemon = await startDaemon();
+    const daemon = await startDaemon(repo, '--http', '127.0.0.1:0');
 
     // The plain pool is ready; the built one's worker is in its setup, held at the gate.
     await vi.waitFor(async () => {
