@@ -57,6 +57,7 @@ export async function executeAssign(assign: AssignMessage, signal: AbortSignal, 
   const elapsed = (): number => performance.now() - startedAt;
   const ref: TaskRef = { taskId: assign.taskId, attempt: assign.attempt, lease: assign.lease };
   const logger = context.logger.with({ taskId: assign.taskId, attempt: assign.attempt });
+  if (assign.workspace === 'none') return executeWithoutWorkspace(assign, ref, signal, { ...context, logger }, elapsed);
   try {
     await context.workspace.prepare(assign.branch, assign.startCommit);
   } catch (error) {
@@ -90,6 +91,17 @@ export async function executeAssign(assign: AssignMessage, signal: AbortSignal, 
     gitError = error instanceof Error ? error.message : String(error);
   }
   return finalMessage(ref, judged, commit, gitError, elapsed(), agent);
+}
+
+/**
+ * An attempt that needs no workspace (`workspace: none`): no checkout before it, no commit
+ * after it, so it costs no git process. It runs in the worktree as it is; whatever it leaves
+ * there is cleaned away before the next task that has a workspace, never committed.
+ */
+async function executeWithoutWorkspace(assign: AssignMessage, ref: TaskRef, signal: AbortSignal, context: ExecuteContext, elapsed: () => number): Promise<FinalMessage> {
+  context.workspace.touched();
+  const { outcome, agent } = await runExec(assign, ref, signal, context);
+  return finalMessage(ref, outcome, null, null, elapsed(), agent);
 }
 
 async function runExec(assign: AssignMessage, ref: TaskRef, signal: AbortSignal, context: ExecuteContext): Promise<{ outcome: TaskOutcome; agent?: AgentReport }> {
@@ -153,7 +165,8 @@ async function runModuleTask(assign: AssignMessage, ref: TaskRef, signal: AbortS
   const run = await runModule({
     pool: context.modules,
     task: { modulePath, exportName: exec.export, input: exec.input, context: identity },
-    startCommit: assign.startCommit,
+    // Warm threads hold the modules of the files on disk: without a workspace, of whatever commit the worktree is at.
+    startCommit: assign.workspace === 'none' ? context.workspace.head ?? assign.startCommit : assign.startCommit,
     timeoutMs: assign.timeoutMs,
     signal,
   });

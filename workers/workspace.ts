@@ -54,6 +54,21 @@ export class Workspace {
   #cleanAt: string | null = null;
   /** The refs outside `refs/heads/coord/` and the HEAD reflog's end, as the attempt began. */
   #guard: { refs: RefMap; mark: number } | null = null;
+  /** The commit this process last put the worktree at (a prepare's start commit, a finish's tip); null before either. */
+  #head: string | null = null;
+
+  /** The commit the worktree was last put at by this process, or null when it has not been yet. */
+  get head(): string | null {
+    return this.#head;
+  }
+
+  /**
+   * Something ran in the worktree without a prepare (a task with `workspace: none`): it is no
+   * longer known to be clean, so the next prepare cleans it.
+   */
+  touched(): void {
+    this.#cleanAt = null;
+  }
 
   /**
    * @param repoRoot the main checkout, from which a broken worktree is rebuilt (null: never
@@ -102,6 +117,7 @@ export class Workspace {
       await this.#rebuild('unusable', startCommit);
       await this.#checkout(branch, startCommit, false);
     }
+    this.#head = startCommit;
     // After coord's own checkout, so its reflog lines are not taken for the task's.
     this.#guard = { refs: await snapshotRefs(cwd), mark: await reflogMark(this.#gitDir ?? '') };
   }
@@ -144,6 +160,7 @@ export class Workspace {
     // not checked out here and can be checked out or merged elsewhere. Everything was
     // committed above, so the worktree is clean (ignored files stay).
     await runGit(['switch', '--quiet', '--detach', tip], { cwd });
+    this.#head = tip;
     const guard = this.#guard;
     this.#guard = null;
     const movedRefs = guard === null ? [] : await guardRefs(cwd, this.#gitDir ?? '', guard.refs, guard.mark, status.branch === branch ? null : status.branch);

@@ -86,6 +86,8 @@ export const Assign = z.strictObject({
   quietAfterMs: z.number().int().positive().nullable().default(null),
   /** The shared rate limit this attempt starts under: the worker asks (`coord:rate-request`) before it starts; null: none. */
   rateKey: z.string().min(1).max(128).nullable().default(null),
+  /** `none`: no checkout before the attempt and no commit after it (the task's `workspace`). */
+  workspace: z.enum(['worktree', 'none']).default('worktree'),
 });
 export const Cancel = z.strictObject({
   type: z.literal('coord:cancel'),

@@ -45,6 +45,8 @@ export class WorkerRegistry implements WorkerPool {
   /** Workers scaled away, and whether they were asked to stop yet. */
   private readonly leaving = new Map<string, { stopSent: boolean }>();
   private readonly goneListeners: Array<(workerId: string) => void> = [];
+  /** The leases of attempts assigned with `workspace: none` (forgotten once no worker holds them). */
+  private readonly withoutWorkspace = new Set<string>();
 
   /** Starts watching worker actors that appeared in the coordinator's context. */
   sync(workers: ReadonlyArray<{ workerId: string; ref: WorkerRef }>, watchers: Watchers): void {
@@ -131,6 +133,8 @@ export class WorkerRegistry implements WorkerPool {
   assign(workerId: string, message: ParentMessageOf<'coord:assign'>): boolean {
     const ref = this.entries.get(workerId)?.ref;
     if (ref?.getSnapshot().value !== 'idle') return false;
+    if (message.workspace === 'none') this.withoutWorkspace.add(message.lease);
+    else this.withoutWorkspace.delete(message.lease);
     ref.send({ type: 'task.assign', message });
     return ref.getSnapshot().value === 'busy';
   }
@@ -149,12 +153,16 @@ export class WorkerRegistry implements WorkerPool {
     return true;
   }
 
-  /** The tasks the workers hold now, with the worktree each runs in. */
+  /** The tasks the workers hold now whose work is in their worktree (not those with `workspace: none`), with that worktree. */
   running(): Array<{ workerId: string; taskId: string; worktree: string }> {
-    return [...this.entries.entries()].flatMap(([workerId, { ref }]) => {
+    const held = new Set<string>();
+    const running = [...this.entries.entries()].flatMap(([workerId, { ref }]) => {
       const { task, worktree } = ref.getSnapshot().context;
-      return task === null ? [] : [{ workerId, taskId: task.taskId, worktree }];
+      if (task !== null) held.add(task.lease);
+      return task === null || this.withoutWorkspace.has(task.lease) ? [] : [{ workerId, taskId: task.taskId, worktree }];
     });
+    for (const lease of this.withoutWorkspace) if (!held.has(lease)) this.withoutWorkspace.delete(lease);
+    return running;
   }
 
   /** Sends a message for the worker's live session; false when it does not hold that attempt. */

@@ -55,6 +55,12 @@ export const TaskSpecSchema = z
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'bad environment variable name'), z.string()).default({}),
     /** The shared rate limit (a key of the config's `rateLimits`) its attempts start under; an agent task's default is its profile's provider. */
     rateKey: z.string().min(1).max(128).optional(),
+    /**
+     * `none`: the task needs no worktree of its own (it reads, reports, calls out; it does not
+     * change files). Nothing is checked out before it or committed after it: it runs in its
+     * worker's worktree as that is, and completes with no commit. Default `worktree`.
+     */
+    workspace: z.enum(['worktree', 'none']).optional(),
     /** The files the task will change (globs relative to the repository root): it never runs beside a task whose globs overlap. */
     files: z.array(z.string().min(1).superRefine((glob, ctx) => { const problem = validateGlob(glob); if (problem !== null) ctx.addIssue({ code: 'custom', message: problem }); })).optional(),
   })

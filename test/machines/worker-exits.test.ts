@@ -26,7 +26,7 @@ const POLICY = {
 
 function assign(attempt: number): ParentMessageOf<'coord:assign'> {
   const task: TaskLease = { taskId: 'poison', attempt, lease: `lease-${attempt}` };
-  return { type: 'coord:assign', ...task, exec: { kind: 'run', argv: ['true'], env: {} }, branch: 'coord/poison', startCommit: 'a'.repeat(40), timeoutMs: null, logFile: '/tmp/poison.log', maxLogBytes: 52_428_800, quietAfterMs: null, rateKey: null };
+  return { type: 'coord:assign', ...task, exec: { kind: 'run', argv: ['true'], env: {} }, branch: 'coord/poison', startCommit: 'a'.repeat(40), timeoutMs: null, logFile: '/tmp/poison.log', maxLogBytes: 52_428_800, quietAfterMs: null, rateKey: null, workspace: 'worktree' };
 }
 
 function start(restart: RestartType = 'permanent') {

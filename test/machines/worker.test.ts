@@ -35,6 +35,7 @@ function assignMessage(task: TaskLease = TASK): ParentMessageOf<'coord:assign'> 
     maxLogBytes: 52_428_800,
     rateKey: null,
     quietAfterMs: null,
+    workspace: 'worktree',
   };
 }
 

@@ -13,10 +13,10 @@ const ref = { taskId: 'fix-login', attempt: 2, lease: 'lease-1' };
 /** One valid example of every parent → worker message. */
 const parentMessages: ParentMessage[] = [
   { type: 'coord:hello', protocolVersion: 3, workerId: 'w1', worktree: '/wt/w1', repoRoot: '/src/app', heartbeatMs: 2000, moduleThreads: 2, killGraceMs: 2000, runId: '0123456789abcdef' },
-  { type: 'coord:assign', ...ref, exec: { kind: 'run', argv: ['claude', '-p', 'fix it'], env: { A: '1' } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: null, logFile: '/s/a.log', maxLogBytes: 52_428_800, quietAfterMs: 30_000, rateKey: null },
-  { type: 'coord:assign', ...ref, exec: { kind: 'module', module: 'h.mjs', export: 'default', input: { n: 1 } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: 5000, logFile: '/s/a.log', maxLogBytes: 4096, quietAfterMs: null, rateKey: 'anthropic' },
+  { type: 'coord:assign', ...ref, exec: { kind: 'run', argv: ['claude', '-p', 'fix it'], env: { A: '1' } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: null, logFile: '/s/a.log', maxLogBytes: 52_428_800, quietAfterMs: 30_000, rateKey: null, workspace: 'worktree' },
+  { type: 'coord:assign', ...ref, exec: { kind: 'module', module: 'h.mjs', export: 'default', input: { n: 1 } }, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: 5000, logFile: '/s/a.log', maxLogBytes: 4096, quietAfterMs: null, rateKey: 'anthropic', workspace: 'none' },
   {
-    type: 'coord:assign', ...ref, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: null, logFile: '/s/a.log', maxLogBytes: 4096, quietAfterMs: 30_000, rateKey: 'anthropic',
+    type: 'coord:assign', ...ref, branch: 'coord/fix-login', startCommit: SHA, timeoutMs: null, logFile: '/s/a.log', maxLogBytes: 4096, quietAfterMs: 30_000, rateKey: 'anthropic', workspace: 'worktree',
     exec: { kind: 'agent', agent: 'claude', argv: ['claude', '-p', '--', 'fix it'], env: {}, parser: 'claude-stream-json', resultGraceMs: 30_000, stallAfterMs: null, interactive: false },
   },
   { type: 'coord:cancel', ...ref, reason: 'drain', graceful: 'SIGTERM' },

@@ -82,5 +82,6 @@ export function assignMessage(task: TaskRecord, facts: AttemptFacts): ParentMess
     maxLogBytes: facts.maxLogBytes,
     quietAfterMs: facts.quietAfterMs,
     rateKey: facts.rateKey ?? null,
+    workspace: task.spec.workspace ?? 'worktree',
   };
 }

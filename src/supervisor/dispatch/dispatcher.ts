@@ -238,8 +238,12 @@ export class Dispatcher {
         const made = task.attempts.findLast((a) => a.code === null && a.finishedAt !== null);
         await this.deps.ensureLocal?.([{ ...dependencyHead(id, task), node: made?.node ?? null }]);
         start = { ok: true, commit: task.commit };
+      } else if (task.spec.workspace === 'none') {
+        // Nothing is checked out for it: no dependency's work to merge, no git at all.
+        start = await this.deps.startCommit(id, []);
       } else {
-        const tips = await Promise.all(task.spec.deps.map(async (dep) => dependencyHead(dep, await store.get(dep))));
+        // A dependency that needed no workspace completed with no commit: it adds no work.
+        const tips = (await Promise.all(task.spec.deps.map(async (dep) => dependencyHead(dep, await store.get(dep))))).filter((tip) => tip.commit !== '');
         start = await this.deps.startCommit(id, tips);
       }
     } catch (error) {
