@@ -7,9 +7,9 @@
  *    folder (its first event naming the file), in blocks taking turns. The issue's bound is
  *    2 s; the watch is event driven, so it should be milliseconds.
  * 2. Setup once per worktree: `ensureWorkerSetup` on a worktree whose stamp is current (what
- *    every start of a worker costs after its first setup: reading the stamp and one
- *    `git ls-tree` of the base commit's lock files), against running the setup command
- *    itself (`true`) and a bare `git ls-tree` in the same run.
+ *    every start of a worker costs after its first setup: finding and reading the stamp, the
+ *    base commit's lock files being read once per run for every worker), against running the
+ *    setup command itself (`true`) and a bare `git ls-tree` in the same run.
  *
  * Run: npm run bench -- pools (after `npm run build`)
  */
@@ -24,9 +24,11 @@ import { fmt, ratio, summarize } from './lib/stats.js';
 
 type HandoffModule = typeof import('../src/pools/handoff-files.js');
 type SetupModule = typeof import('../src/pools/worker-setup.js');
+type StampModule = typeof import('../src/pools/setup-stamp.js');
 type LoggerModule = typeof import('../src/log/logger.js');
 const { watchHandoffs } = await loadDist<HandoffModule>('src/pools/handoff-files.js');
 const { ensureWorkerSetup } = await loadDist<SetupModule>('src/pools/worker-setup.js');
+const { lockfileIds } = await loadDist<StampModule>('src/pools/setup-stamp.js');
 const { silentLogger } = await loadDist<LoggerModule>('src/log/logger.js');
 
 const WRITES = 200;
@@ -115,8 +117,10 @@ git('commit', '--quiet', '-m', 'initial');
 const baseCommit = git('rev-parse', 'HEAD');
 const worktree = path.join(root, 'w1');
 git('worktree', 'add', '--quiet', '--detach', worktree, baseCommit);
+// The base commit's lock files are read once per run, as the supervisor does for all its workers.
+const lockfiles = await lockfileIds(repo, baseCommit);
 const run = (commands: string[][]) => ensureWorkerSetup({
-  workerId: 'w1', worktree, commands, env: {}, logFile: path.join(root, 'logs', 'w1.log'), repoRoot: repo, baseCommit,
+  workerId: 'w1', worktree, commands, env: {}, logFile: path.join(root, 'logs', 'w1.log'), repoRoot: repo, baseCommit, lockfiles,
 });
 const timings = { current: [] as number[], ran: [] as number[], lsTree: [] as number[] };
 await run([['true']]);
@@ -140,7 +144,8 @@ const lsTree = summarize(timings.lsTree);
 report.text(
   `${SETUP_RUNS} calls each of \`ensureWorkerSetup\` on one linked worktree: with its stamp current (what a worker's every start `
   + 'costs once it was set up), and with its commands changed, so the setup (`true`) runs again with its log '
-  + 'and a `git status` afterwards; beside a bare `git ls-tree` of the lock files, the one git process the current case needs.',
+  + 'and a `git status` afterwards; beside a bare `git ls-tree` of the lock files (read once per run, for every worker: not in these calls). '
+  + 'The current case runs one git process, `git rev-parse --git-dir`, to find the stamp.',
 );
 report.table(null, ['call', 'runs', 'median ms', 'p25–p75 ms', 'max ms', 'median ÷ bare ls-tree'], [
   ['bare `git ls-tree` (lock files)', String(lsTree.n), fmt(lsTree.median), `${fmt(lsTree.p25)}–${fmt(lsTree.p75)}`, fmt(lsTree.max), '1.00×'],

@@ -17,6 +17,7 @@ import { TASK_STATUSES } from '../lifecycle/task-record.js';
 import type { SupervisorEventBus, SupervisorEvents } from '../supervisor/events.js';
 import type { SupervisorStatus } from '../supervisor/supervisor-api.js';
 import { OpenAttempts } from './open-attempts.js';
+import { registerCoordinationGauges } from './coordination-metrics.js';
 
 /** What the metrics read: the supervisor's events and its status. A `Supervisor` is one. */
 export interface MetricsSource {
@@ -146,98 +147,7 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions = {
     },
   });
 
-  new Gauge({
-    name: 'coord_rate_limit_in_flight',
-    help: 'Attempts holding a start of each rate-limited key.',
-    labelNames: ['key'],
-    registers,
-    collect() {
-      this.reset();
-      for (const key of source.status().rateLimits) this.set({ key: key.key }, key.inFlight);
-    },
-  });
-  new Gauge({
-    name: 'coord_rate_limit_concurrency',
-    help: 'The concurrency AIMD allows each rate-limited key now (-1: unlimited).',
-    labelNames: ['key'],
-    registers,
-    collect() {
-      this.reset();
-      for (const key of source.status().rateLimits) this.set({ key: key.key }, key.concurrency ?? -1);
-    },
-  });
-  new Gauge({
-    name: 'coord_rate_limit_cooldown',
-    help: '1 while a key is in cooldown after a provider rate limit, else 0.',
-    labelNames: ['key'],
-    registers,
-    collect() {
-      this.reset();
-      for (const key of source.status().rateLimits) this.set({ key: key.key }, key.cooldownUntil === null ? 0 : 1);
-    },
-  });
-  new Gauge({
-    name: 'coord_budget_spent_usd',
-    help: 'USD spent per budget scope (global, worker:<id>, task:<id>), as the store holds it.',
-    labelNames: ['scope'],
-    registers,
-    collect() {
-      this.reset();
-      for (const scope of source.status().budgets) this.set({ scope: scope.scope }, scope.spentUsd);
-    },
-  });
-  new Gauge({
-    name: 'coord_tasks_held',
-    help: 'Ready tasks held back, by reason (BUDGET_EXCEEDED, FILES_BUSY, RATE_LIMITED, BREAKER_OPEN).',
-    labelNames: ['code'],
-    registers,
-    collect() {
-      this.reset();
-      const counts = new Map<string, number>();
-      for (const held of Object.values(source.status().held)) counts.set(held.code ?? 'BREAKER_OPEN', (counts.get(held.code ?? 'BREAKER_OPEN') ?? 0) + 1);
-      for (const [code, count] of counts) this.set({ code }, count);
-    },
-  });
-  new Gauge({
-    name: 'coord_pool_ready',
-    help: 'Whether each pool is ready (1) or not (0): at least its minReady workers, coord\'s own and announced ones, are ready.',
-    labelNames: ['pool'],
-    registers,
-    collect() {
-      this.reset();
-      for (const pool of source.status().pools) this.set({ pool: pool.id }, pool.ready ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'coord_pool_workers',
-    help: 'Workers of each pool: in all (total), ready, and busy with a task.',
-    labelNames: ['pool', 'kind'],
-    registers,
-    collect() {
-      this.reset();
-      for (const pool of source.status().pools) {
-        for (const kind of ['total', 'ready', 'busy'] as const) this.set({ pool: pool.id, kind }, pool.workers[kind]);
-      }
-    },
-  });
-  new Gauge({
-    name: 'coord_conflicts_predicted',
-    help: 'Conflicts predicted now between live task branches (and with the merge target).',
-    registers,
-    collect() {
-      this.set(source.status().conflicts.length);
-    },
-  });
-  new Gauge({
-    name: 'coord_merge_queue',
-    help: 'Task branches in the merge queue per status (pending, merged, conflict, test-failed).',
-    labelNames: ['status'],
-    registers,
-    collect() {
-      this.reset();
-      for (const [status, count] of Object.entries(source.status().merge?.counts ?? {})) this.set({ status }, count);
-    },
-  });
+  registerCoordinationGauges(registers, () => source.status());
 
   const refused = new Counter({
     name: 'coord_ipc_refused_total',

@@ -6,6 +6,7 @@
  * written whole by a rename (a reader never sees half a file), one write at a time per file,
  * so the last state is the one on disk.
  */
+import { readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { jsonFile, writeFileAtomic } from '../files/atomic-write.js';
@@ -45,10 +46,16 @@ export class FileOutputs {
   /** The last write (or removal) of each file, so writes of one file never overtake each other. */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly off: Array<() => void> = [];
+  /**
+   * The tasks with a file in `dlq/` (listed once at the start, then kept up to date): a task
+   * that starts again is looked up here, so a start costs no file system call.
+   */
+  private readonly deadLetters: Set<string>;
   private closed = false;
 
   constructor(private readonly deps: FileOutputsDeps) {
     this.dirs = outputDirsOf(deps.stateDir);
+    this.deadLetters = new Set(listJson(this.dirs.dlq));
     const on = <K extends 'coord:complete' | 'coord:dead' | 'coord:redriven' | 'coord:started'>(name: K, listener: (payload: SupervisorEvents[K]) => void): void => {
       deps.events.on(name, listener);
       this.off.push(() => deps.events.off(name, listener));
@@ -57,16 +64,19 @@ export class FileOutputs {
       const task = await deps.taskSummary(taskId);
       return task === undefined ? null : task;
     }));
-    on('coord:dead', ({ taskId, error }) => this.write(path.join(this.dirs.dlq, `${taskId}.json`), async () => {
-      const task = await deps.taskSummary(taskId);
-      if (task === undefined || task.status !== 'dead') return null;
-      return { taskId, reason: task.error ?? error, attempts: task.history, deadAt: task.finishedAt, task };
-    }));
+    on('coord:dead', ({ taskId, error }) => {
+      this.deadLetters.add(taskId);
+      this.write(path.join(this.dirs.dlq, `${taskId}.json`), async () => {
+        const task = await deps.taskSummary(taskId);
+        if (task === undefined || task.status !== 'dead') return null;
+        return { taskId, reason: task.error ?? error, attempts: task.history, deadAt: task.finishedAt, task };
+      });
+    });
     // Back in play: redriven here, or elsewhere (`coord redrive` on the store) and now started again.
     on('coord:redriven', ({ changed }) => {
-      for (const taskId of changed) this.remove(path.join(this.dirs.dlq, `${taskId}.json`));
+      for (const taskId of changed) this.removeDeadLetter(taskId);
     });
-    on('coord:started', ({ taskId }) => this.remove(path.join(this.dirs.dlq, `${taskId}.json`)));
+    on('coord:started', ({ taskId }) => this.removeDeadLetter(taskId));
   }
 
   /** A worker heartbeat: its file is written again. */
@@ -94,7 +104,9 @@ export class FileOutputs {
     });
   }
 
-  private remove(file: string): void {
+  private removeDeadLetter(taskId: string): void {
+    if (!this.deadLetters.delete(taskId)) return;
+    const file = path.join(this.dirs.dlq, `${taskId}.json`);
     this.chain(file, () => rm(file, { force: true }));
   }
 
@@ -108,5 +120,14 @@ export class FileOutputs {
     void next.then(() => {
       if (this.chains.get(file) === next) this.chains.delete(file);
     });
+  }
+}
+
+/** The names (without `.json`) of the JSON files in `dir`; none when it is missing. */
+function listJson(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((name) => name.endsWith('.json') && !name.startsWith('.')).map((name) => name.slice(0, -'.json'.length));
+  } catch {
+    return [];
   }
 }

@@ -19,7 +19,7 @@ import { CoordError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import { changedFiles } from '../worktrees/repository.js';
 import { runSetupCommand, type CommandEnd } from './setup-command.js';
-import { lockfileIds, readStamp, removeStamp, setupReason, stampFileOf, writeStamp, type SetupReason } from './setup-stamp.js';
+import { lockfileIds, readStamp, removeStamp, setupReason, stampFileOf, writeStamp, type LockfileIds, type SetupReason } from './setup-stamp.js';
 
 export interface SetupRun {
   workerId: string;
@@ -34,6 +34,8 @@ export interface SetupRun {
   /** The repository's main checkout and the run's base commit: the base commit's lock files are part of the stamp. */
   repoRoot: string;
   baseCommit: string;
+  /** The base commit's lock files, when the caller read them already (they are the same for every worker of a run). */
+  lockfiles?: LockfileIds;
   /** Aborting kills the running command (its process group) and rejects with SETUP_FAILED "setup interrupted". */
   signal?: AbortSignal;
 }
@@ -71,7 +73,7 @@ const REDIRECTING_GIT_VARS = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT
 export async function ensureWorkerSetup(run: SetupRun): Promise<SetupResult> {
   const started = Date.now();
   const stampFile = await stampFileOf(run.worktree);
-  const lockfiles = await lockfileIds(run.repoRoot, run.baseCommit);
+  const lockfiles = run.lockfiles ?? (await lockfileIds(run.repoRoot, run.baseCommit));
   const stamp = await readStamp(stampFile);
   const reason = setupReason(stamp, run.commands, lockfiles, stamp === null && completedBefore(run.logFile));
   if (reason === null) return { ran: false, reason: null, logFile: run.logFile, durationMs: Date.now() - started };

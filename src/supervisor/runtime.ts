@@ -18,7 +18,7 @@ import type { FaultStop } from './fault-stop.js';
 import type { ResolvedOptions } from './options.js';
 import { plural } from '../plural.js';
 import { prepareStateDir } from './state-dir.js';
-import { layoutWorkers, poolsOf, type Pool, type PoolSlot } from '../pools/layout.js';
+import { layoutWorkers, type Pool, type PoolSlot } from '../pools/layout.js';
 import { openConfiguredStore } from './store-choice.js';
 
 /** Where a run keeps things, as the user should be told once. */
@@ -97,9 +97,10 @@ export function stateDirOf(config: Pick<ResolvedOptions, 'stateDir'>, repo: Repo
 /**
  * Opens everything a run needs, in the order that makes each step safe: the state directory
  * is locked before anything in it is touched, the store is held for this node before
- * recovery can run, worktrees are locked before a worker is given one.
+ * recovery can run, worktrees are locked before a worker is given one. `pools` lays out the
+ * worker slots (see src/pools/layout.ts).
  */
-export async function openRuntime(config: ResolvedOptions, faults: FaultStop, random: () => number): Promise<Runtime> {
+export async function openRuntime(config: ResolvedOptions, pools: Pool[], faults: FaultStop, random: () => number): Promise<Runtime> {
   const repo = await openRepository(config.repo, { baseRef: config.baseRef, requireClean: !config.allowDirty });
   const stateDir = stateDirOf(config, repo);
   await prepareStateDir(stateDir);
@@ -137,7 +138,6 @@ export async function openRuntime(config: ResolvedOptions, faults: FaultStop, ra
       if (ensured.repaired) logger.warn({ workerId, worktree: ensured.path, found: ensured.repaired }, 'rebuilt a broken worktree');
       return { workerId, worktree: ensured.path, capabilities: [...capabilities], restartPolicy: { restart, ...limits }, random };
     };
-    const pools = poolsOf(config);
     const slots = layoutWorkers(pools);
     const workers: WorkerInput[] = [];
     for (const slot of slots) workers.push(await prepareSlot(slot.workerId, slot.capabilities));

@@ -18,10 +18,8 @@ import { FaultStop } from './fault-stop.js';
 import { resolveOptions, type SupervisorOptions } from './options.js';
 import { provideBreaker, provideFallback, provideWorker } from './provided-machines.js';
 import { Run } from './run.js';
-import { openRuntime, stateDirOf } from './runtime.js';
-import { openConfiguredStore } from './store-choice.js';
-import { openRepository } from '../worktrees/repository.js';
-import type { ResolvedOptions } from './options.js';
+import { openRuntime } from './runtime.js';
+import { onStore, redriveStored } from './stored-operations.js';
 import { checkSubmission, parseSpecs, prepareAgentTasks } from './submission.js';
 import { buildSummary } from './summary.js';
 import type { CoordinatorActor, Supervisor } from './supervisor-api.js';
@@ -33,8 +31,8 @@ import { poolsOf, someWorkerAccepts } from '../pools/layout.js';
 import { withinPools } from '../pools/pool-strategy.js';
 import { pollPoolReady } from '../pools/wait-for-pool.js';
 import { canEverRun } from '../pool/assign.js';
-import { FileOutputs } from '../intake/outputs.js';
-import { startIntake, type Intake } from '../intake/intake.js';
+import { FileExchange } from './file-exchange.js';
+import { poolChanges } from './pools/pool-desk.js';
 
 export type { CoordinatorActor, Supervisor, SupervisorStatus } from './supervisor-api.js';
 
@@ -68,10 +66,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
   /** The started run; set once by `initialize`, kept after the close for the summary. */
   let run: Run | undefined;
   let protocolRefusals = 0;
-  /** The files written for readers (`fileOutputs`), and the inbox (`inbox`): both only while running. */
-  let outputs: FileOutputs | null = null;
-  let intake: Intake | null = null;
+  const files = new FileExchange(config, events);
   const pools = poolsOf(config);
+  const declaredPools = pools[0]?.declared === true;
   const baseStrategy = config.strategy ?? strategyFor(config.assignment, events, (id) => !registry.gone(id));
   // Only a pool with an agent can refuse a worker's task: without one, dispatch pays nothing for pools.
   const strategy = pools.some((pool) => pool.agent !== null) ? withinPools(baseStrategy, pools, (id) => run?.pools.poolOf(id)) : baseStrategy;
@@ -94,11 +91,11 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       breaker: provideBreaker(machines),
       fallback: provideFallback(machines),
       initialize: fromPromise<InitializeOutput>(async () => {
-        const runtime = await openRuntime(config, faults, random);
+        const runtime = await openRuntime(config, pools, faults, random);
         run = new Run(runtime, {
           config, events, workers: registry, faults, strategy,
           addWorkers: (workers) => actor.send({ type: 'workers.add', workers }),
-          onHeartbeat: (workerId) => outputs?.heartbeat(workerId),
+          onHeartbeat: (workerId) => files.heartbeat(workerId),
           stopWith: (error) => actor.send({ type: 'coordinator.fault', error: { code: error.code, message: error.message } }),
           children: {
             child: childOf,
@@ -120,13 +117,11 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           await run.close().catch(() => undefined);
           throw error;
         }
-        if (config.fileOutputs ?? typeof config.inbox === 'string') {
-          outputs = new FileOutputs({
-            stateDir: runtime.stateDir, events, logger: runtime.logger, now: Date.now,
-            taskSummary: async (taskId) => (await api.summary({ ids: [taskId] })).tasks[0],
-            worker: (workerId) => registry.describe().find((w) => w.id === workerId),
-          });
-        }
+        files.openOutputs({
+          stateDir: runtime.stateDir, logger: runtime.logger,
+          taskSummary: async (taskId) => (await api.summary({ ids: [taskId] })).tasks[0],
+          worker: (workerId) => registry.describe().find((w) => w.id === workerId),
+        });
         return { workers: spawnNow };
       }),
       awaitIdle: fromPromise(async () => {
@@ -138,9 +133,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         await Promise.all(input.workers.map((ref) => waitFor(ref, (s) => s.status === 'done', { timeout: Infinity })));
       }),
       closeResources: fromPromise(async () => {
-        await intake?.close();
+        await files.closeInbox();
         await run?.close();
-        await outputs?.close();
+        await files.closeOutputs();
       }),
     },
     actions: {
@@ -193,15 +188,9 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
 
   /** Once running: the pools' setups start, and the inbox is read (it submits through `submit`). */
   function startedRunning(): void {
-    const current = run;
-    if (current === undefined) return;
-    current.pools.startSetups();
-    if (typeof config.inbox === 'string') {
-      intake = startIntake({
-        dir: config.inbox, nodeId: config.nodeId, events, logger: current.logger,
-        submit: (specs) => api.submit(specs),
-      });
-    }
+    if (run === undefined) return;
+    run.pools.startSetups();
+    files.startInbox({ logger: run.logger, submit: (specs) => api.submit(specs) });
   }
 
   const finalState = (): Promise<void> => waitFor(actor, (s) => s.status === 'done', { timeout: Infinity }).then(() => undefined);
@@ -236,7 +225,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       const { repo, store, logger: log } = current.runtime;
       // Declared pools say what can ever run; the implicit pool's workers (scaled live) say it themselves.
       const slots = registry.slots();
-      await checkSubmission(specs, repo, store, pools[0]?.declared ? (spec) => someWorkerAccepts(spec, pools) : (spec) => canEverRun(spec, slots));
+      await checkSubmission(specs, repo, store, declaredPools ? (spec) => someWorkerAccepts(spec, pools) : (spec) => canEverRun(spec, slots));
       const added = await current.outcomes.submit(specs);
       log.info({ added: added.length }, 'tasks submitted');
       return added;
@@ -293,7 +282,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
         : onStore(config, run?.runtime.stateDir, random, (store) => cancelOn(store, () => store.cancel(taskId, Date.now())));
     },
     setWorkers(count) {
-      if (pools[0]?.declared) return Promise.reject(new CoordError('USAGE', 'the workers are laid out by pools: change a pool\'s workers in the config and restart'));
+      if (declaredPools) return Promise.reject(new CoordError('USAGE', 'the workers are laid out by pools: change a pool\'s workers in the config and restart'));
       return scaler.scale(count);
     },
     pools() {
@@ -306,19 +295,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       return pollPoolReady(id, async () => {
         if (ended() || run === undefined) throw new CoordError('NOT_RUNNING', `the supervisor is ${coordinatorStateOf(actor.getSnapshot())}: pool "${id}" will not get ready`);
         return run.pools.status(id);
-      }, {
-        ...options,
-        changes: (listener) => {
-          const onPool = ({ pool }: { pool: string }): void => pool === id ? listener() : undefined;
-          const onState = (): void => listener();
-          events.on('coord:pool', onPool);
-          events.on('coord:state', onState);
-          return () => {
-            events.off('coord:pool', onPool);
-            events.off('coord:state', onState);
-          };
-        },
-      });
+      }, { ...options, changes: poolChanges(events, id) });
     },
     async message(taskId, text) {
       if (run && !run.closed) return run.deliveries.post(taskId, text);
@@ -381,20 +358,4 @@ async function tasksFor(run: Run, ids: readonly string[] | undefined): Promise<T
   if (ids === undefined || run.closed) return run.tasks();
   const found = await Promise.all(ids.map((id) => run.runtime.store.get(id)));
   return found.filter((task): task is TaskRecord => task !== undefined);
-}
-
-/** A redrive applied straight to the configured store, with no run around it. */
-function redriveStored(config: ResolvedOptions, stateDir: string | undefined, taskId: string, random: () => number): Promise<string[]> {
-  return onStore(config, stateDir, random, (store) => store.redrive(taskId, Date.now()));
-}
-
-/** Opens the configured store (a stopped supervisor's, or one never started), runs `use`, and closes it. */
-async function onStore<T>(config: ResolvedOptions, stateDir: string | undefined, random: () => number, use: (store: TaskStore) => Promise<T>): Promise<T> {
-  const dir = stateDir ?? stateDirOf(config, await openRepository(config.repo, { baseRef: config.baseRef, requireClean: false }));
-  const store = await openConfiguredStore(config, dir, random);
-  try {
-    return await use(store);
-  } finally {
-    if (typeof config.store !== 'object') await store.close();
-  }
 }

@@ -45,8 +45,8 @@ export class WorkerRegistry implements WorkerPool {
   /** Workers scaled away, and whether they were asked to stop yet. */
   private readonly leaving = new Map<string, { stopSent: boolean }>();
   private readonly goneListeners: Array<(workerId: string) => void> = [];
-  /** The leases of attempts assigned with `workspace: none` (forgotten once no worker holds them). */
-  private readonly withoutWorkspace = new Set<string>();
+  /** Per worker, the lease of the last attempt it was given with `workspace: none` (a later assign replaces it). */
+  private readonly withoutWorkspace = new Map<string, string>();
 
   /** Starts watching worker actors that appeared in the coordinator's context. */
   sync(workers: ReadonlyArray<{ workerId: string; ref: WorkerRef }>, watchers: Watchers): void {
@@ -125,6 +125,7 @@ export class WorkerRegistry implements WorkerPool {
     this.leaving.delete(workerId);
     this.repairs.delete(workerId);
     this.retired.delete(workerId);
+    this.withoutWorkspace.delete(workerId);
     for (const subscription of entry.subscriptions) subscription.unsubscribe();
     for (const listener of this.goneListeners) listener(workerId);
   }
@@ -133,8 +134,8 @@ export class WorkerRegistry implements WorkerPool {
   assign(workerId: string, message: ParentMessageOf<'coord:assign'>): boolean {
     const ref = this.entries.get(workerId)?.ref;
     if (ref?.getSnapshot().value !== 'idle') return false;
-    if (message.workspace === 'none') this.withoutWorkspace.add(message.lease);
-    else this.withoutWorkspace.delete(message.lease);
+    if (message.workspace === 'none') this.withoutWorkspace.set(workerId, message.lease);
+    else this.withoutWorkspace.delete(workerId);
     ref.send({ type: 'task.assign', message });
     return ref.getSnapshot().value === 'busy';
   }
@@ -155,14 +156,10 @@ export class WorkerRegistry implements WorkerPool {
 
   /** The tasks the workers hold now whose work is in their worktree (not those with `workspace: none`), with that worktree. */
   running(): Array<{ workerId: string; taskId: string; worktree: string }> {
-    const held = new Set<string>();
-    const running = [...this.entries.entries()].flatMap(([workerId, { ref }]) => {
+    return [...this.entries.entries()].flatMap(([workerId, { ref }]) => {
       const { task, worktree } = ref.getSnapshot().context;
-      if (task !== null) held.add(task.lease);
-      return task === null || this.withoutWorkspace.has(task.lease) ? [] : [{ workerId, taskId: task.taskId, worktree }];
+      return task === null || this.withoutWorkspace.get(workerId) === task.lease ? [] : [{ workerId, taskId: task.taskId, worktree }];
     });
-    for (const lease of this.withoutWorkspace) if (!held.has(lease)) this.withoutWorkspace.delete(lease);
-    return running;
   }
 
   /** Sends a message for the worker's live session; false when it does not hold that attempt. */

@@ -6,26 +6,15 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createSupervisor, type Supervisor } from '../../src/index.js';
-import { makeRepo, type TempRepo } from '../helpers/git-repo.js';
+import { describe, expect, it } from 'vitest';
+import { supervisorFixture } from '../helpers/supervisor.js';
 
-let repo: TempRepo;
-let supervisor: Supervisor | undefined;
-afterEach(async () => {
-  if (supervisor && !['stopped', 'failed'].includes(supervisor.status().state)) await supervisor.stop();
-  supervisor = undefined;
-  repo?.cleanup();
-});
-
-function create(options: Partial<Parameters<typeof createSupervisor>[0]>): Supervisor {
-  supervisor = createSupervisor({ repo: repo.repo, stateDir: repo.stateDir, worktreeRoot: repo.worktreeRoot, heartbeatMs: 200, ...options });
-  return supervisor;
-}
+const fixture = supervisorFixture();
+const create = fixture.create;
 
 describe('pools in createSupervisor', () => {
   it('waitForPool resolves once the setup is done; tasks go to their agent\'s pool with its env', async () => {
-    repo = makeRepo({ 'README.md': '# api\n', '.gitignore': 'ready.flag\n' });
+    const repo = fixture.repo({ 'README.md': '# api\n', '.gitignore': 'ready.flag\n' });
     const gate = path.join(repo.dir, 'gate');
     const s = create({
       agents: { shell: { command: 'sh', args: ['-c', '{prompt}'] } },
@@ -67,7 +56,7 @@ describe('pools in createSupervisor', () => {
   }, 60_000);
 
   it('a run whose every setup fails stops with SETUP_FAILED and the log that says why', async () => {
-    repo = makeRepo();
+    const repo = fixture.repo();
     const s = create({ pools: [{ id: 'broken', workers: 2, setup: ['sh', '-c', 'echo cannot install >&2; exit 1'] }] });
     const failed = new Promise<void>((resolve) => s.events.on('coord:state', ({ state }) => state === 'failed' && resolve()));
     await s.start();

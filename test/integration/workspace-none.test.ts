@@ -6,25 +6,18 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createSupervisor, type Supervisor } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
-import { makeRepo, type TempRepo } from '../helpers/git-repo.js';
+import { supervisorFixture } from '../helpers/supervisor.js';
 
-let repo: TempRepo;
-let supervisor: Supervisor | undefined;
-afterEach(async () => {
-  if (supervisor && !['stopped', 'failed'].includes(supervisor.status().state)) await supervisor.stop();
-  supervisor = undefined;
-  repo?.cleanup();
-});
+const fixture = supervisorFixture();
 
 const COUNTER = path.join(ROOT, 'test', 'fixtures', 'handlers', 'counter.mjs');
 
 describe('workspace: none', () => {
   it('runs without a checkout or a commit, on warm threads, and leaves nothing in the next branch', async () => {
-    repo = makeRepo();
-    supervisor = createSupervisor({ repo: repo.repo, workers: 1, moduleThreads: 1, stateDir: repo.stateDir, worktreeRoot: repo.worktreeRoot, heartbeatMs: 200 });
+    const repo = fixture.repo();
+    const supervisor = fixture.create({ workers: 1, moduleThreads: 1 });
     await supervisor.start();
     await supervisor.submit([
       { id: 'count-1', module: COUNTER, workspace: 'none' },
@@ -53,9 +46,9 @@ describe('workspace: none', () => {
   }, 60_000);
 
   it('a task with a workspace after a module task on the same commit still gets a fresh thread when the commit changes', async () => {
-    repo = makeRepo();
+    const repo = fixture.repo();
     writeFileSync(path.join(repo.repo, 'x.txt'), 'x\n');
-    supervisor = createSupervisor({ repo: repo.repo, workers: 1, moduleThreads: 1, stateDir: repo.stateDir, worktreeRoot: repo.worktreeRoot, heartbeatMs: 200, allowDirty: true });
+    const supervisor = fixture.create({ workers: 1, moduleThreads: 1, allowDirty: true });
     await supervisor.start();
     await supervisor.submit([
       { id: 'none-1', module: COUNTER, workspace: 'none' },

@@ -15,6 +15,7 @@ import { removeHandoff, watchHandoffs, writeHandoff, type HandoffEntry, type Han
 import { DEFAULT_POOL, type Pool, type PoolSlot } from '../../pools/layout.js';
 import { PoolReadiness, type OwnWorkerState, type PoolStatus } from '../../pools/readiness.js';
 import { ensureWorkerSetup } from '../../pools/worker-setup.js';
+import { lockfileIds, type LockfileIds } from '../../pools/setup-stamp.js';
 import type { SupervisorEventBus, SupervisorEvents } from '../events.js';
 import type { WorkerDescription } from '../worker-registry.js';
 
@@ -47,8 +48,11 @@ interface PendingWorker {
   error: CoordError | null;
 }
 
-/** The events after which a pool's counts may have changed. */
-const WORKER_EVENTS = ['coord:worker-ready', 'coord:worker-exited', 'coord:worker-failed', 'coord:worker-restarting', 'coord:worker-hung', 'coord:worker-cooling', 'coord:workers-scaled', 'coord:assigned', 'coord:complete', 'coord:failed', 'coord:released'] as const;
+/**
+ * The events after which a pool's readiness may have changed. A task starting or ending
+ * changes only `busy`, which is counted when a status is read: dispatch pays nothing here.
+ */
+const WORKER_EVENTS = ['coord:worker-ready', 'coord:worker-exited', 'coord:worker-failed', 'coord:worker-restarting', 'coord:worker-hung', 'coord:worker-cooling', 'coord:workers-scaled'] as const;
 
 export class PoolDesk {
   readonly handoffDir: string;
@@ -61,6 +65,8 @@ export class PoolDesk {
   private readonly warnedPools = new Set<string>();
   private handoffs: HandoffWatch | null = null;
   private writes: Promise<unknown> = Promise.resolve();
+  /** The base commit's lock files, read once for every worker's setup. */
+  private lockfiles: Promise<LockfileIds> | null = null;
   private closed = false;
   private recountQueued = false;
 
@@ -114,9 +120,11 @@ export class PoolDesk {
     const { events, logger } = this.deps;
     events.emit('coord:worker-setup', { workerId: input.workerId, pool: pool.id, status: 'running', logFile: pending.logFile, durationMs: null, error: null });
     try {
+      const { root, baseCommit } = this.deps.repo;
+      this.lockfiles ??= lockfileIds(root, baseCommit);
       const result = await ensureWorkerSetup({
         workerId: input.workerId, worktree: input.worktree, commands: pool.setup.map((argv) => [...argv]), env: { ...pool.env },
-        logFile: pending.logFile, repoRoot: this.deps.repo.root, baseCommit: this.deps.repo.baseCommit, signal: this.aborts.signal,
+        logFile: pending.logFile, repoRoot: root, baseCommit, lockfiles: await this.lockfiles, signal: this.aborts.signal,
       });
       if (this.closed || !this.deps.running()) return;
       logger.info({ workerId: input.workerId, pool: pool.id, ran: result.ran, reason: result.reason, durationMs: result.durationMs, logFile: result.logFile },
@@ -155,13 +163,15 @@ export class PoolDesk {
     }));
   }
 
-  /** Every pool's status, in declaration order. */
+  /** Every pool's status, in declaration order, counted now. */
   statuses(): PoolStatus[] {
+    this.recount();
     return this.readiness.all();
   }
 
-  /** One pool's status; `POOL_NOT_FOUND` for a pool that is not declared. */
+  /** One pool's status, counted now; `POOL_NOT_FOUND` for a pool that is not declared. */
   status(id: string): PoolStatus {
+    this.recount();
     const status = this.readiness.get(id);
     if (status === undefined) {
       throw new CoordError('POOL_NOT_FOUND', `no pool "${id}" (pools: ${this.deps.pools.map((p) => p.id).join(', ')})`, { details: { pool: id } });
@@ -177,7 +187,8 @@ export class PoolDesk {
     for (const close of this.closers.splice(0)) close();
     await this.handoffs?.close();
     await this.writes.catch(() => undefined);
-    await Promise.all([...this.poolOfWorker.keys(), ...this.deps.workers().map((w) => w.id)].map((id) => removeHandoff(this.handoffDir, id).catch(() => undefined)));
+    const own = new Set([...this.poolOfWorker.keys(), ...this.deps.workers().map((w) => w.id)]);
+    await Promise.all([...own].map((id) => removeHandoff(this.handoffDir, id).catch(() => undefined)));
   }
 
   private setupLogOf(workerId: string): string {
@@ -186,13 +197,9 @@ export class PoolDesk {
 
   private workerEvent(name: (typeof WORKER_EVENTS)[number], payload: SupervisorEvents[(typeof WORKER_EVENTS)[number]]): void {
     if (this.closed) return;
-    if (name === 'coord:worker-ready' || name === 'coord:worker-exited' || name === 'coord:worker-hung' || name === 'coord:worker-restarting' || name === 'coord:worker-failed') {
-      const { workerId } = payload as { workerId: string };
-      const ready = name === 'coord:worker-ready';
-      const worker = this.deps.workers().find((w) => w.id === workerId);
-      const pid = ready ? (payload as SupervisorEvents['coord:worker-ready']).pid : worker?.pid ?? null;
-      if (pid !== null) this.writeOwn({ workerId, pool: this.poolOf(workerId), ready, pid, worktree: worker?.worktree ?? null, at: new Date(this.deps.now()).toISOString(), host: os.hostname() });
-    }
+    // A worker said ready, or stopped being ready (a cooling one already said so when it died).
+    if ('pid' in payload) this.writeOwn(payload.workerId, payload.pid);
+    else if ('workerId' in payload && name !== 'coord:worker-cooling') this.writeOwn(payload.workerId, null);
     this.scheduleRecount();
   }
 
@@ -209,10 +216,17 @@ export class PoolDesk {
     });
   }
 
-  /** Writes coord's own handoff files one after another, so the last state of a worker is the one on disk. */
-  private writeOwn(file: Parameters<typeof writeHandoff>[1]): void {
+  /**
+   * Writes the handoff file of one of coord's workers: ready with `readyPid`, or (null) not
+   * ready, with the pid it last had. One write after another, so the last state is on disk.
+   */
+  private writeOwn(workerId: string, readyPid: number | null): void {
+    const worker = this.deps.workers().find((w) => w.id === workerId);
+    const pid = readyPid ?? worker?.pid ?? null;
+    if (pid === null) return;
+    const file = { workerId, pool: this.poolOf(workerId), ready: readyPid !== null, pid, worktree: worker?.worktree ?? null, at: new Date(this.deps.now()).toISOString(), host: os.hostname() };
     this.writes = this.writes.then(() => writeHandoff(this.handoffDir, file)).catch((error: unknown) => {
-      this.deps.logger.warn({ err: error, workerId: file.workerId }, 'could not write a handoff file');
+      this.deps.logger.warn({ err: error, workerId }, 'could not write a handoff file');
     });
   }
 
@@ -236,4 +250,22 @@ export class PoolDesk {
       this.deps.events.emit('coord:pool', { pool: status.id, ready: status.ready, workers: status.workers, since: status.since });
     }
   }
+}
+
+/**
+ * What `waitForPool` listens to besides its polls: the pool's readiness flipping, and the
+ * supervisor's state changing (a stop ends the wait).
+ */
+export function poolChanges(events: SupervisorEventBus, id: string): (listener: () => void) => () => void {
+  return (listener) => {
+    const onPool = ({ pool }: { pool: string }): void => {
+      if (pool === id) listener();
+    };
+    events.on('coord:pool', onPool);
+    events.on('coord:state', listener);
+    return () => {
+      events.off('coord:pool', onPool);
+      events.off('coord:state', listener);
+    };
+  };
 }
