@@ -111,6 +111,7 @@ export class Run {
       },
       sessionOf: (taskId) => this.outcomes.usage.sessionOf(taskId),
       changed: () => this.changed(),
+      fault: (error) => faults.fatal(error),
     });
     this.turns = new Turns({
       store, deliveries: this.deliveries, events, logger, now, agents: () => this.limits.agents,

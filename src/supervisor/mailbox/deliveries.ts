@@ -56,6 +56,8 @@ export interface DeliveryDeps {
   sessionOf(taskId: string): string | undefined;
   /** There may be work to dispatch. */
   changed(): Promise<void>;
+  /** Hands a storage fault to the run's fault stop (src/supervisor/fault-stop.ts); true when `error` was one. */
+  fault(error: unknown): boolean;
   now(): number;
 }
 
@@ -147,7 +149,10 @@ export class Deliveries {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.pass()
-        .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'the mailbox pass failed; it runs again at the next poll'))
+        .catch((error: unknown) => {
+          // A store that fails ends the run, said once by the fault stop; anything else is tried again.
+          if (!this.deps.fault(error)) this.deps.logger.warn({ err: error }, 'the mailbox pass failed; it runs again at the next poll');
+        })
         .finally(() => void this.armNext());
     }, delayMs);
     this.timer.unref();
