@@ -14,6 +14,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { readRefFiles } from '../src/git/ref-files.js';
 import { gitOutput, runGit } from '../src/git/run-git.js';
 
 /** Refs as `refname → commit`. */
@@ -28,8 +29,20 @@ export interface MovedRef {
   restored: boolean;
 }
 
-/** Branches and tags outside `refs/heads/coord/`. */
-export async function snapshotRefs(cwd: string): Promise<RefMap> {
+const GUARDED = ['refs/heads/', 'refs/tags/'];
+const OWN = ['refs/heads/coord/'];
+
+/**
+ * Branches and tags outside `refs/heads/coord/`: read from the ref files when `commonDir`
+ * (the repository's common git directory) is given and they are plain, else from git.
+ */
+export async function snapshotRefs(cwd: string, commonDir: string | null = null): Promise<RefMap> {
+  const fromFiles = commonDir === null ? null : await readRefFiles(commonDir, GUARDED, OWN);
+  return fromFiles ?? gitRefs(cwd);
+}
+
+/** {@link snapshotRefs} as git itself lists them. */
+async function gitRefs(cwd: string): Promise<RefMap> {
   const out = await gitOutput(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/heads/', 'refs/tags/'], { cwd });
   const refs = new Map<string, string>();
   for (const line of out.split('\n')) {
@@ -81,11 +94,15 @@ async function readHeadActivity(gitDir: string, mark: number): Promise<HeadActiv
 /**
  * The refs in `before` that the task moved or deleted (judged by the worktree's HEAD
  * activity since `mark`, plus `headBranch`, the branch HEAD is on now), each put back when
- * nobody moved it again.
+ * nobody moved it again. A change seen in the ref files is confirmed by git before anything
+ * is charged or put back.
  */
-export async function guardRefs(cwd: string, gitDir: string, before: RefMap, mark: number, headBranch: string | null): Promise<MovedRef[]> {
-  const after = await snapshotRefs(cwd);
-  const changed = [...before].filter(([ref, commit]) => after.get(ref) !== commit);
+export async function guardRefs(cwd: string, gitDir: string, before: RefMap, mark: number, headBranch: string | null, commonDir: string | null = null): Promise<MovedRef[]> {
+  const changedIn = (after: RefMap): Array<[string, string]> => [...before].filter(([ref, commit]) => after.get(ref) !== commit);
+  let after = await snapshotRefs(cwd, commonDir);
+  if (changedIn(after).length === 0) return [];
+  if (commonDir !== null) after = await gitRefs(cwd);
+  const changed = changedIn(after);
   if (changed.length === 0) return [];
   const activity = await readHeadActivity(gitDir, mark);
   if (headBranch !== null) activity.branches.add(`refs/heads/${headBranch}`);

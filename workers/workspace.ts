@@ -8,13 +8,16 @@
  * git calls go through `runGit`, so a failure is a `GIT_FAILED` CoordError.
  *
  * Each `git` process costs 10–20 ms on a loaded machine, as much as a short task itself, so
- * an attempt that changes nothing takes three: a checkout before it, a status and a detach
- * after it; plus a clean before it unless the previous attempt left the worktree clean at
- * the same start commit.
+ * an attempt that changes nothing takes two: an `update-ref` of its branch before it and a
+ * `status` after it, when the previous attempt left the worktree clean at the same start
+ * commit (HEAD is then moved onto the branch and detached again by writing its file, the
+ * refs to guard are read from the ref files). Otherwise a checkout takes the update-ref's
+ * place, with a clean after it.
  */
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CoordError } from '../src/errors.js';
+import { writeHead } from '../src/git/head-file.js';
 import { identityEnv } from '../src/git/identity.js';
 import { gitOutput, runGit } from '../src/git/run-git.js';
 import { rebuildWorktree, worktreeHealth, type WorktreeHealth } from '../src/worktrees/worktree-health.js';
@@ -39,6 +42,8 @@ export interface FinishResult {
  */
 export class Workspace {
   #gitDir: string | null = null;
+  /** The repository's git directory, shared by every worktree (its refs live there). */
+  #commonDir: string | null = null;
   /**
    * The commit a completed {@link finish} left the worktree detached and clean at: its
    * status listed nothing to commit, so nothing untracked was there (ignored files aside),
@@ -106,7 +111,9 @@ export class Workspace {
     // --ignore-other-worktrees: after a crash the branch may still be checked out in the dead
     // worker's worktree; newer git refuses that without the flag.
     try {
-      await this.#checkout(branch, startCommit, knownClean);
+      // Clean at this very commit: only the branch and HEAD need to move, no file does.
+      const moved = knownClean && (await this.#moveOnto(branch, startCommit));
+      if (!moved) await this.#checkout(branch, startCommit, knownClean);
     } catch (error) {
       // A start commit that does not exist is not the worktree's fault: nothing to rebuild.
       const found = await runGit(['cat-file', '-e', `${startCommit}^{commit}`], { cwd, okExitCodes: [0, 1, 128] });
@@ -119,7 +126,17 @@ export class Workspace {
     }
     this.#head = startCommit;
     // After coord's own checkout, so its reflog lines are not taken for the task's.
-    this.#guard = { refs: await snapshotRefs(cwd), mark: await reflogMark(this.#gitDir ?? '') };
+    this.#guard = { refs: await snapshotRefs(cwd, this.#commonDir), mark: await reflogMark(this.#gitDir ?? '') };
+  }
+
+  /**
+   * Puts `branch` at `startCommit` and HEAD on it without touching the index or the files,
+   * which already hold `startCommit`: false when HEAD's lock is held (git is asked then).
+   */
+  async #moveOnto(branch: string, startCommit: string): Promise<boolean> {
+    if (this.#gitDir === null) return false;
+    await runGit(['update-ref', '-m', `coord: ${branch} at ${startCommit}`, `refs/heads/${branch}`, startCommit], { cwd: this.worktree });
+    return writeHead(this.#gitDir, `refs/heads/${branch}`);
   }
 
   async #checkout(branch: string, startCommit: string, knownClean: boolean): Promise<void> {
@@ -132,6 +149,7 @@ export class Workspace {
     if (this.repoRoot === null) throw new Error(`the worktree ${this.worktree} is broken (${found}) and cannot be rebuilt here`);
     await rebuildWorktree(this.repoRoot, this.worktree, startCommit);
     this.#gitDir = null;
+    this.#commonDir = null;
     this.onRepaired(found);
   }
 
@@ -158,12 +176,14 @@ export class Workspace {
       : await commitElsewhere(cwd, branch, status, message);
     // Detached (at the tip: HEAD may be on a branch that is not the task's), so the branch is
     // not checked out here and can be checked out or merged elsewhere. Everything was
-    // committed above, so the worktree is clean (ignored files stay).
-    await runGit(['switch', '--quiet', '--detach', tip], { cwd });
+    // committed above, so the worktree is clean (ignored files stay). HEAD on the task's
+    // branch is at the tip already: only its file changes.
+    const detached = status.branch === branch && this.#gitDir !== null && (await writeHead(this.#gitDir, tip));
+    if (!detached) await runGit(['switch', '--quiet', '--detach', tip], { cwd });
     this.#head = tip;
     const guard = this.#guard;
     this.#guard = null;
-    const movedRefs = guard === null ? [] : await guardRefs(cwd, this.#gitDir ?? '', guard.refs, guard.mark, status.branch === branch ? null : status.branch);
+    const movedRefs = guard === null ? [] : await guardRefs(cwd, this.#gitDir ?? '', guard.refs, guard.mark, status.branch === branch ? null : status.branch, this.#commonDir);
     if (!status.dirty && status.head === tip) this.#cleanAt = tip;
     return { tip, movedRefs };
   }
@@ -173,8 +193,12 @@ export class Workspace {
   // processes are dead by the time the next attempt prepares, so a lock found here is stale.
   async #removeStaleIndexLock(): Promise<void> {
     const cwd = this.worktree;
-    // A worktree's git directory never changes: asked once.
-    this.#gitDir ??= path.resolve(cwd, await gitOutput(['rev-parse', '--git-dir'], { cwd }));
+    // A worktree's git directories never change: asked once.
+    if (this.#gitDir === null) {
+      const [gitDir = '', commonDir = ''] = (await gitOutput(['rev-parse', '--git-dir', '--git-common-dir'], { cwd })).split('\n');
+      this.#gitDir = path.resolve(cwd, gitDir);
+      this.#commonDir = path.resolve(cwd, commonDir);
+    }
     const lock = path.join(this.#gitDir, 'index.lock');
     const found = await stat(lock).then(() => true, () => false);
     if (found) await rm(lock, { force: true });
