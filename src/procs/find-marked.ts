@@ -11,6 +11,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { markerMatches, MARKER_VAR, type MarkerSelector } from './attempt-marker.js';
+import type { MarkerMemo, PidCounter } from './marker-memo.js';
 import { environValue, pidEntries, statParentPid } from './proc-parse.js';
 
 /** The view of `/proc` the scan needs; tests pass a fake. */
@@ -23,6 +24,8 @@ export interface ProcSource {
   environ(pid: number): Buffer | null;
   /** The parent pid of `pid`, or null when it is gone. */
   parent(pid: number): number | null;
+  /** The kernel's pid counter, or null when unknown (then nothing is remembered between scans). */
+  counter?(): PidCounter | null;
 }
 
 /** Who is scanning: never returned, nor any ancestor. */
@@ -48,6 +51,12 @@ export const linuxProc: ProcSource = {
     const stat = quietly(() => readFileSync(`/proc/${pid}/stat`, 'utf8'));
     return stat === null ? null : statParentPid(stat);
   },
+  // Per pid namespace, as /proc's listing is.
+  counter: () => {
+    const lastPid = Number(quietly(() => readFileSync('/proc/sys/kernel/ns_last_pid', 'utf8')));
+    const pidMax = Number(quietly(() => readFileSync('/proc/sys/kernel/pid_max', 'utf8')));
+    return Number.isInteger(lastPid) && lastPid > 0 && Number.isInteger(pidMax) && pidMax > 0 ? { lastPid, pidMax } : null;
+  },
 };
 
 /** The current process, as the default {@link ScanSelf}. */
@@ -67,16 +76,31 @@ export function selfAndAncestors(self: ScanSelf, source: ProcSource): Set<number
   return chain;
 }
 
-/** The pids of our uid, other than us and our ancestors, whose marker `selector` selects. */
-export function findMarked(selector: MarkerSelector, source: ProcSource = linuxProc, self: ScanSelf = currentProcess()): number[] {
+/**
+ * The pids of our uid, other than us and our ancestors, whose marker `selector` selects.
+ * With `memo` (begun by the caller for this sweep), the processes it trusts to carry no
+ * marker are not read again, and what this scan reads unmarked is told to it.
+ */
+export function findMarked(selector: MarkerSelector, source: ProcSource = linuxProc, self: ScanSelf = currentProcess(), memo: MarkerMemo | null = null): number[] {
   const spared = selfAndAncestors(self, source);
   const found: number[] = [];
   for (const pid of source.pids()) {
-    if (spared.has(pid) || source.uid(pid) !== self.uid) continue;
+    if (spared.has(pid)) continue;
+    if (memo?.trusted(pid) === true) {
+      memo.unmarked(pid);
+      continue;
+    }
+    const uid = source.uid(pid);
+    if (uid === null) continue;
+    if (uid !== self.uid) {
+      memo?.unmarked(pid);
+      continue;
+    }
     const environ = source.environ(pid);
     if (environ === null) continue;
     const marker = environValue(environ, MARKER_VAR);
-    if (marker !== null && markerMatches(marker, selector)) found.push(pid);
+    if (marker === null) memo?.unmarked(pid);
+    else if (markerMatches(marker, selector)) found.push(pid);
   }
   return found;
 }

@@ -12,6 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import type { MarkerSelector } from './attempt-marker.js';
 import { currentProcess, findMarked, linuxProc, type ProcSource, type ScanSelf } from './find-marked.js';
+import { MarkerMemo } from './marker-memo.js';
 
 /** What one sweep did. */
 export interface SweepResult {
@@ -43,7 +44,12 @@ export interface SweepDeps {
   self?: ScanSelf;
   platform?: NodeJS.Platform;
   maxPasses?: number;
+  /** What earlier sweeps learnt (marker-memo.ts); by default this process's own, for the real `/proc`; null: read everything. */
+  memo?: MarkerMemo | null;
 }
+
+/** The memo of every sweep of the real `/proc` in this process. */
+const processMemo = new MarkerMemo();
 
 /**
  * Stops, then kills, every process of our uid (never us or our ancestors) whose marker
@@ -62,12 +68,14 @@ export function sweepMarked(selector: MarkerSelector, deps: SweepDeps = {}): Swe
   const signal = deps.signal ?? realSignal;
   const self = deps.self ?? currentProcess();
   const maxPasses = deps.maxPasses ?? 8;
+  const memo = deps.memo !== undefined ? deps.memo : source === linuxProc ? processMemo : null;
+  memo?.begin(source.counter?.() ?? null, Date.now());
   const found = new Set<number>();
   let passes = 0;
   let complete = false;
   while (passes < maxPasses) {
     passes += 1;
-    const fresh = findMarked(selector, source, self).filter((pid) => !found.has(pid));
+    const fresh = findMarked(selector, source, self, memo).filter((pid) => !found.has(pid));
     if (fresh.length === 0) {
       complete = true;
       break;
@@ -78,5 +86,6 @@ export function sweepMarked(selector: MarkerSelector, deps: SweepDeps = {}): Swe
     }
   }
   for (const pid of found) signal(pid, 'SIGKILL');
+  memo?.end();
   return { supported: true, killed: [...found], passes, complete, durationMs: performance.now() - startedAt };
 }
