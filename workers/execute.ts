@@ -167,6 +167,7 @@ async function runModuleTask(assign: AssignMessage, ref: TaskRef, signal: AbortS
     task: { modulePath, exportName: exec.export, input: exec.input, context: identity },
     // Warm threads hold the modules of the files on disk: without a workspace, of whatever commit the worktree is at.
     startCommit: assign.workspace === 'none' ? context.workspace.head ?? assign.startCommit : assign.startCommit,
+    worktree: context.worktree,
     timeoutMs: assign.timeoutMs,
     signal,
   });

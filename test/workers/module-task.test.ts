@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkerMessageOf } from '../../src/protocol/messages.js';
@@ -107,19 +107,23 @@ describe('worker orchestrator: module tasks in piscina threads', () => {
     expect(await worker.final('cancel-spin', 10_000)).toMatchObject({ type: 'coord:failed', code: 'TASK_CANCELLED', retryable: true });
   });
 
-  describe('warm threads, one module graph per start commit', () => {
-    // A handler in the repository that reports its thread and a counter kept by a module it
-    // imports: the counter shows whether the module graph is the one an earlier task loaded.
+  describe('warm threads, one module graph per stretch of start commits with the same modules', () => {
+    // A handler in the repository that reports its thread, a counter kept by a module it
+    // imports and a label from a CommonJS .js file it imports: the counter shows whether the
+    // module graph is the one an earlier task loaded, the label which code it runs.
     let commitA: string;
     beforeEach(async () => {
       await mkdir(path.join(repo.repo, 'handlers'));
       await writeFile(path.join(repo.repo, 'handlers', 'counter.mjs'), [
         "import { threadId } from 'node:worker_threads';",
         "import { bump, version } from './state.mjs';",
-        'export default () => ({ threadId, count: bump(), version });',
+        "import label from './label.js';",
+        'export default () => ({ threadId, count: bump(), version, label });',
         '',
       ].join('\n'));
       await writeFile(path.join(repo.repo, 'handlers', 'state.mjs'), stateModule('a'));
+      await writeFile(path.join(repo.repo, 'handlers', 'label.js'), "module.exports = 'first';\n");
+      await writeFile(path.join(repo.repo, 'notes.txt'), 'one\n');
       commitA = await commitAll('add the counter handler');
     });
 
@@ -129,22 +133,24 @@ describe('worker orchestrator: module tasks in piscina threads', () => {
       await git(repo.repo, 'commit', '--quiet', '-m', message);
       return git(repo.repo, 'rev-parse', 'HEAD');
     };
+    type Count = { threadId: number; count: number; version: string; label: string };
     let tasks = 0;
-    /** Runs the counter handler at `startCommit` and returns what it reported. */
-    const count = async (startCommit: string): Promise<{ threadId: number; count: number; version: string }> => {
+    /** Runs the counter handler (by default the one in the worktree) at `startCommit` and returns what it reported. */
+    const count = async (startCommit: string, extra: { module?: string; workspace?: 'none' } = {}): Promise<Count> => {
       tasks += 1;
       const taskId = `count-${tasks}`;
-      worker.send({ ...moduleAssign(repo, taskId, 'handlers/counter.mjs', null), startCommit });
+      worker.send({ ...moduleAssign(repo, taskId, extra.module ?? 'handlers/counter.mjs', null), startCommit,
+        ...(extra.workspace === undefined ? {} : { workspace: extra.workspace }) });
       const final = await worker.final(taskId);
       expect(final.type).toBe('coord:complete');
-      return (final as WorkerMessageOf<'coord:complete'>).result as { threadId: number; count: number; version: string };
+      return (final as WorkerMessageOf<'coord:complete'>).result as Count;
     };
 
     it('runs tasks with the same start commit on the same thread, module state kept', async () => {
       const first = await count(commitA);
       const second = await count(commitA);
-      expect(first).toMatchObject({ count: 1, version: 'a' });
-      expect(second).toEqual({ threadId: first.threadId, count: 2, version: 'a' });
+      expect(first).toMatchObject({ count: 1, version: 'a', label: 'first' });
+      expect(second).toEqual({ threadId: first.threadId, count: 2, version: 'a', label: 'first' });
     });
 
     it('loads the handler and its imports afresh, on a new thread, when the start commit changes', async () => {
@@ -155,11 +161,79 @@ describe('worker orchestrator: module tasks in piscina threads', () => {
       const atB = await count(commitB);
       expect(atB).toMatchObject({ count: 1, version: 'b' });
       expect(atB.threadId).not.toBe(atA.threadId);
-      expect(await count(commitB)).toEqual({ threadId: atB.threadId, count: 2, version: 'b' });
+      expect(await count(commitB)).toEqual({ threadId: atB.threadId, count: 2, version: 'b', label: 'first' });
       // Back to A: A's pool was replaced, so its graph is loaded again rather than remembered.
       const againA = await count(commitA);
       expect(againA).toMatchObject({ count: 1, version: 'a' });
       expect([atA.threadId, atB.threadId]).not.toContain(againA.threadId);
+    });
+
+    it('keeps the thread and its module state across start commits that differ in no module (.txt, .md, a new .csv)', async () => {
+      const atA = await count(commitA);
+      await writeFile(path.join(repo.repo, 'notes.txt'), 'two\n');
+      const commitB = await commitAll('edit the notes');
+      expect(await count(commitB)).toEqual({ ...atA, count: 2 });
+      await writeFile(path.join(repo.repo, 'README.md'), '# changed\n');
+      await writeFile(path.join(repo.repo, 'handlers', 'table.csv'), 'a,b\n');
+      const commitC = await commitAll('edit the readme, add a table');
+      expect(await count(commitC)).toEqual({ ...atA, count: 3 });
+      // Back to A (the diff is from the pool's commit, C, now): still no module between them.
+      expect(await count(commitA)).toEqual({ ...atA, count: 4 });
+    });
+
+    it('loads the handler and its imports afresh, on a new thread, when a .js file changes', async () => {
+      const atA = await count(commitA);
+      await writeFile(path.join(repo.repo, 'handlers', 'label.js'), "module.exports = 'second';\n");
+      await writeFile(path.join(repo.repo, 'notes.txt'), 'two\n');
+      const commitB = await commitAll('edit the label');
+      const atB = await count(commitB);
+      expect(atB).toMatchObject({ count: 1, version: 'a', label: 'second' });
+      expect(atB.threadId).not.toBe(atA.threadId);
+      // After a reload, the pool is kept again while only data changes.
+      await writeFile(path.join(repo.repo, 'notes.txt'), 'three\n');
+      expect(await count(await commitAll('edit the notes'))).toEqual({ ...atB, count: 2 });
+    });
+
+    it('replaces the threads when a path that is not imported but could be a module changes', async () => {
+      const atA = await count(commitA);
+      await mkdir(path.join(repo.repo, 'elsewhere'));
+      await writeFile(path.join(repo.repo, 'elsewhere', 'package.json'), '{}\n');
+      const atB = await count(await commitAll('add a package.json'));
+      expect(atB).toMatchObject({ count: 1 });
+      expect(atB.threadId).not.toBe(atA.threadId);
+    });
+
+    it("re-imports a kept thread's handler file edited outside the repository (its mtime changed)", async () => {
+      const outside = path.join(repo.root, 'outside-handler.mjs');
+      const write = async (label: string, mtime: Date): Promise<void> => {
+        await writeFile(outside, `import { threadId } from 'node:worker_threads';\nexport default () => ({ threadId, count: 0, version: 'outside', label: '${label}' });\n`);
+        await utimes(outside, mtime, mtime);
+      };
+      await write('before', new Date(2_000_000_000_000));
+      const before = await count(commitA, { module: outside });
+      await write('after', new Date(2_000_000_001_000));
+      await writeFile(path.join(repo.repo, 'notes.txt'), 'two\n');
+      const after = await count(await commitAll('edit the notes'), { module: outside });
+      expect(before.label).toBe('before');
+      expect(after).toEqual({ ...before, label: 'after' });
+    });
+
+    it('replaces the threads when the diff between the start commits cannot be computed', async () => {
+      // A handler outside the repository, run without a workspace: nothing is checked out, so
+      // the pool is keyed to the assign's start commit, which here names no commit at all.
+      const outside = path.join(repo.root, 'outside-counter.mjs');
+      await writeFile(outside, [
+        "import { threadId } from 'node:worker_threads';",
+        'let count = 0;',
+        "export default () => ({ threadId, count: ++count, version: 'outside', label: 'outside' });",
+        '',
+      ].join('\n'));
+      const atA = await count(commitA, { module: outside, workspace: 'none' });
+      expect(await count(commitA, { module: outside, workspace: 'none' })).toEqual({ ...atA, count: 2 });
+      const unknown = 'f'.repeat(40);
+      const atUnknown = await count(unknown, { module: outside, workspace: 'none' });
+      expect(atUnknown.count).toBe(1);
+      expect(atUnknown.threadId).not.toBe(atA.threadId);
     });
 
     it('runs the task after a timeout on a fresh thread, even with the same start commit', async () => {
