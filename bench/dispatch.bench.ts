@@ -4,11 +4,12 @@
  * handler with 4 threads, and against the durable peers running the same no-op job with
  * concurrency 4: BullMQ on the local Redis and pg-boss on the local PostgreSQL.
  *
- * Each coord module task does git work in its worker's worktree (workers/workspace.ts: a
- * checkout of the task branch before; a status and a detach after, plus add and commit when
- * the task left changes, which a no-op does not) and runs its handler in a worker thread,
- * kept warm between tasks with the same start commit (workers/run-module.ts). Those costs
- * are measured on their own too, so the tables say where the time goes.
+ * Each coord module task does git work in its worker's worktree (workers/workspace.ts: an
+ * update-ref of the task branch before, or a checkout when the worktree is not clean at its
+ * start commit; a status after, plus add and commit when the task left changes, which a no-op
+ * does not) and runs its handler in a worker thread, kept warm between tasks whose start
+ * commits hold the same modules (workers/run-module.ts). Those costs are measured on their
+ * own too, so the tables say where the time goes.
  *
  * Run: npm run bench -- dispatch
  */

@@ -65,8 +65,8 @@ async function loadHandler(modulePath: string, exportName: string): Promise<{ ok
   }
   let namespace: Record<string, unknown>;
   try {
-    // Threads are reused between tasks with the same start commit (see run-module), whose
-    // tracked files are identical. The query also makes a handler file edited since an
+    // Threads are reused between tasks whose start commits hold the same module files (see
+    // run-module). The query also makes a handler file edited since an
     // earlier task in this thread (one outside the worktree, or ignored) load afresh instead
     // of coming from the ESM cache; its imports are not re-imported this way.
     namespace = (await import(`${pathToFileURL(modulePath).href}?mtime=${mtimeMs}`)) as Record<string, unknown>;

@@ -45,20 +45,20 @@ describe('workspace: none', () => {
     expect(existsSync(path.join(repo.worktreeRoot, 'w1', 'stray.txt'))).toBe(false);
   }, 60_000);
 
-  it('a task with a workspace after a module task on the same commit still gets a fresh thread when the commit changes', async () => {
+  it('a task with a workspace after a module task on the same commit still gets a fresh thread when a module changed', async () => {
     const repo = fixture.repo();
     writeFileSync(path.join(repo.repo, 'x.txt'), 'x\n');
     const supervisor = fixture.create({ workers: 1, moduleThreads: 1, allowDirty: true });
     await supervisor.start();
     await supervisor.submit([
       { id: 'none-1', module: COUNTER, workspace: 'none' },
-      { id: 'change', run: ['sh', '-c', 'echo y > y.txt'], deps: ['none-1'] },
+      { id: 'change', run: ['sh', '-c', 'echo "export default 1;" > y.mjs'], deps: ['none-1'] },
       { id: 'worktree-1', module: COUNTER, deps: ['change'] },
     ]);
     await supervisor.settled();
     const { tasks } = await supervisor.summary();
     expect(tasks.map((t) => [t.id, t.status])).toEqual([['none-1', 'complete'], ['change', 'complete'], ['worktree-1', 'complete']]);
-    // worktree-1 starts from change's commit, a new one: its handler is loaded afresh.
+    // worktree-1 starts from change's commit, a new one with a new module: its handler is loaded afresh.
     expect(tasks.find((t) => t.id === 'worktree-1')?.result).toEqual({ calls: 1 });
   }, 60_000);
 });
