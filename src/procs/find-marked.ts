@@ -79,9 +79,11 @@ export function selfAndAncestors(self: ScanSelf, source: ProcSource): Set<number
 /**
  * The pids of our uid, other than us and our ancestors, whose marker `selector` selects.
  * With `memo` (begun by the caller for this sweep), the processes it trusts to carry no
- * marker are not read again, and what this scan reads unmarked is told to it.
+ * marker are not read again, and what this scan reads unmarked is told to it. Pids read with
+ * an empty environment are added to `unsure`.
  */
-export function findMarked(selector: MarkerSelector, source: ProcSource = linuxProc, self: ScanSelf = currentProcess(), memo: MarkerMemo | null = null): number[] {
+export function findMarked(selector: MarkerSelector, source: ProcSource = linuxProc, self: ScanSelf = currentProcess(), memo: MarkerMemo | null = null,
+  unsure: number[] = []): number[] {
   const spared = selfAndAncestors(self, source);
   const found: number[] = [];
   for (const pid of source.pids()) {
@@ -90,15 +92,14 @@ export function findMarked(selector: MarkerSelector, source: ProcSource = linuxP
       memo.unmarked(pid);
       continue;
     }
+    // Not ours, gone, or with no environment to read (a kernel thread, a zombie): nothing
+    // to kill now, and for the memo as good as unmarked (it trusts only a repeated answer).
     const uid = source.uid(pid);
-    if (uid === null) continue;
-    if (uid !== self.uid) {
-      memo?.unmarked(pid);
-      continue;
-    }
-    const environ = source.environ(pid);
-    if (environ === null) continue;
-    const marker = environValue(environ, MARKER_VAR);
+    const environ = uid === self.uid ? source.environ(pid) : null;
+    const marker = environ === null ? null : environValue(environ, MARKER_VAR);
+    // An empty environment is what a process shows in the middle of an exec (or a kernel
+    // thread, always): the caller may look again.
+    if (environ?.length === 0) unsure.push(pid);
     if (marker === null) memo?.unmarked(pid);
     else if (markerMatches(marker, selector)) found.push(pid);
   }

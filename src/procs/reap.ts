@@ -10,7 +10,7 @@
  * supervisor when it stops.
  */
 import type { MarkerSelector } from './attempt-marker.js';
-import { cgroupPids, killCgroup, listAttemptCgroups, removeCgroup, removeCgroupSync } from './cgroup.js';
+import { cgroupEmpty, cgroupPids, killCgroup, listAttemptCgroups, removeCgroup, removeCgroupSync } from './cgroup.js';
 import { sweepMarked, type SweepDeps, type SweepResult } from './sweep-marked.js';
 
 /** What a reap did. */
@@ -36,6 +36,9 @@ export function reapNow(selector: MarkerSelector, options: ReapOptions, removeWi
   const cgroups = options.cgroupBase === null ? [] : listAttemptCgroups(options.cgroupBase, selector);
   const pids: number[] = [];
   for (const dir of cgroups) {
+    // Nothing in it nor below it: nothing can get in but by a move from outside, and the
+    // kill (a write the kernel answers slowly on a loaded machine) has nothing to do.
+    if (cgroupEmpty(dir)) continue;
     pids.push(...cgroupPids(dir));
     killCgroup(dir);
   }

@@ -46,10 +46,15 @@ export interface SweepDeps {
   maxPasses?: number;
   /** What earlier sweeps learnt (marker-memo.ts); by default this process's own, for the real `/proc`; null: read everything. */
   memo?: MarkerMemo | null;
+  /** Waits before the look again at processes seen with an empty environment (by default 2 ms for the real `/proc`); null: no second look. */
+  pause?: (() => void) | null;
 }
 
 /** The memo of every sweep of the real `/proc` in this process. */
 const processMemo = new MarkerMemo();
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+/** 2 ms, synchronously: a sweep also runs in a worker about to exit, which cannot await. */
+const pauseBriefly = (): void => void Atomics.wait(PAUSE, 0, 0, 2);
 
 /**
  * Stops, then kills, every process of our uid (never us or our ancestors) whose marker
@@ -73,9 +78,19 @@ export function sweepMarked(selector: MarkerSelector, deps: SweepDeps = {}): Swe
   const found = new Set<number>();
   let passes = 0;
   let complete = false;
+  const pause = deps.pause !== undefined ? deps.pause : source === linuxProc ? pauseBriefly : null;
+  let lookedAgain = false;
   while (passes < maxPasses) {
     passes += 1;
-    const fresh = findMarked(selector, source, self, memo).filter((pid) => !found.has(pid));
+    const unsure: number[] = [];
+    const fresh = findMarked(selector, source, self, memo, unsure).filter((pid) => !found.has(pid));
+    // A process caught in the middle of an exec shows no environment for a moment: one more
+    // pass a moment later sees what it execs with (kernel threads stay empty; one look only).
+    if (fresh.length === 0 && unsure.length > 0 && !lookedAgain && pause !== null) {
+      lookedAgain = true;
+      pause();
+      continue;
+    }
     if (fresh.length === 0) {
       complete = true;
       break;

@@ -119,3 +119,20 @@ describe('a sweep with the memo', () => {
     }
   });
 });
+
+describe('a process caught in the middle of an exec', () => {
+  it('shows an empty environment once; the sweep looks again a moment later and finds its marker', () => {
+    let looks = 0;
+    const source: ProcSource = {
+      pids: () => [77],
+      uid: () => 0,
+      // The first read lands between the exec's switch of memory and its new environment.
+      environ: () => (looks++ === 0 ? Buffer.alloc(0) : Buffer.from(`${MARKER_VAR}=run.w1.t.9.l\0`)),
+      parent: () => null,
+    };
+    let paused = 0;
+    const sweep = sweepMarked({ exact: 'run.w1.t.9.l' }, { source, memo: null, self: { pid: 1, uid: 0 }, signal: () => {}, pause: () => { paused += 1; } });
+    expect(sweep.killed).toEqual([77]);
+    expect(paused).toBe(1);
+  });
+});
