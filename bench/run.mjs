@@ -17,7 +17,7 @@ import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Every benchmark, in the order the document lists them. */
-const BENCHMARKS = ['ipc', 'dispatch', 'store-throughput', 'graph-scale', 'worker-start', 'task-overhead', 'recovery', 'idle-cost', 'failover', 'proc-sweep', 'control-plane', 'agent-overhead', 'mailbox', 'conflicts', 'merge-queue', 'coordination', 'inspector', 'inbox', 'pools', 'workspace-none'];
+const BENCHMARKS = ['ipc', 'dispatch', 'store-throughput', 'graph-scale', 'worker-start', 'task-overhead', 'recovery', 'idle-cost', 'failover', 'proc-sweep', 'control-plane', 'agent-overhead', 'mailbox', 'conflicts', 'merge-queue', 'coordination', 'inspector', 'inbox', 'pools', 'workspace-none', 'targets'];
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const at = (relative) => fileURLToPath(new URL(`../${relative}`, import.meta.url));

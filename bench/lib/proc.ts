@@ -3,7 +3,7 @@
  * first IPC message, reading a process's CPU time and memory from /proc, and sampling a set
  * of processes over a window.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -125,4 +125,19 @@ export async function sampleWindow(processes: readonly Watched[], seconds: numbe
     perSecond: summarize(perSecond[i] as number[]),
     rss: summarize(rss[i] as number[]),
   }));
+}
+
+/**
+ * GNU parallel's binary, installed with apt when it is missing and this runs as root; null
+ * when it cannot be had (the benchmark then leaves its row out and says so).
+ */
+export function gnuParallel(): string | null {
+  const isGnuParallel = (): boolean => {
+    const found = spawnSync('parallel', ['--version'], { encoding: 'utf8' });
+    return found.status === 0 && found.stdout.includes('GNU parallel');
+  };
+  if (isGnuParallel()) return 'parallel';
+  if (process.getuid?.() !== 0) return null;
+  spawnSync('apt-get', ['install', '-y', '-q', 'parallel'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  return isGnuParallel() ? 'parallel' : null;
 }
