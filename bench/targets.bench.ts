@@ -23,6 +23,7 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,12 +36,13 @@ import type { Supervisor, SupervisorOptions, TaskSpecInput } from '../src/index.
 import noop from './fixtures/noop-handler.mjs';
 import { fixture, loadCoord } from './lib/coord.js';
 import { postgresConnection, redisConnection } from './lib/peers.js';
-import { forkToFirstMessage, gnuParallel } from './lib/proc.js';
+import { cpuMs, forkToFirstMessage, gnuParallel } from './lib/proc.js';
 import { makeRepo, type BenchRepo } from './lib/repo.js';
 import { Report } from './lib/report.js';
 import { fmt, ratio, summarize, type Summary } from './lib/stats.js';
 
 const WORKERS = 4;
+const CORES = os.availableParallelism();
 /** Repetitions of the short measures (command batches, starts, chains) and of every baseline. */
 const REPETITIONS = 3;
 /** The 10k module runs take 40–100 s each at today's rates: one timed run after a warm-up. */
@@ -181,6 +183,15 @@ interface ModuleRun {
   rssBeforeMiB: number;
   /** `JSON.stringify(await supervisor.summary())`, in bytes. */
   summaryBytes: number;
+  /** CPU time per task over the timed run: the supervisor (this process) and its workers together. */
+  cpu: { supervisorMs: number; workersMs: number };
+}
+
+/** CPU time (user + system, ms) of this process and of the supervisor's workers, to difference around a run. */
+function cpuNow(supervisor: Supervisor): { own: number; workers: number } {
+  const own = process.cpuUsage();
+  const pids = supervisor.status().workers.flatMap((w) => (w.pid === null ? [] : [w.pid]));
+  return { own: (own.user + own.system) / 1000, workers: pids.reduce((sum, pid) => sum + cpuMs(pid), 0) };
 }
 
 const rssMiB = (): number => process.memoryUsage().rss / 2 ** 20;
@@ -192,9 +203,12 @@ async function coordModules(store: (scratch: BenchRepo) => string, tasks: number
     await timeBatch(supervisor, batch('warm', MODULE_WARM_UP_TASKS, noopModule));
     const timed: ModuleRun[] = [];
     for (let rep = 0; rep < COORD_MODULE_REPETITIONS; rep += 1) {
+      const before = cpuNow(supervisor);
       const ms = await timeBatch(supervisor, batch(`m-r${rep}`, tasks, noopModule));
+      const after = cpuNow(supervisor);
+      const cpu = { supervisorMs: (after.own - before.own) / tasks, workersMs: (after.workers - before.workers) / tasks };
       const summaryBytes = Buffer.byteLength(JSON.stringify(await supervisor.summary()));
-      timed.push({ tasks, ms, rate: tasks / seconds(ms), rssMiB: rssMiB(), rssBeforeMiB, summaryBytes });
+      timed.push({ tasks, ms, rate: tasks / seconds(ms), rssMiB: rssMiB(), rssBeforeMiB, summaryBytes, cpu });
     }
     return timed;
   });
@@ -562,6 +576,19 @@ report.text(
   + `\`removeOnComplete\`), pg-boss with ${WORKERS} workers fetching batches of ${k(PGBOSS_BATCH)} (maintenance and scheduling off, `
   + `its schema dropped afterwards), each ${REPETITIONS} times after a warm-up, as the dispatch benchmark runs them.`,
 );
+const cpuRows: string[][] = [];
+for (const [label, outcome] of [['in memory', memoryRun], ['SQLite', sqliteRun], ['PostgreSQL', postgresRun]] as const) {
+  if (!outcome.ok) continue;
+  const { supervisorMs, workersMs } = outcome.value.cpu;
+  const total = supervisorMs + workersMs;
+  cpuRows.push([label, fmt(supervisorMs, 2), fmt(workersMs, 2), fmt(total, 2), `${fmt((CORES * 1000) / total)}/s`, `${fmt(outcome.value.rate)}/s`]);
+}
+report.text(
+  `**What bounds rows 3–5.** The CPU time each task costs, read around the timed run: the supervisor's (this process's) and the `
+  + `${WORKERS} workers' together (\`/proc/<pid>/stat\`). With ${CORES} cores the whole machine can run at most ${CORES} s of CPU per second, `
+  + 'so that cost alone sets a ceiling on the rate, whatever the scheduling; the rate measured is below it by what waiting costs.',
+);
+if (cpuRows.length > 0) report.table(null, ['store', 'supervisor CPU ms/task', 'workers CPU ms/task', 'total', `ceiling on ${CORES} cores`, 'measured'], cpuRows);
 report.text(
   `**6. First start.** A fresh repository of ${START_ROWS.map(({ files }) => k(files)).join(' and of ')} committed files; each repetition a fresh `
   + 'worktree root and state folder, so all four worktrees are created. coord is timed from `createSupervisor(...)` and `start()` until '
