@@ -4,12 +4,15 @@
  * worktree. It wires the process to a {@link WorkerSession}: IPC messages in, protocol
  * messages out, and the rule that a worker never outlives its supervisor.
  */
+import { runGitThroughShell } from '../src/git/run-git.js';
 import { createProcessChannel } from './ipc.js';
 import { createLogger, errorFields } from './log.js';
 import { ProcessGroups } from './process-group.js';
 import { WorkerSession } from './worker-session.js';
 
 const logger = createLogger({ component: 'worker' });
+// Git runs around every task: through one small shell, not a fork of this process each time.
+runGitThroughShell();
 const groups = new ProcessGroups();
 const session = new WorkerSession({
   channel: createProcessChannel(logger),

@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { CoordError, type CoordErrorCode } from '../errors.js';
+import { GitShell } from './git-shell.js';
 
 export interface GitResult {
   stdout: string;
@@ -29,9 +30,36 @@ const quietEnv: NodeJS.ProcessEnv = {
   LC_ALL: 'C',
 };
 
+/** The shell this process runs git through, once {@link runGitThroughShell} installed one. */
+let shell: GitShell | null = null;
+
+/**
+ * Runs every later git command of this process through one long-lived shell (see
+ * git-shell.ts): for a process that runs git around every task (a worker). A command with
+ * `input` still forks git directly.
+ */
+export function runGitThroughShell(): void {
+  shell ??= new GitShell();
+}
+
+/** The error a failed command rejects with. */
+function gitFailed(args: readonly string[], options: GitOptions, exitCode: number, stderr: string, cause?: unknown): CoordError {
+  const detail = stderr.trim() || (cause instanceof Error ? cause.message : '');
+  return new CoordError(options.errorCode ?? 'GIT_FAILED', `git ${args.join(' ')} failed (exit ${exitCode}): ${detail}`, {
+    cause,
+    details: { args: [...args], cwd: options.cwd, exitCode, stderr: stderr.trim() },
+  });
+}
+
 /** Runs `git args...` in `cwd` and resolves with its output, or rejects with a coded error. */
 export function runGit(args: readonly string[], options: GitOptions): Promise<GitResult> {
   const ok = options.okExitCodes ?? [0];
+  if (shell !== null && options.input === undefined) {
+    return shell.run(args, { cwd: options.cwd, env: { ...quietEnv, ...options.env } }).then((result) => {
+      if (ok.includes(result.exitCode)) return result;
+      throw gitFailed(args, options, result.exitCode, result.stderr);
+    });
+  }
   return new Promise((resolve, reject) => {
     const child = execFile(
       'git',
@@ -43,13 +71,7 @@ export function runGit(args: readonly string[], options: GitOptions): Promise<Gi
           resolve({ stdout, stderr, exitCode });
           return;
         }
-        const detail = stderr.trim() || (error?.message ?? '');
-        reject(
-          new CoordError(options.errorCode ?? 'GIT_FAILED', `git ${args.join(' ')} failed (exit ${exitCode}): ${detail}`, {
-            cause: error,
-            details: { args: [...args], cwd: options.cwd, exitCode, stderr: stderr.trim() },
-          }),
-        );
+        reject(gitFailed(args, options, exitCode, stderr, error));
       },
     );
     if (options.input !== undefined) child.stdin?.end(options.input);
