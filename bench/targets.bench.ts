@@ -160,15 +160,68 @@ function parallelMs(binary: string, commands: readonly string[]): Summary {
 interface CommandTimes {
   trueMs: Summary;
   sleepMs: Summary;
+  /** Where a lane's time goes between and around the tasks, per row (medians over every task). */
+  lanes: { true: LaneTimes; sleep: LaneTimes };
+  /** CPU time per `true` task: the supervisor (this process) and the workers. */
+  trueCpu: { supervisorMs: number; workersMs: number };
+}
+
+/** Medians, in ms, of a worker's three stretches per task, from the supervisor's events. */
+interface LaneTimes {
+  /** `coord:complete` of a worker's task to `coord:assigned` of its next one: the supervisor's turn-around. */
+  turnaround: number;
+  /** `coord:assigned` to `coord:started`: the hand-over, the IPC, the worktree's preparation and the spawn. */
+  toStart: number;
+  /** `coord:started` to `coord:complete`: the command itself, then the commit check, the sweep and the report. */
+  toComplete: number;
+}
+
+/** Records when each task was assigned, started and completed, by worker, while `body` runs. */
+async function laneTimes<T>(supervisor: Supervisor, body: () => Promise<T>): Promise<{ value: T; lanes: LaneTimes }> {
+  const seen = new Map<string, { workerId: string; assigned?: number; started?: number; complete?: number }>();
+  const mark = (stage: 'assigned' | 'started' | 'complete') => (event: { taskId: string; workerId: string }): void => {
+    const entry = seen.get(event.taskId) ?? { workerId: event.workerId };
+    entry[stage] = performance.now();
+    seen.set(event.taskId, entry);
+  };
+  const listeners = (['assigned', 'started', 'complete'] as const).map((stage) => [`coord:${stage}` as const, mark(stage)] as const);
+  for (const [name, listener] of listeners) supervisor.events.on(name, listener);
+  try {
+    const value = await body();
+    const turnaround: number[] = [], toStart: number[] = [], toComplete: number[] = [];
+    const byWorker = new Map<string, Array<{ assigned: number; started: number; complete: number }>>();
+    for (const entry of seen.values()) {
+      if (entry.assigned === undefined || entry.started === undefined || entry.complete === undefined) continue;
+      const lane = byWorker.get(entry.workerId) ?? [];
+      lane.push({ assigned: entry.assigned, started: entry.started, complete: entry.complete });
+      byWorker.set(entry.workerId, lane);
+    }
+    for (const lane of byWorker.values()) {
+      lane.sort((a, b) => a.assigned - b.assigned);
+      lane.forEach((task, i) => {
+        toStart.push(task.started - task.assigned);
+        toComplete.push(task.complete - task.started);
+        const before = lane[i - 1];
+        if (before !== undefined) turnaround.push(task.assigned - before.complete);
+      });
+    }
+    return { value, lanes: { turnaround: summarize(turnaround).median, toStart: summarize(toStart).median, toComplete: summarize(toComplete).median } };
+  } finally {
+    for (const [name, listener] of listeners) supervisor.events.off(name, listener);
+  }
 }
 
 /** One SQLite supervisor with worktrees, warmed up (every worker ran a task), for both command rows. */
 function coordCommands(): Promise<CommandTimes> {
   return withSupervisor({}, async (supervisor) => {
     await timeBatch(supervisor, batch('warm', WORKERS * 2, () => ({ run: ['true'] })));
-    const trueMs = await repeat(REPETITIONS, (rep) => timeBatch(supervisor, batch(`true-r${rep}`, TRUE_TASKS, () => ({ run: ['true'] }))));
-    const sleepMs = await repeat(REPETITIONS, (rep) => timeBatch(supervisor, batch(`sleep-r${rep}`, SLEEP_TASKS, () => ({ run: ['sleep', String(SLEEP_SECONDS)] }))));
-    return { trueMs, sleepMs };
+    const before = cpuNow(supervisor);
+    const trues = await laneTimes(supervisor, () => repeat(REPETITIONS, (rep) => timeBatch(supervisor, batch(`true-r${rep}`, TRUE_TASKS, () => ({ run: ['true'] })))));
+    const after = cpuNow(supervisor);
+    const tasks = REPETITIONS * TRUE_TASKS;
+    const trueCpu = { supervisorMs: (after.own - before.own) / tasks, workersMs: (after.workers - before.workers) / tasks };
+    const sleeps = await laneTimes(supervisor, () => repeat(REPETITIONS, (rep) => timeBatch(supervisor, batch(`sleep-r${rep}`, SLEEP_TASKS, () => ({ run: ['sleep', String(SLEEP_SECONDS)] })))));
+    return { trueMs: trues.value, sleepMs: sleeps.value, lanes: { true: trues.lanes, sleep: sleeps.lanes }, trueCpu };
   });
 }
 
@@ -568,6 +621,24 @@ report.text(
   + `Row 2's ideal is ${SLEEP_TASKS} × ${SLEEP_SECONDS} s ÷ ${WORKERS} = ${fmt((SLEEP_TASKS * SLEEP_SECONDS) / WORKERS, 1)} s`
   + (commands.ok ? `; coord's ${fmt(seconds(commands.value.sleepMs.median), 2)} s is ${ratio(seconds(commands.value.sleepMs.median), (SLEEP_TASKS * SLEEP_SECONDS) / WORKERS)} of it.` : '.'),
 );
+if (commands.ok) {
+  const { lanes, trueCpu } = commands.value;
+  const laneRow = (label: string, l: LaneTimes, runMs: number): string[] =>
+    [label, fmt(l.turnaround, 1), fmt(l.toStart, 1), fmt(l.toComplete - runMs, 1), fmt(l.turnaround + l.toStart + l.toComplete - runMs, 1)];
+  report.text(
+    '**What bounds rows 1–2.** Each worker\'s time per task, from the supervisor\'s events (medians over every task of the row): the '
+    + 'supervisor\'s turn-around from one task\'s `coord:complete` to the next `coord:assigned` on that worker; from `coord:assigned` '
+    + 'to `coord:started` (the hand-over, the assign over IPC, the worktree put on the task\'s branch, the spawn in a PTY); and from '
+    + '`coord:started` to `coord:complete` less the command\'s own time (taken as 0 for `true` and 500 ms for `sleep 0.5`): the PTY\'s '
+    + 'exit, the status that finds nothing to commit, the sweep and the result over IPC. The CPU each `true` task costs, supervisor '
+    + `${fmt(trueCpu.supervisorMs, 2)} ms and ${WORKERS} workers ${fmt(trueCpu.workersMs, 2)} ms (their git runs in a shell they keep, `
+    + `so git's own CPU is not in it), against ${CORES} cores, is what makes the lanes wait on each other in row 1.`,
+  );
+  report.table(null, ['row', 'turn-around ms', 'assigned → started ms', 'started → complete, less the command, ms', 'per task per lane, ms'], [
+    laneRow('1. `true`', lanes.true, 0),
+    laneRow('2. `sleep 0.5`', lanes.sleep, SLEEP_SECONDS * 1000),
+  ]);
+}
 report.text(
   `**3–5. No-op module tasks.** \`{ module: noop-handler.mjs, workspace: 'none' }\`, ${k(MODULE_TASKS)} in one \`submit()\`, on a supervisor `
   + `warmed up with ${MODULE_WARM_UP_TASKS} of them, with the store \`memory:\`, \`sqlite:<state>/targets.db\` and PostgreSQL (a schema of `
