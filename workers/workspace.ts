@@ -8,16 +8,16 @@
  * git calls go through `runGit`, so a failure is a `GIT_FAILED` CoordError.
  *
  * Each `git` process costs 10–20 ms on a loaded machine, as much as a short task itself, so
- * an attempt that changes nothing takes two: an `update-ref` of its branch before it and a
- * `status` after it, when the previous attempt left the worktree clean at the same start
- * commit (HEAD is then moved onto the branch and detached again by writing its file, the
- * refs to guard are read from the ref files). Otherwise a checkout takes the update-ref's
- * place, with a clean after it.
+ * an attempt that changes nothing takes one: a `status` after it, when the previous attempt
+ * left the worktree clean at the same start commit (the branch is then set by writing its
+ * ref file, HEAD moved onto it and detached again by writing its file, the refs to guard
+ * read from the ref files; see src/git/). Otherwise a checkout and a clean come before it.
  */
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CoordError } from '../src/errors.js';
 import { writeHead } from '../src/git/head-file.js';
+import { writeLooseRef } from '../src/git/ref-write.js';
 import { identityEnv } from '../src/git/identity.js';
 import { gitOutput, runGit } from '../src/git/run-git.js';
 import { rebuildWorktree, worktreeHealth, type WorktreeHealth } from '../src/worktrees/worktree-health.js';
@@ -135,8 +135,10 @@ export class Workspace {
    */
   async #moveOnto(branch: string, startCommit: string): Promise<boolean> {
     if (this.#gitDir === null) return false;
-    await runGit(['update-ref', '-m', `coord: ${branch} at ${startCommit}`, `refs/heads/${branch}`, startCommit], { cwd: this.worktree });
-    return writeHead(this.#gitDir, `refs/heads/${branch}`);
+    const ref = `refs/heads/${branch}`;
+    const written = this.#commonDir !== null && (await writeLooseRef(this.#commonDir, ref, startCommit));
+    if (!written) await runGit(['update-ref', '-m', `coord: ${branch} at ${startCommit}`, ref, startCommit], { cwd: this.worktree });
+    return writeHead(this.#gitDir, ref);
   }
 
   async #checkout(branch: string, startCommit: string, knownClean: boolean): Promise<void> {

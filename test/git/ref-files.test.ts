@@ -1,8 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeHead } from '../../src/git/head-file.js';
 import { parsePackedRefs, readRefFiles } from '../../src/git/ref-files.js';
+import { writeLooseRef } from '../../src/git/ref-write.js';
 import { makeRepo, type TempRepo } from '../helpers/git-repo.js';
 
 const GUARDED = ['refs/heads/', 'refs/tags/'];
@@ -70,5 +71,40 @@ describe('writeHead', () => {
     writeFileSync(path.join(gitDir, 'HEAD.lock'), 'held\n');
     expect(await writeHead(gitDir, 'refs/heads/main')).toBe(false);
     expect(readFileSync(path.join(gitDir, 'HEAD'), 'utf8')).toBe(`${head}\n`);
+  });
+});
+
+describe('writeLooseRef', () => {
+  it('sets a branch as git would (new, moved, over a packed one), and leaves to git what git would refuse or someone holds', async () => {
+    repo = makeRepo();
+    const r = repo;
+    const common = path.join(r.repo, '.git');
+    const first = r.git('rev-parse', 'HEAD');
+    writeFileSync(path.join(r.repo, 'b.txt'), 'b\n');
+    r.git('add', 'b.txt');
+    r.git('commit', '--quiet', '-m', 'second');
+    const second = r.git('rev-parse', 'HEAD');
+    expect(await writeLooseRef(common, 'refs/heads/coord/a', first)).toBe(true);
+    expect(r.git('rev-parse', 'refs/heads/coord/a')).toBe(first);
+    expect(await writeLooseRef(common, 'refs/heads/coord/a', second)).toBe(true);
+    expect(r.git('rev-parse', 'coord/a')).toBe(second);
+    // Packed, then moved loose: the loose file is what git reads.
+    r.git('pack-refs', '--all');
+    expect(await writeLooseRef(common, 'refs/heads/coord/a', first)).toBe(true);
+    expect(r.git('rev-parse', 'coord/a')).toBe(first);
+    expect(r.git('for-each-ref', '--format=%(objectname)', 'refs/heads/coord/a')).toBe(first);
+
+    // A ref below the name (loose or packed), a file where a folder must go, a held lock: git's to do.
+    r.git('branch', 'coord/b/deeper');
+    expect(await writeLooseRef(common, 'refs/heads/coord/b', first)).toBe(false);
+    r.git('pack-refs', '--all');
+    expect(await writeLooseRef(common, 'refs/heads/coord/b', first)).toBe(false);
+    r.git('branch', 'plain');
+    expect(await writeLooseRef(common, 'refs/heads/plain/x', first)).toBe(false);
+    mkdirSync(path.join(common, 'refs', 'heads', 'coord'), { recursive: true });
+    writeFileSync(path.join(common, 'refs', 'heads', 'coord', 'c.lock'), '');
+    expect(await writeLooseRef(common, 'refs/heads/coord/c', first)).toBe(false);
+    expect(r.git('for-each-ref', '--format=%(refname)', 'refs/heads/coord/c')).toBe('');
+    expect(r.git('fsck', '--no-progress')).toBe('');
   });
 });
