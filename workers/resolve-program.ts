@@ -5,8 +5,7 @@
  * exited 1, which is indistinguishable from a program that ran and failed. Resolving the
  * program here turns that into a clear, non-retryable spawn error.
  */
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** The outcome of looking up a program. */
@@ -25,7 +24,7 @@ export async function resolveProgram(program: string, cwd: string, pathEnv: stri
   if (program === '') return { ok: false, code: 'ENOENT', message: 'empty program name' };
   if (program.includes('/')) {
     const candidate = path.resolve(cwd, program);
-    const found = await checkExecutable(candidate);
+    const found = checkExecutable(candidate);
     if (found === 'ok') return { ok: true, path: candidate };
     return found === 'not-executable'
       ? { ok: false, code: 'EACCES', message: `${candidate} is not an executable file` }
@@ -37,7 +36,7 @@ export async function resolveProgram(program: string, cwd: string, pathEnv: stri
   const dirs = (pathEnv ?? '').split(path.delimiter).filter((dir) => dir !== '');
   for (const dir of dirs) {
     const candidate = path.resolve(cwd, dir, program);
-    const found = await checkExecutable(candidate);
+    const found = checkExecutable(candidate);
     if (found === 'ok') return { ok: true, path: candidate };
     if (found === 'not-executable') sawNotExecutable ??= candidate;
   }
@@ -47,11 +46,13 @@ export async function resolveProgram(program: string, cwd: string, pathEnv: stri
   return { ok: false, code: 'ENOENT', message: `${program}: command not found in PATH` };
 }
 
-async function checkExecutable(file: string): Promise<'ok' | 'missing' | 'not-executable'> {
+// Synchronous on purpose: a stat answers in microseconds, while each awaited one waits for a
+// thread of libuv's pool (0.2 ms and more on a loaded machine, once per PATH entry).
+function checkExecutable(file: string): 'ok' | 'missing' | 'not-executable' {
   try {
-    const info = await stat(file);
+    const info = statSync(file);
     if (!info.isFile()) return 'not-executable';
-    await access(file, constants.X_OK);
+    accessSync(file, constants.X_OK);
     return 'ok';
   } catch (error) {
     const code = (error as { code?: unknown }).code;
