@@ -12,7 +12,8 @@
  * left alone. A charged ref is put back with a compare-and-swap (`update-ref <ref> <before> <now>`),
  * so a ref someone else moved again since is never overwritten.
  */
-import { open, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { readRefFiles } from '../src/git/ref-files.js';
 import { gitOutput, runGit } from '../src/git/run-git.js';
@@ -56,7 +57,11 @@ async function gitRefs(cwd: string): Promise<RefMap> {
 
 /** Where HEAD's reflog of the worktree ends now (its size), to read only what follows. */
 export async function reflogMark(gitDir: string): Promise<number> {
-  return stat(path.join(gitDir, 'logs', 'HEAD')).then((s) => s.size, () => 0);
+  try {
+    return statSync(path.join(gitDir, 'logs', 'HEAD')).size; // a stat of microseconds, not a trip through the thread pool
+  } catch {
+    return 0;
+  }
 }
 
 /** What the worktree's HEAD did since `mark`: the commits it held and the branches it had checked out. */
