@@ -20,7 +20,8 @@ import { writeHead } from '../src/git/head-file.js';
 import { writeLooseRef } from '../src/git/ref-write.js';
 import { identityEnv } from '../src/git/identity.js';
 import { gitOutput, runGit } from '../src/git/run-git.js';
-import { rebuildWorktree, worktreeHealth, type WorktreeHealth } from '../src/worktrees/worktree-health.js';
+import { worktreeHealth, type WorktreeHealth } from '../src/worktrees/worktree-health.js';
+import { rebuildWorktree } from '../src/worktrees/worktree-rebuild.js';
 import { guardRefs, reflogMark, snapshotRefs, type MovedRef, type RefMap } from './ref-guard.js';
 
 /** What {@link Workspace.finish} found: the branch tip, and refs outside it the task moved. */
@@ -163,9 +164,10 @@ export class Workspace {
   async finish(branch: string, taskId: string, attempt: number): Promise<FinishResult> {
     const cwd = this.worktree;
     this.#cleanAt = null;
-    // Without its `.git`, git here would find whatever repository encloses the folder.
+    // Without its `.git`, git here would find whatever repository encloses the folder. A
+    // task that deleted the index still has its files, and `add -A` below writes a new one.
     const health = await worktreeHealth(cwd);
-    if (health !== 'ok') throw new CoordError('GIT_FAILED', `the task broke its worktree ${cwd} (${health}); its work could not be committed`);
+    if (health !== 'ok' && health !== 'no-index') throw new CoordError('GIT_FAILED', `the task broke its worktree ${cwd} (${health}); its work could not be committed`);
     // Every process of the attempt is gone by now, so an `index.lock` it left is stale and
     // would make the commit below fail.
     await this.#removeStaleIndexLock();

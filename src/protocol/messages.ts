@@ -211,7 +211,7 @@ export const WorkspaceRepaired = z.strictObject({
   type: z.literal('coord:workspace-repaired'),
   workerId: WorkerId,
   worktree: z.string().min(1),
-  /** What was wrong: `missing`, `no-git-file`, `not-registered`. */
+  /** What was wrong: `missing`, `no-git-file`, `not-registered`, `no-index` (its checkout never completed), `unusable`. */
   found: z.string().min(1).max(64),
 });
 export const Request = z.strictObject({

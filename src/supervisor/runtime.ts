@@ -139,8 +139,12 @@ export async function openRuntime(config: ResolvedOptions, pools: Pool[], faults
       return { workerId, worktree: ensured.path, capabilities: [...capabilities], restartPolicy: { restart, ...limits }, random };
     };
     const slots = layoutWorkers(pools);
-    const workers: WorkerInput[] = [];
-    for (const slot of slots) workers.push(await prepareSlot(slot.workerId, slot.capabilities));
+    // All at once, so the worktrees' checkouts overlap; every one settles before a failure is
+    // thrown, so none is still taking its lock while the holds are released.
+    const prepared = await Promise.allSettled(slots.map((slot) => prepareSlot(slot.workerId, slot.capabilities)));
+    const failed = prepared.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    const workers = prepared.map((result) => (result as PromiseFulfilledResult<WorkerInput>).value);
     const taskLogDir = path.join(stateDir, 'logs', 'tasks');
     const paths: RunPaths = {
       repo: repo.root, stateDir, store: describeStore(config, stateDir), worktreeRoot, logFile: config.logger ? null : logFile, taskLogDir,

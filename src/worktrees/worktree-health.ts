@@ -3,17 +3,19 @@
  * `.git` file, `git worktree remove` it, or die in the middle of a git command and leave
  * `index.lock` behind. Each of these makes every later git command there fail, so the
  * worktree is checked before each task (two `stat`s, no git process) and at start-up, and
- * rebuilt ({@link rebuildWorktree}) rather than blamed on the next task.
+ * rebuilt (see worktree-rebuild.ts) rather than blamed on the next task. A worktree whose
+ * checkout was interrupted (coord killed while it was being made) has no index yet, and is
+ * rebuilt too.
  */
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { gitOutput, runGit } from '../git/run-git.js';
-import { tryLockFile, thisProcess } from '../locks/file-lock.js';
+import { gitOutput } from '../git/run-git.js';
 
 /** What is wrong with a worktree, or `ok`. */
-export type WorktreeHealth = 'ok' | 'missing' | 'no-git-file' | 'not-registered';
+export type WorktreeHealth = 'ok' | 'missing' | 'no-git-file' | 'not-registered' | 'no-index';
 
 const isDir = (p: string): Promise<boolean> => stat(p).then((s) => s.isDirectory(), () => false);
+const isFile = (p: string): Promise<boolean> => stat(p).then((s) => s.isFile(), () => false);
 
 /** The worktree's private git directory, from its `.git` file (`gitdir: …`), or null. */
 export async function adminDirOf(worktree: string): Promise<string | null> {
@@ -22,13 +24,16 @@ export async function adminDirOf(worktree: string): Promise<string | null> {
   return match?.[1] ? path.resolve(worktree, match[1].trim()) : null;
 }
 
-/** Checks `worktree` without running git. */
+/** Checks `worktree` without running git (three file system calls when it is healthy). */
 export async function worktreeHealth(worktree: string): Promise<WorktreeHealth> {
   if (!(await isDir(worktree))) return 'missing';
   const admin = await adminDirOf(worktree);
   if (admin === null) return 'no-git-file';
+  // git writes the index last, once every file is checked out: without it the checkout that
+  // made this worktree never completed, and its files may be any part of the commit's.
+  if (await isFile(path.join(admin, 'index'))) return 'ok';
   // `git worktree remove` deletes the admin directory; a copied `.git` file may point nowhere.
-  return (await isDir(admin)) ? 'ok' : 'not-registered';
+  return (await isDir(admin)) ? 'no-index' : 'not-registered';
 }
 
 /**
@@ -49,42 +54,4 @@ export async function registrationOf(commonDir: string, worktree: string): Promi
 /** The repository's common git directory (`.git` of the main checkout). */
 export async function commonDirOf(repoRoot: string): Promise<string> {
   return path.resolve(repoRoot, await gitOutput(['rev-parse', '--git-common-dir'], { cwd: repoRoot }));
-}
-
-/**
- * Runs `fn` holding the repository-wide lock on `git worktree add`: parallel adds race on
- * `.git/worktrees` inside git, and a worker repairing its worktree runs in its own process.
- */
-async function withAddLock<T>(commonDir: string, fn: () => Promise<T>): Promise<T> {
-  const file = path.join(commonDir, 'coord-worktree-add.lock');
-  for (;;) {
-    const attempt = tryLockFile(file, thisProcess('worktree-add', `git worktree add in ${commonDir}`));
-    if (attempt.ok) {
-      try {
-        return await fn();
-      } finally {
-        attempt.lock.release();
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-/**
- * Makes `worktree` a fresh worktree of `repoRoot`, detached at `commit`: whatever is at the
- * path is removed (it is coord's own workspace; every attempt's work is already on its
- * branch), the stale registration is pruned, and the worktree is added again. The caller
- * re-applies coord's `git worktree lock` afterwards. `knownCommonDir` saves asking git for
- * the repository's common git directory when the caller already knows it.
- */
-export async function rebuildWorktree(repoRoot: string, worktree: string, commit: string, knownCommonDir?: string): Promise<void> {
-  const commonDir = knownCommonDir ?? (await commonDirOf(repoRoot));
-  await withAddLock(commonDir, async () => {
-    // A registration that is still locked survives `prune`; it is ours, so unlock it.
-    const admin = await registrationOf(commonDir, worktree);
-    if (admin !== null) await rm(path.join(admin, 'locked'), { force: true });
-    await rm(worktree, { recursive: true, force: true });
-    await runGit(['worktree', 'prune'], { cwd: repoRoot, errorCode: 'WORKTREE_FAILED' });
-    await runGit(['worktree', 'add', '--detach', worktree, commit], { cwd: repoRoot, errorCode: 'WORKTREE_FAILED' });
-  });
 }

@@ -3,16 +3,17 @@
  * lock per worktree, see worktree-lock.ts: a worktree another live supervisor owns is
  * refused with `WORKTREE_LOCKED`). An existing worktree registered for this repository is
  * reused as it is (the worker cleans it before each task); one a task broke (its `.git`
- * deleted, the worktree removed) is rebuilt. `git worktree add` is serialized: parallel adds
- * race on `.git/worktrees` and on the index lock inside git.
+ * deleted, the worktree removed, its first checkout interrupted) is rebuilt. Worktrees are
+ * readied in parallel: only the registration step of a rebuild is serialized (see
+ * worktree-rebuild.ts), so the checkouts of several worktrees overlap.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CoordError } from '../errors.js';
-import { gitOutput } from '../git/run-git.js';
 import type { HeldLock, LockHolder } from '../locks/file-lock.js';
 import type { Repository } from './repository.js';
-import { adminDirOf, rebuildWorktree, worktreeHealth, type WorktreeHealth } from './worktree-health.js';
+import { adminDirOf, registrationOf, worktreeHealth, type WorktreeHealth } from './worktree-health.js';
+import { rebuildWorktree } from './worktree-rebuild.js';
 import { clearGitLock, gitLockReason, lockWorktree, setGitLock } from './worktree-lock.js';
 
 /** Where worktrees live by default: beside the repository, never inside its working tree. */
@@ -26,9 +27,10 @@ export interface EnsuredWorktree {
   repaired: Exclude<WorktreeHealth, 'ok'> | null;
 }
 
-/** Creates, reuses or rebuilds worktrees for workers, one `git worktree add` at a time. */
+/** Creates, reuses or rebuilds worktrees for workers, several at once. */
 export class WorktreeManager {
-  private queue: Promise<unknown> = Promise.resolve();
+  /** The last ensure of each worker: a second one for the same worker waits for it (one OS lock, one rebuild). */
+  private readonly pending = new Map<string, Promise<unknown>>();
   private readonly locks = new Map<string, HeldLock>();
 
   constructor(
@@ -39,8 +41,8 @@ export class WorktreeManager {
 
   /** Locks and readies the worktree of `workerId`, created (detached at the base commit) if missing. */
   ensure(workerId: string): Promise<EnsuredWorktree> {
-    const next = this.queue.then(() => this.ensureNow(workerId));
-    this.queue = next.catch(() => undefined);
+    const next = (this.pending.get(workerId) ?? Promise.resolve()).then(() => this.ensureNow(workerId));
+    this.pending.set(workerId, next.catch(() => undefined));
     return next;
   }
 
@@ -59,7 +61,7 @@ export class WorktreeManager {
     // Before anything touches the worktree: another live supervisor may be using it.
     if (!this.locks.has(target)) this.locks.set(target, await lockWorktree(this.root, target, this.owner));
     const health = await worktreeHealth(target);
-    const registered = (await this.registered()).has(target);
+    const registered = (await registrationOf(this.repo.gitDir, target)) !== null;
     if (health !== 'ok' || !registered) {
       if (health !== 'missing' && !registered && !(await this.pointsHere(target))) {
         throw new CoordError('WORKTREE_FAILED', `${target} exists but is not a worktree of ${this.repo.root}: move it away or pick another --worktree-root`, {
@@ -76,14 +78,5 @@ export class WorktreeManager {
   private async pointsHere(target: string): Promise<boolean> {
     const admin = await adminDirOf(target);
     return admin !== null && admin.startsWith(path.join(this.repo.gitDir, 'worktrees') + path.sep);
-  }
-
-  private async registered(): Promise<Set<string>> {
-    const out = await gitOutput(['worktree', 'list', '--porcelain'], { cwd: this.repo.root });
-    const paths = out
-      .split('\n')
-      .filter((line) => line.startsWith('worktree '))
-      .map((line) => path.resolve(line.slice('worktree '.length)));
-    return new Set(paths);
   }
 }
