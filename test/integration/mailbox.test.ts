@@ -188,7 +188,11 @@ describe('mailbox: stale sessions', () => {
     const s = await withProfiles({ notes: { args: ['--print', 'PROMPT<<{prompt}>>'], resumeArgs: ['--resume', '{session}'] } }, { staleAfterMs: 1 });
     await s.submit([{ id: 'old', agent: 'notes', prompt: 'the original ask' }]);
     await s.settled();
-    // The session ended its turn at least 1 ms ago: the positive signal is the hop itself.
+    // The session ended its turn before settled() resolved; once the clock has moved 2 ms past
+    // that, it is idle longer than the 1 ms threshold (a fast run can otherwise message it
+    // within the same millisecond). The positive signal of staleness is the hop itself.
+    const settledAt = Date.now();
+    await expect.poll(() => Date.now(), { interval: 1 }).toBeGreaterThan(settledAt + 1);
     const delivered = next(s, 'coord:delivered', (e) => e.taskId === 'old');
     await s.message('old', 'carry on');
     expect(await delivered).toMatchObject({ route: 'respawn' });
