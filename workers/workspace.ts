@@ -107,6 +107,9 @@ export class Workspace {
       knownClean = false;
     }
     await this.#removeStaleIndexLock();
+    // Only the worker running a task writes its branch, so a lock on it now was left by a
+    // worker killed while writing it (ref-write.ts), and would make git refuse the branch too.
+    if (this.#commonDir !== null) rmSync(path.join(this.#commonDir, 'refs', 'heads', `${branch}.lock`), { force: true });
     // One command resets tracked files (-f) and moves to the branch (-B creates or resets it);
     // `clean` then removes what an earlier, interrupted attempt left untracked.
     // --ignore-other-worktrees: after a crash the branch may still be checked out in the dead
@@ -204,8 +207,12 @@ export class Workspace {
       this.#commonDir = path.resolve(cwd, commonDir);
     }
     // Synchronous: a stat of microseconds before every task, not a trip through the thread pool.
-    const lock = path.join(this.#gitDir, 'index.lock');
-    if (existsSync(lock)) rmSync(lock, { force: true });
+    // HEAD's lock too: this worker writes HEAD itself (head-file.ts), and one killed between
+    // creating the lock and renaming it leaves it behind, which every later checkout refuses.
+    for (const name of ['index.lock', 'HEAD.lock']) {
+      const lock = path.join(this.#gitDir, name);
+      if (existsSync(lock)) rmSync(lock, { force: true });
+    }
   }
 }
 

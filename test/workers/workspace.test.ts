@@ -42,6 +42,26 @@ describe('workspace: task branches in the worktree', () => {
     expect(await git(wt, 'rev-parse', 'coord/b')).toBe(repo.head);
   });
 
+  it('goes on after a worker killed while writing HEAD or the branch left their locks, on the fast path and the checkout', async () => {
+    const wt = repo.worktree;
+    await workspace.prepare('coord/k', repo.head);
+    await workspace.finish('coord/k', 'k', 1); // clean at repo.head: the next prepare writes the files itself
+    const gitDir = await git(wt, 'rev-parse', '--absolute-git-dir');
+    const common = await git(wt, 'rev-parse', '--path-format=absolute', '--git-common-dir');
+    await writeFile(path.join(gitDir, 'HEAD.lock'), '');
+    await mkdir(path.join(common, 'refs', 'heads', 'coord'), { recursive: true });
+    await writeFile(path.join(common, 'refs', 'heads', 'coord', 'k.lock'), '');
+    const next = new Workspace(wt); // a new worker process: nothing known, so a checkout
+    await next.prepare('coord/k', repo.head);
+    expect(await git(wt, 'symbolic-ref', 'HEAD')).toBe('refs/heads/coord/k');
+    await next.finish('coord/k', 'k', 2);
+    await writeFile(path.join(gitDir, 'HEAD.lock'), '');
+    await writeFile(path.join(common, 'refs', 'heads', 'coord', 'k.lock'), '');
+    await next.prepare('coord/k', repo.head); // known clean: the ref and HEAD files written directly
+    expect(await git(wt, 'symbolic-ref', 'HEAD')).toBe('refs/heads/coord/k');
+    expect(existsSync(path.join(common, 'refs', 'heads', 'coord', 'k.lock'))).toBe(false);
+  });
+
   it('returns the tip unchanged when nothing is left uncommitted, and leaves HEAD detached', async () => {
     await workspace.prepare('coord/c', repo.head);
     expect((await workspace.finish('coord/c', 'c', 1)).tip).toBe(repo.head);
