@@ -86,7 +86,11 @@ describe('watchInbox', () => {
     const w = watching();
     await w.inbox.ready;
     drop('first.json', taskFile('a', 'b'));
-    await vi.waitFor(() => expect(accepted()).toEqual(['first.json']), WAIT);
+    // The file reaches accepted/ before its acceptance is announced: wait for both.
+    await vi.waitFor(() => {
+      expect(accepted()).toEqual(['first.json']);
+      expect(w.accepted).toHaveLength(1);
+    }, WAIT);
     expect(w.submits.map(({ file, ids }) => ({ file, ids }))).toEqual([{ file: 'first.json', ids: ['a', 'b'] }]);
     expect(w.accepted).toEqual([{ file: 'first.json', ids: ['a', 'b'] }]);
     expect(readFileSync(path.join(dir, 'accepted', 'first.json'), 'utf8')).toBe(taskFile('a', 'b'));
