@@ -106,10 +106,7 @@ export class Workspace {
       await this.#rebuild(health, startCommit);
       knownClean = false;
     }
-    await this.#removeStaleIndexLock();
-    // Only the worker running a task writes its branch, so a lock on it now was left by a
-    // worker killed while writing it (ref-write.ts), and would make git refuse the branch too.
-    if (this.#commonDir !== null) rmSync(path.join(this.#commonDir, 'refs', 'heads', `${branch}.lock`), { force: true });
+    await this.#removeStaleLocks(branch);
     // One command resets tracked files (-f) and moves to the branch (-B creates or resets it);
     // `clean` then removes what an earlier, interrupted attempt left untracked.
     // --ignore-other-worktrees: after a crash the branch may still be checked out in the dead
@@ -173,7 +170,7 @@ export class Workspace {
     if (health !== 'ok' && health !== 'no-index') throw new CoordError('GIT_FAILED', `the task broke its worktree ${cwd} (${health}); its work could not be committed`);
     // Every process of the attempt is gone by now, so an `index.lock` it left is stale and
     // would make the commit below fail.
-    await this.#removeStaleIndexLock();
+    await this.#removeStaleLocks(null);
     // One status says whether there is anything to commit and where HEAD is, so the clean
     // case (the task committed everything, or changed nothing) takes no add/commit/rev-parse.
     const status = parseStatus(await gitOutput(['status', '--porcelain=v2', '--branch', '--untracked-files=all'], { cwd }));
@@ -198,7 +195,7 @@ export class Workspace {
   // An agent killed in the middle of a git command leaves `index.lock` behind, and every later
   // git command in this worktree would then fail. Only one task runs per worktree and all its
   // processes are dead by the time the next attempt prepares, so a lock found here is stale.
-  async #removeStaleIndexLock(): Promise<void> {
+  async #removeStaleLocks(branch: string | null): Promise<void> {
     const cwd = this.worktree;
     // A worktree's git directories never change: asked once.
     if (this.#gitDir === null) {
@@ -213,6 +210,9 @@ export class Workspace {
       const lock = path.join(this.#gitDir, name);
       if (existsSync(lock)) rmSync(lock, { force: true });
     }
+    // Only the worker running a task writes its branch, so a lock on it now was left by a
+    // worker killed while writing it (ref-write.ts), and would make git refuse the branch too.
+    if (branch !== null && this.#commonDir !== null) rmSync(path.join(this.#commonDir, 'refs', 'heads', `${branch}.lock`), { force: true });
   }
 }
 
